@@ -1,0 +1,22 @@
+import { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import type { Database } from '../orders/db.ts';
+import { createDb } from '../orders/db.ts';
+import type { Config } from './config.ts';
+
+/**
+ * The Redis client every component uses: auto-pipelining (commands issued in the same tick go
+ * out in one write), commands queue while reconnecting, and a bounded per-command retry.
+ */
+export function createRedis(config: Pick<Config, 'redisUrl'>, name = 'livesale'): Redis {
+  return new Redis(config.redisUrl, {
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: 3,
+    connectionName: name,
+    retryStrategy: (times) => Math.min(2000, 50 * 2 ** Math.min(times, 6)),
+  });
+}
+
+export function createDbFromConfig(config: Pick<Config, 'databaseUrl' | 'databaseSchema'>, max = 10): Kysely<Database> {
+  return createDb({ url: config.databaseUrl, schema: config.databaseSchema, max });
+}

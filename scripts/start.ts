@@ -1,0 +1,173 @@
+/**
+ * npm start: the whole system on local defaults with a seeded demo show.
+ *
+ * Brings up the stack (starting Redis, Postgres or Kafka only where none answers), migrates,
+ * starts the gateway, the outbox relay and the ledger writer as child processes, seeds a demo
+ * show, prints the URLs and keeps a one-line live status until Ctrl-C, then stops everything it
+ * started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDbFromConfig } from '../common/clients.ts';
+import { loadConfig } from '../common/config.ts';
+import { createLogger } from '../common/logger.ts';
+import { Auth } from '../gateway/auth.ts';
+import { HttpClient, metricValue } from '../gateway/client.ts';
+import { createKafka, ensureTopics } from '../orders/kafka.ts';
+import { migrateToLatest } from '../orders/migrate.ts';
+import { seedDemoShow } from './seed.ts';
+import { ensureStack, stackDir, stopStack, type StackState } from './stack/stack.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const children: { name: string; proc: ChildProcess }[] = [];
+let started: StackState = {};
+let stopping = false;
+let statusTimer: NodeJS.Timeout | undefined;
+
+async function shutdown(code: number): Promise<never> {
+  if (stopping) process.exit(code);
+  stopping = true;
+  if (statusTimer) clearInterval(statusTimer);
+  if (process.stdout.isTTY) process.stdout.write('\n');
+  say('[start] shutting down …');
+  await Promise.all(
+    children.map(
+      ({ name, proc }) =>
+        new Promise<void>((resolve) => {
+          if (proc.exitCode !== null) return resolve();
+          const kill = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+          proc.once('exit', () => {
+            clearTimeout(kill);
+            say(`[start] ${name} stopped`);
+            resolve();
+          });
+          proc.kill('SIGTERM');
+        }),
+    ),
+  );
+  await stopStack({ only: started, say });
+  say('[start] bye');
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+try {
+  const stack = await ensureStack({ say: (line, transient) => (transient ? process.stdout.isTTY && process.stdout.write(`\r${line}\x1b[K`) : say(line)) });
+  started = stack.started;
+  const env: Record<string, string> = {
+    REDIS_URL: stack.redisUrl,
+    DATABASE_URL: stack.databaseUrl,
+    KAFKA_BROKERS: stack.kafkaBrokers,
+    JWT_SECRET: process.env.JWT_SECRET || randomBytes(32).toString('base64url'),
+    DEMO_AUTH: process.env.DEMO_AUTH ?? 'true',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  };
+  const config = loadConfig({}, { ...process.env, ...env });
+  const log = createLogger({ level: 'warn', name: 'start' });
+
+  const db = createDbFromConfig(config, 2);
+  const applied = await migrateToLatest(db, config.databaseSchema);
+  await db.destroy();
+  say(`[start] database migrated${applied.length ? ` (${applied.join(', ')})` : ' (up to date)'}`);
+  await ensureTopics(createKafka(config, log, 'start'), config);
+  say(`[start] kafka topics ready: ${config.topics.orders}, ${config.topics.deadLetter}, ${config.topics.activity}`);
+
+  const logDir = join(stackDir(), 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const services = [
+    { name: 'gateway', entry: 'gateway/main.ts' },
+    { name: 'relay', entry: 'orders/relay-main.ts' },
+    { name: 'sweeper', entry: 'inventory/sweeper-main.ts' },
+    { name: 'writer', entry: 'orders/writer-main.ts' },
+  ];
+  for (const s of services) {
+    const file = join(logDir, `${s.name}.log`);
+    const out = createWriteStream(file, { flags: 'a' });
+    const proc = spawn(process.execPath, ['--import', 'tsx', s.entry], {
+      cwd: root,
+      env: { ...process.env, ...env, NODE_ID: `${s.name}-1`, LIVESALE_PARENT_PID: String(process.pid) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group: Ctrl-C reaches only this supervisor, which stops the services in order.
+      detached: true,
+    });
+    // Full logs go to the file; warnings and errors also to the console.
+    const relay = (chunk: Buffer) => {
+      out.write(chunk);
+      for (const line of chunk.toString().split('\n')) {
+        const level = /"level":(\d+)/.exec(line)?.[1];
+        if (line.trim() && (!level || Number(level) >= 40)) {
+          if (process.stdout.isTTY) process.stdout.write('\r\x1b[K');
+          say(`[${s.name}] ${line}`);
+        }
+      }
+    };
+    proc.stdout!.on('data', relay);
+    proc.stderr!.on('data', relay);
+    proc.once('exit', (code, signal) => {
+      if (!stopping) {
+        say(`[start] ${s.name} exited unexpectedly (${signal ?? code}); its log: ${file}`);
+        void shutdown(1);
+      }
+    });
+    children.push({ name: s.name, proc });
+    say(`[start] ${s.name} starting (log: ${file})`);
+  }
+
+  const baseUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${baseUrl}/healthz`)).ok) break;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) throw new Error(`the gateway did not answer ${baseUrl}/healthz within 60 s; see ${join(logDir, 'gateway.log')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  const auth = new Auth(env.JWT_SECRET!);
+  const hostToken = await auth.issue('demo-host', 'host');
+  const opsToken = await auth.issue('demo-ops', 'ops');
+  const shopperToken = await auth.issue('demo-shopper', 'shopper');
+  const show = await seedDemoShow(new HttpClient(baseUrl, hostToken));
+  const wsUrl = `${baseUrl.replace('http', 'ws')}/rooms/${show.roomId}/ws?token=${shopperToken}`;
+
+  say('');
+  say('livesale is running with a demo show.');
+  say(`  gateway        ${baseUrl}   (health: ${baseUrl}/healthz, metrics: ${baseUrl}/metrics)`);
+  say(`  demo room      ${baseUrl}/rooms/${show.roomId}   (item ${show.onAir} on air; items ${show.itemIds.join(', ')})`);
+  say(`  watch (WS)     ${wsUrl}`);
+  say(`  demo page      ${baseUrl}/web/?role=shopper&user=alice&room=${show.roomId}   (host console: ?role=host&user=demo-host&room=${show.roomId})`);
+  say(`  buy (HTTP)     curl -X POST ${baseUrl}/rooms/${show.roomId}/items/${show.onAir}/buy -H 'authorization: Bearer ${shopperToken}' -H 'content-type: application/json' -d '{"qty":1,"idempotencyKey":"try-1"}'`);
+  say(`  stats (ops)    curl ${baseUrl}/rooms/${show.roomId}/stats -H 'authorization: Bearer ${opsToken}'`);
+  say(`  report (ops)   npm run report -- ${show.showId}   or   curl '${baseUrl}/shows/${show.showId}/report?format=text' -H 'authorization: Bearer ${opsToken}'`);
+  say(`  demo tokens    POST ${baseUrl}/auth/demo {"role":"shopper","sub":"alice"}`);
+  say(`  logs           ${logDir}`);
+  say('Ctrl-C stops everything this command started.');
+  say('');
+
+  const ops = new HttpClient(baseUrl, opsToken);
+  let lastPrinted = 0;
+  statusTimer = setInterval(async () => {
+    try {
+      const s = await ops.stats(show.roomId);
+      const line = `[live] orders placed ${metricValue(s, 'placed_orders')} · paid ${metricValue(s, 'orders')} · ordered GMV ¥${((metricValue(s, 'ordered_gmv') ?? 0) / 100).toFixed(2)} · viewers online ${s.online}`;
+      if (process.stdout.isTTY) process.stdout.write(`\r${line}\x1b[K`);
+      else if (Date.now() - lastPrinted > 10_000) {
+        lastPrinted = Date.now();
+        say(line);
+      }
+    } catch (err) {
+      if (!stopping) say(`[live] status unavailable: ${(err as Error).message}`);
+    }
+  }, 1000);
+} catch (err) {
+  say(`[start] ${err instanceof Error ? err.message : String(err)}`);
+  await shutdown(1);
+}
