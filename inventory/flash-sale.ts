@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { LivesaleError, errorTable } from '../common/errors.ts';
+import { ScriptCode, refusalFor, scriptError, type Refusal } from './codes.ts';
+import { ItemOps, splitAnswer, type HostOptions } from './item-ops.ts';
+import { relayGroup, type ItemKeys } from './keys.ts';
+import { checkIdem, checkInt, checkOpId, checkQty, checkUser } from './validate.ts';
+
+/**
+ * Flash sales (秒杀): the typed wrappers over the flash-sale scripts, the only code that changes
+ * flash-sale stock. Phases by the Redis clock: pre-heat (before startsAt: visible, shoppers may
+ * subscribe for a reminder) -> live -> ended.
+ *
+ *   createItem(spec)                                   -> boolean (false: existed, nothing changed)
+ *   reserve(itemId, userId, qty, idempotencyKey)       -> Held | Refused | Duplicate
+ *   setPrice(itemId, price, { at? }, by, { opId? })    -> PriceSet { price, ver, scheduled? }
+ *   applyDuePrice(itemId)                              -> PriceSet | undefined (nothing due)
+ * and, shared with group buys (inventory/item-ops.ts):
+ *   adjustStock(itemId, delta, by, { opId? })          -> { total, available, ver, duplicate }
+ *   setWindow(itemId, startsAt | 'now', endsAt | 'now', by, { opId? }) -> { startsAt, endsAt, ver, phase }
+ *   cancel(itemId, orderId, { userId } | { host })     -> { outcome, available, ver, refund }
+ *   subscribe(itemId, userId)                          -> { outcome, subscribers }
+ *   view(itemId) / stock(itemId), hold(itemId, orderId), holds(itemId)
+ * Payments are inventory/payments.ts (a payment is confirmed only once durable in Kafka).
+ * Every command that changes what viewers see returns the new values with the item version
+ * (publish them; a higher version is always newer).
+ */
+
+export interface FlashItemSpec {
+  itemId: string;
+  roomId: string;
+  total: number;
+  /** Unit price in fen (integer minor units). */
+  price: number;
+  perUserLimit: number;
+  startsAt: number;
+  endsAt: number;
+  holdMs: number;
+  /** Payment reminders go out this long before a hold's deadline; default a third of holdMs; 0 = none. */
+  remindMs?: number;
+}
+
+export interface Held {
+  readonly outcome: 'held';
+  readonly orderId: string;
+  readonly qty: number;
+  readonly unitPrice: number;
+  readonly amount: number;
+  readonly deadline: number;
+  readonly available: number;
+  readonly ver: number;
+  /** The hold's version a payment names (1 for a new hold). */
+  readonly version: number;
+}
+
+export interface Refused {
+  readonly outcome: 'sold_out' | 'insufficient_stock' | 'limit_reached' | 'not_started' | 'ended';
+  readonly code: Exclude<Refusal, 'GROUP_CLOSED'>;
+  readonly message: string;
+  readonly available?: number;
+  readonly limit?: number;
+  readonly already?: number;
+  readonly startsAt?: number;
+  readonly endsAt?: number;
+}
+
+export interface Duplicate<T = Held | Refused> {
+  readonly outcome: 'duplicate';
+  readonly first: T;
+}
+
+export type ReserveResult = Held | Refused | Duplicate;
+
+export interface PriceSet {
+  readonly itemId: string;
+  /** The unit price in force now. */
+  readonly price: number;
+  readonly ver: number;
+  /** A change waiting for its time (Redis clock). */
+  readonly scheduled?: { readonly price: number; readonly at: number };
+  readonly duplicate: boolean;
+}
+
+/** The keys of the reserve script, in its KEYS order. */
+export function reserveKeys(k: ItemKeys): string[] {
+  return [k.item, k.users, k.holds, k.deadlines, k.outbox];
+}
+
+/** A group join refused because the group is closed. */
+export interface GroupClosedRefusal {
+  readonly outcome: 'group_closed';
+  readonly code: 'GROUP_CLOSED';
+  readonly message: string;
+}
+
+/** A refusal from its code and fields (shared with group joins). */
+export function decodeRefusal(code: number, fields: string[]): Refused | GroupClosedRefusal {
+  const refusal = refusalFor(code);
+  if (!refusal) throw scriptError(code, fields[0]);
+  const message = errorTable[refusal].message;
+  const n = (i: number) => Number(fields[i]);
+  switch (refusal) {
+    case 'SOLD_OUT':
+      return { outcome: 'sold_out', code: refusal, message, available: 0 };
+    case 'INSUFFICIENT_STOCK':
+      return { outcome: 'insufficient_stock', code: refusal, message, available: n(0) };
+    case 'LIMIT_REACHED':
+      return { outcome: 'limit_reached', code: refusal, message, limit: n(0), already: n(1) };
+    case 'NOT_STARTED':
+      return { outcome: 'not_started', code: refusal, message, startsAt: n(0) };
+    case 'ENDED':
+      return { outcome: 'ended', code: refusal, message, endsAt: n(0) };
+    case 'GROUP_CLOSED':
+      return { outcome: 'group_closed', code: refusal, message };
+  }
+}
+
+function decodeReserve(code: number, f: string[]): Held | Refused {
+  if (code !== ScriptCode.OK) {
+    const r = decodeRefusal(code, f);
+    if (r.outcome === 'group_closed') throw scriptError(code);
+    return r;
+  }
+  const qty = Number(f[1]);
+  const unitPrice = Number(f[2]);
+  return {
+    outcome: 'held',
+    orderId: f[0]!,
+    qty,
+    unitPrice,
+    amount: qty * unitPrice,
+    deadline: Number(f[3]),
+    available: Number(f[4]),
+    ver: Number(f[5]),
+    version: 1,
+  };
+}
+
+export function defaultRemindMs(holdMs: number): number {
+  return Math.floor(holdMs / 3);
+}
+
+export class FlashSale extends ItemOps {
+  /** Creates the item's inventory once; returns false if it already existed (nothing changed). */
+  async createItem(spec: FlashItemSpec): Promise<boolean> {
+    const k = this.keys.item(spec.itemId);
+    this.keys.room(spec.roomId); // validates the room id
+    const r = Number(
+      await this.scripts.call('init-flash-item', [k.item, k.outbox], [
+        spec.itemId,
+        spec.roomId,
+        spec.total,
+        spec.price,
+        spec.perUserLimit,
+        spec.startsAt,
+        spec.endsAt,
+        spec.holdMs,
+        relayGroup,
+        spec.remindMs ?? defaultRemindMs(spec.holdMs),
+      ]),
+    );
+    if (r < 0) throw scriptError(r, 'item settings');
+    await this.redis.sadd(this.keys.outboxRegistry, spec.itemId);
+    return r === 1;
+  }
+
+  /**
+   * Reserves `qty` units for `userId`. Business refusals (sold out, limit, window) are results;
+   * invalid arguments and an unavailable item throw typed errors. The same idempotency key
+   * returns the first answer as `duplicate`.
+   */
+  async reserve(itemId: string, userId: string, qty: unknown, idempotencyKey: unknown): Promise<ReserveResult> {
+    checkQty(qty);
+    checkIdem(idempotencyKey);
+    if (userId === '') throw new LivesaleError('INVALID_ARGUMENT', 'user id is required');
+    checkUser(userId);
+    const reply = await this.scripts.call('reserve', reserveKeys(this.keys.item(itemId)), [userId, qty as number, idempotencyKey as string, randomUUID()]);
+    const a = splitAnswer(reply);
+    if (a.duplicate) return { outcome: 'duplicate', first: decodeReserve(a.code, a.fields) };
+    if (a.code === ScriptCode.ITEM_UNAVAILABLE || a.code === ScriptCode.INVALID_ARGUMENT || a.code === ScriptCode.WRONG_ITEM_KIND) {
+      throw scriptError(a.code, a.fields[0]);
+    }
+    return decodeReserve(a.code, a.fields);
+  }
+
+  /**
+   * The host changes the unit price: now (no `at`, or `at` not after the Redis clock), or at a
+   * scheduled time. A change now replaces a scheduled one. Group buys: WRONG_ITEM_KIND.
+   */
+  async setPrice(itemId: string, price: number, when: { at?: number }, by: string, opts: HostOptions = {}): Promise<PriceSet> {
+    checkInt(price, 'price', 0, 1_000_000_000);
+    const at = when.at === undefined ? '' : checkInt(when.at, 'at', 0, 99_999_999_999_999);
+    checkUser(by, 'host id');
+    const k = this.keys.item(itemId);
+    const a = splitAnswer(await this.scripts.call('set-price', [k.item, k.users, k.outbox], [price, at, by, checkOpId(opts.opId)]));
+    const n = a.fields.map(Number);
+    if (a.code === ScriptCode.OK) return { itemId, price: n[0]!, ver: n[1]!, duplicate: a.duplicate };
+    if (a.code === ScriptCode.ALREADY) return { itemId, price: n[0]!, scheduled: { price: n[1]!, at: n[2]! }, ver: n[3]!, duplicate: a.duplicate };
+    throw scriptError(a.code, a.fields[0]);
+  }
+
+  /** Applies a scheduled price whose time has come; undefined when nothing is due. */
+  async applyDuePrice(itemId: string): Promise<PriceSet | undefined> {
+    const k = this.keys.item(itemId);
+    const r = (await this.scripts.call('apply-price', [k.item, k.outbox], [])) as number[];
+    if (r[0] === ScriptCode.ITEM_UNAVAILABLE) throw scriptError(r[0]);
+    if (r[0] !== 1) return undefined;
+    return { itemId, price: Number(r[1]), ver: Number(r[2]), duplicate: false };
+  }
+}

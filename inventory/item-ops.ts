@@ -1,0 +1,333 @@
+import type { Cluster, Redis } from 'ioredis';
+import { LivesaleError } from '../common/errors.ts';
+import { ScriptCode, scriptError } from './codes.ts';
+import type { Keys } from './keys.ts';
+import type { Scripts } from './loader.ts';
+import { decodeTiers, tierAt, type Tier } from './tiers.ts';
+import { checkInt, checkOpId, checkOrderId, checkUser } from './validate.ts';
+
+/**
+ * What every campaign item (flash sale or tiered group buy) shares: reading its state, its
+ * holds, and the commands that apply to both kinds (cancel, adjust stock, sale window, pre-heat
+ * reminders). FlashSale and GroupBuy extend it.
+ */
+
+export interface InventoryDeps {
+  redis: Redis | Cluster;
+  keys: Keys;
+  scripts: Scripts;
+}
+
+/** A sale's phase by the Redis clock: pre-heat (visible, countdown), live (buying), ended. */
+export type Phase = 'preheat' | 'live' | 'ended';
+
+export type HoldState = 'held' | 'paid' | 'cancelled' | 'expired' | 'refunded';
+
+export interface GroupView {
+  readonly countBy: 'people' | 'units';
+  readonly belowFirstTier: 'fail' | 'base';
+  readonly basePrice: number;
+  readonly tiers: readonly Tier[];
+  readonly count: number;
+  /** 0 = base price; i = tiers[i - 1] reached. */
+  readonly tier: number;
+  /** The unit price a joiner pays now. */
+  readonly priceNow: number;
+  /** The next threshold, or null at the top tier. */
+  readonly nextThreshold: number | null;
+  readonly state: 'open' | 'closed' | 'settled';
+  readonly finalPrice?: number;
+  readonly outcome?: 'succeeded' | 'failed' | 'base_price';
+}
+
+export interface ItemView {
+  readonly itemId: string;
+  readonly roomId: string;
+  readonly kind: 'flash' | 'group';
+  readonly available: number;
+  readonly held: number;
+  readonly sold: number;
+  readonly total: number;
+  /** Unit price now (group buys: the base price). */
+  readonly price: number;
+  readonly limit: number;
+  readonly startsAt: number;
+  readonly endsAt: number;
+  readonly holdMs: number;
+  readonly remindMs: number;
+  /** The item's inventory version: a higher version is always newer. */
+  readonly ver: number;
+  readonly scheduledPrice?: { readonly price: number; readonly at: number };
+  readonly phase: Phase;
+  /** The Redis clock when this view was read. */
+  readonly serverTime: number;
+  readonly group?: GroupView;
+}
+
+/** Kept for callers of the walking skeleton: the same view. */
+export type StockView = ItemView;
+
+export interface HoldView {
+  readonly orderId: string;
+  readonly userId: string;
+  readonly state: HoldState;
+  /** Grows with every change of the hold; a payment names the version it pays. */
+  readonly version: number;
+  readonly qty: number;
+  readonly unitPrice: number;
+  readonly amount: number;
+  /** Payment deadline (Redis clock, ms). */
+  readonly deadline: number;
+}
+
+/** A stock level viewers must see (publish it with its version: latest version wins). */
+export interface StockLevel {
+  readonly itemId: string;
+  readonly available: number;
+  readonly ver: number;
+}
+
+export interface StockAdjusted extends StockLevel {
+  readonly total: number;
+  /** True when the operation id was seen before: this is its first answer, nothing changed now. */
+  readonly duplicate: boolean;
+}
+
+export interface WindowSet {
+  readonly itemId: string;
+  readonly startsAt: number;
+  readonly endsAt: number;
+  readonly ver: number;
+  readonly phase: Phase;
+  readonly serverTime: number;
+  readonly duplicate: boolean;
+}
+
+export interface Cancelled extends StockLevel {
+  readonly orderId: string;
+  /** cancelled: an unpaid hold released; refunded: a paid order refunded in full (host only). */
+  readonly outcome: 'cancelled' | 'refunded';
+  /** True when it had been cancelled (or refunded) before: nothing changed now. */
+  readonly already: boolean;
+  readonly refund: number;
+  /** Group buys: the count and tier after the change (a leaving participant lowers them). */
+  readonly group?: { readonly count: number; readonly tier: number };
+}
+
+export interface Subscribed {
+  readonly outcome: 'subscribed' | 'already_subscribed' | 'live' | 'ended';
+  readonly subscribers?: number;
+  readonly startsAt?: number;
+  readonly endsAt?: number;
+}
+
+export interface HostOptions {
+  /** Idempotency of the host command: the same id answers as the first time. */
+  readonly opId?: string;
+}
+
+const holdStates: Record<string, HoldState> = { h: 'held', p: 'paid', c: 'cancelled', e: 'expired', r: 'refunded' };
+
+export function parseHold(orderId: string, raw: string): HoldView | undefined {
+  const m = /^([a-z]),(\d+),(\d+),(\d+),(\d+),(.+)$/s.exec(raw);
+  if (!m) return undefined;
+  const qty = Number(m[3]);
+  const unitPrice = Number(m[4]);
+  return { orderId, state: holdStates[m[1]!] ?? 'held', version: Number(m[2]), qty, unitPrice, amount: qty * unitPrice, deadline: Number(m[5]), userId: m[6]! };
+}
+
+export function phaseAt(startsAt: number, endsAt: number, now: number): Phase {
+  return now < startsAt ? 'preheat' : now < endsAt ? 'live' : 'ended';
+}
+
+/** A script's comma-separated answer: the code and the fields; a duplicate's first answer unwrapped. */
+export function splitAnswer(reply: unknown): { code: number; fields: string[]; duplicate: boolean } {
+  let s = String(reply);
+  let duplicate = false;
+  if (s.startsWith('-5|')) {
+    s = s.slice(3);
+    duplicate = true;
+  }
+  const parts = s.split(',');
+  return { code: Number(parts[0]), fields: parts.slice(1), duplicate };
+}
+
+export class ItemOps {
+  protected readonly redis: Redis | Cluster;
+  protected readonly keys: Keys;
+  protected readonly scripts: Scripts;
+
+  constructor(deps: InventoryDeps) {
+    this.redis = deps.redis;
+    this.keys = deps.keys;
+    this.scripts = deps.scripts;
+  }
+
+  /** The Redis clock (ms). */
+  async serverTime(): Promise<number> {
+    const [s, us] = await this.redis.time();
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  }
+
+  /** The item as Redis holds it now, or undefined when Redis has no inventory for it. */
+  async view(itemId: string): Promise<ItemView | undefined> {
+    const k = this.keys.item(itemId);
+    const [h, now] = await Promise.all([this.redis.hgetall(k.item), this.serverTime()]);
+    if (!h.kind) return undefined;
+    return itemViewOf(itemId, h, now);
+  }
+
+  /** Same as view(): the counters viewers see (available, ver) and everything else. */
+  stock(itemId: string): Promise<ItemView | undefined> {
+    return this.view(itemId);
+  }
+
+  async hold(itemId: string, orderId: string): Promise<HoldView | undefined> {
+    const raw = await this.redis.hget(this.keys.item(itemId).holds, orderId);
+    return raw === null ? undefined : parseHold(orderId, raw);
+  }
+
+  /** Every hold of the item (any state), read in pages. */
+  async holds(itemId: string): Promise<HoldView[]> {
+    const key = this.keys.item(itemId).holds;
+    const out: HoldView[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 0; i < flat.length; i += 2) {
+        if (flat[i]!.includes(' ')) continue; // "<order> p": the stored paid event
+        const h = parseHold(flat[i]!, flat[i + 1]!);
+        if (h) out.push(h);
+      }
+    } while (cursor !== '0');
+    return out;
+  }
+
+  /**
+   * Cancels an order: `{ userId }` for the holder (an unpaid hold only), `{ host }` for the host
+   * (an unpaid hold, or a paid order refunded in full). Cancelling twice answers `already`.
+   * Throws ORDER_NOT_FOUND, HOLD_EXPIRED, ORDER_PAID, ITEM_UNAVAILABLE, INVALID_ARGUMENT.
+   */
+  async cancel(itemId: string, orderId: string, by: { userId: string } | { host: string }): Promise<Cancelled> {
+    checkOrderId(orderId);
+    const isHost = 'host' in by;
+    const userId = isHost ? '' : checkUser(by.userId);
+    if (isHost) checkUser(by.host, 'host id');
+    const k = this.keys.item(itemId);
+    const r = (await this.scripts.call('cancel', [k.item, k.users, k.holds, k.deadlines, k.outbox], [orderId, userId, isHost ? 'host' : 'user'])) as unknown[];
+    const code = Number(r[0]);
+    if (code === ScriptCode.HOLD_EXPIRED) throw scriptError(code, undefined, { available: Number(r[1]), ver: Number(r[2]) });
+    if (code < 0) throw scriptError(code, r[1]);
+    return {
+      itemId,
+      orderId,
+      outcome: String(r[3]) as Cancelled['outcome'],
+      already: code === ScriptCode.ALREADY,
+      available: Number(r[1]),
+      ver: Number(r[2]),
+      refund: Number(r[4]),
+      ...(r[7] === 'group' ? { group: { count: Number(r[5]), tier: Number(r[6]) } } : {}),
+    };
+  }
+
+  /**
+   * The host adds (delta > 0) or removes (delta < 0) stock. Never below what is held and sold:
+   * STOCK_BELOW_COMMITTED (details: available, held, sold) and nothing changes.
+   * Returns the new total and available with the version to publish.
+   */
+  async adjustStock(itemId: string, delta: number, by: string, opts: HostOptions = {}): Promise<StockAdjusted> {
+    checkInt(delta, 'delta', -1_000_000_000, 1_000_000_000);
+    if (delta === 0) throw new LivesaleError('INVALID_ARGUMENT', 'delta must not be 0');
+    checkUser(by, 'host id');
+    const k = this.keys.item(itemId);
+    const a = splitAnswer(await this.scripts.call('adjust-stock', [k.item, k.users, k.outbox], [delta, by, checkOpId(opts.opId)]));
+    if (a.code === ScriptCode.STOCK_BELOW_COMMITTED) {
+      const [available, held, sold] = a.fields.map(Number);
+      throw new LivesaleError('STOCK_BELOW_COMMITTED', `cannot remove ${-delta}: only ${available} available (${held} held, ${sold} sold)`, {
+        available,
+        held,
+        sold,
+      });
+    }
+    if (a.code !== ScriptCode.OK) throw scriptError(a.code, a.fields[0]);
+    const [total, available, ver] = a.fields.map(Number);
+    return { itemId, total: total!, available: available!, ver: ver!, duplicate: a.duplicate };
+  }
+
+  /**
+   * The host opens, closes or reschedules the sale window. `'now'` is the Redis clock at the
+   * call; `undefined` leaves that end unchanged. Returns the window, version and phase.
+   */
+  async setWindow(itemId: string, startsAt: number | 'now' | undefined, endsAt: number | 'now' | undefined, by: string, opts: HostOptions = {}): Promise<WindowSet> {
+    const arg = (v: number | 'now' | undefined, what: string) =>
+      v === undefined ? '' : v === 'now' ? 'now' : String(checkInt(v, what, 0, 99_999_999_999_999));
+    const s = arg(startsAt, 'startsAt');
+    const e = arg(endsAt, 'endsAt');
+    checkUser(by, 'host id');
+    const k = this.keys.item(itemId);
+    const a = splitAnswer(await this.scripts.call('set-window', [k.item, k.users, k.outbox], [s, e, by, checkOpId(opts.opId)]));
+    if (a.code !== ScriptCode.OK) throw scriptError(a.code, a.fields[0]);
+    const [start, end, ver, now] = a.fields.map(Number);
+    return { itemId, startsAt: start!, endsAt: end!, ver: ver!, serverTime: now!, phase: phaseAt(start!, end!, now!), duplicate: a.duplicate };
+  }
+
+  /** A shopper asks for a reminder when the pre-heated sale opens. */
+  async subscribe(itemId: string, userId: string): Promise<Subscribed> {
+    checkUser(userId);
+    const k = this.keys.item(itemId);
+    const r = (await this.scripts.call('subscribe', [k.item, k.subs, k.outbox], [userId])) as unknown[];
+    const code = Number(r[0]);
+    if (code === 1) return { outcome: 'subscribed', subscribers: Number(r[1]) };
+    if (code === 0) return { outcome: 'already_subscribed', subscribers: Number(r[1]) };
+    if (code === ScriptCode.SALE_LIVE) return { outcome: 'live', startsAt: Number(r[1]) };
+    if (code === ScriptCode.ENDED) return { outcome: 'ended', endsAt: Number(r[1]) };
+    throw scriptError(code, r[1]);
+  }
+}
+
+/** The item hash as a view. */
+export function itemViewOf(itemId: string, h: Record<string, string>, now: number): ItemView {
+  const n = (f: string) => Number(h[f] ?? 0);
+  const startsAt = n('start');
+  const endsAt = n('end');
+  const base = {
+    itemId,
+    roomId: h.room ?? '',
+    kind: (h.kind === 'group' ? 'group' : 'flash') as ItemView['kind'],
+    available: n('avail'),
+    held: n('held'),
+    sold: n('sold'),
+    total: n('total'),
+    price: n('price'),
+    limit: n('limit'),
+    startsAt,
+    endsAt,
+    holdMs: n('hold_ms'),
+    remindMs: n('rem_ms'),
+    ver: n('ver'),
+    phase: phaseAt(startsAt, endsAt, now),
+    serverTime: now,
+    ...(h.np !== undefined ? { scheduledPrice: { price: n('np'), at: n('nat') } } : {}),
+  };
+  if (h.kind !== 'group') return base;
+  const tiers = decodeTiers(h.tiers ?? '');
+  const count = n('count');
+  const at = tierAt({ basePrice: n('price'), tiers }, count);
+  const state = (h.gstate ?? 'open') as GroupView['state'];
+  return {
+    ...base,
+    group: {
+      countBy: h.mode === 'u' ? 'units' : 'people',
+      belowFirstTier: h.below === 'base' ? 'base' : 'fail',
+      basePrice: n('price'),
+      tiers,
+      count,
+      tier: at.index,
+      priceNow: at.price,
+      nextThreshold: at.next,
+      state,
+      ...(state !== 'open' ? { finalPrice: n('fprice'), outcome: h.outcome as GroupView['outcome'] } : {}),
+    },
+  };
+}

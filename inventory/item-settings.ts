@@ -1,0 +1,52 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../orders/db.ts';
+import type { InventoryEvent } from './events.ts';
+import { settingsFromCreated, type ItemSettings } from './ledger-fold.ts';
+
+/**
+ * The settings an item started from: its item.created event (in the ledger or the outbox), or,
+ * when that event was lost with Redis before it was relayed, the catalog row (a group buy's
+ * tiers are in the catalog when it was created with them).
+ */
+export async function itemSettings(db: Kysely<Database>, itemId: string, events: readonly InventoryEvent[]): Promise<ItemSettings | undefined> {
+  const created = events.find((e): e is Extract<InventoryEvent, { type: 'item.created' }> => e.type === 'item.created');
+  if (created) return settingsFromCreated(created);
+  if (!/^\d{1,18}$/.test(itemId)) return undefined;
+  const row = await db.selectFrom('campaign_items').selectAll().where('id', '=', itemId).executeTakeFirst();
+  if (!row || (row.kind === 'group' && !row.group_tiers)) return undefined;
+  const holdMs = row.hold_seconds * 1000;
+  return {
+    itemId,
+    roomId: String(row.room_id),
+    kind: row.kind,
+    ...(row.kind === 'group' ? { tiers: row.group_tiers ?? [], countBy: row.group_count_by ?? 'people', belowFirstTier: row.group_below_first_tier ?? 'fail' } : {}),
+    total: row.total_stock,
+    price: Number(row.price_fen),
+    limit: row.per_user_limit,
+    startsAt: new Date(row.starts_at).getTime(),
+    endsAt: new Date(row.ends_at).getTime(),
+    holdMs,
+    remindMs: Math.floor(holdMs / 3),
+  };
+}
+
+/** The item.created event of settings (a rebuild writes it again when it was lost). */
+export function createdEvent(s: ItemSettings, at: number): Extract<InventoryEvent, { type: 'item.created' }> {
+  return {
+    id: `${s.itemId}:created`,
+    type: 'item.created',
+    item: s.itemId,
+    room: s.roomId,
+    at,
+    ver: 1,
+    kind: s.kind,
+    total: s.total,
+    price: s.price,
+    limit: s.limit,
+    startsAt: s.startsAt,
+    endsAt: s.endsAt,
+    holdMs: s.holdMs,
+    remindMs: s.remindMs,
+    ...(s.kind === 'group' ? { tiers: [...(s.tiers ?? [])], countBy: s.countBy ?? 'people', belowFirstTier: s.belowFirstTier ?? 'fail' } : {}),
+  };
+}

@@ -1,0 +1,118 @@
+import { sql, type Kysely } from 'kysely';
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from '../common/logger.ts';
+import type { Database } from '../orders/db.ts';
+import type { Keys } from './keys.ts';
+import type { RebuildReport, Rebuilder } from './rebuild.ts';
+
+/**
+ * Detects, per item, that Redis lost its data, and has it rebuilt. The catalog (Postgres) says
+ * which items should have inventory; an item whose hash Redis no longer has (a restart without
+ * persistence, a failover, a flush) fails closed (ITEM_UNAVAILABLE) and is rebuilt from the
+ * ledger. Items only just created are left alone for `settleMs` (the catalog row is written
+ * before the inventory).
+ */
+export interface KeeperOptions {
+  redis: Redis | Cluster;
+  keys: Keys;
+  db: Kysely<Database>;
+  rebuilder: Rebuilder;
+  log?: Logger;
+  intervalMs?: number;
+  /** Items whose sale ended longer ago than this are not watched. */
+  lookbackMs?: number;
+  settleMs?: number;
+  onRebuilt?: (r: RebuildReport) => void | Promise<void>;
+}
+
+export class Keeper {
+  readonly #o: KeeperOptions & { intervalMs: number; lookbackMs: number; settleMs: number };
+  readonly #inFlight = new Map<string, Promise<RebuildReport>>();
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(opts: KeeperOptions) {
+    this.#o = { intervalMs: 1000, lookbackMs: 24 * 3600_000, settleMs: 30_000, ...opts };
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wake?.();
+    await this.#loop;
+    await Promise.allSettled(this.#inFlight.values());
+  }
+
+  /** Someone saw ITEM_UNAVAILABLE for this item: check now rather than at the next round. */
+  notify(itemId: string): void {
+    void this.#rebuild(itemId);
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      try {
+        await this.checkOnce();
+      } catch (err) {
+        this.#o.log?.warn({ err: (err as Error).message }, 'keeper round failed; retrying');
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.#o.intervalMs);
+        this.#wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Items that should have inventory now. */
+  async watched(): Promise<string[]> {
+    const rows = await this.#o.db
+      .selectFrom('campaign_items')
+      .select('id')
+      .where('ends_at', '>', sql<Date>`now() - ${`${Math.round(this.#o.lookbackMs / 1000)} seconds`}::interval`)
+      .where('created_at', '<', sql<Date>`now() - ${`${Math.round(this.#o.settleMs / 1000)} seconds`}::interval`)
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** One round: finds items Redis lost and rebuilds them (in parallel); returns the reports. */
+  async checkOnce(): Promise<RebuildReport[]> {
+    const ids = await this.watched();
+    const missing: string[] = [];
+    const present: string[] = [];
+    await Promise.all(
+      ids.map(async (id) => {
+        if ((await this.#o.redis.exists(this.#o.keys.item(id).item)) === 0) missing.push(id);
+        else present.push(id);
+      }),
+    );
+    // An item created just before a crash may have missed its place in the registry, which the
+    // relay and the sweeper go by: put it back (harmless when it is there).
+    if (present.length) await this.#o.redis.sadd(this.#o.keys.outboxRegistry, ...present);
+    if (missing.length) this.#o.log?.warn({ items: missing }, 'Redis has lost these items; they fail closed until rebuilt');
+    return Promise.all(missing.map((id) => this.#rebuild(id)));
+  }
+
+  #rebuild(itemId: string): Promise<RebuildReport> {
+    let p = this.#inFlight.get(itemId);
+    if (!p) {
+      p = this.#o.rebuilder
+        .rebuild(itemId)
+        .then(async (r) => {
+          if (r.outcome === 'rebuilt') await this.#o.onRebuilt?.(r);
+          return r;
+        })
+        .finally(() => this.#inFlight.delete(itemId));
+      p.catch((err: unknown) => this.#o.log?.error({ err: (err as Error).message, itemId }, 'rebuild failed; the item stays unavailable and is retried'));
+      this.#inFlight.set(itemId, p);
+    }
+    return p;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Every Redis key name comes from here; scripts receive all their keys in KEYS and never build one.
+ *
+ * All keys of one campaign item share the hash tag `{i:<id>}`, and all keys of one room share
+ * `{r:<id>}`, so each script runs in one slot and the same code runs on Redis Cluster.
+ */
+
+const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function assertId(kind: string, id: string): void {
+  if (!idPattern.test(id)) throw new Error(`invalid ${kind} id ${JSON.stringify(id)}`);
+}
+
+/**
+ * The keys of one campaign item:
+ *   item       hash   counters and settings (fields listed in init-flash-item-2.lua)
+ *   users      hash   `<user>` -> quantity held or bought; `<user> <idempotency key>` -> first
+ *                     answer; ` op <id>` -> first answer of a host command (user ids hold no spaces)
+ *   holds      hash   order id -> hold record `state,version,qty,unitPrice,deadline,paidVer,paidAt,user`
+ *   deadlines  zset   order id of every unpaid hold, scored by its payment deadline (ms)
+ *   subs       set    users waiting for the pre-heat reminder
+ *   outbox     stream events for the relay
+ *   lock       string the rebuild lock (one rebuilder per item)
+ */
+export class ItemKeys {
+  readonly tag: string;
+  readonly item: string;
+  readonly users: string;
+  readonly holds: string;
+  readonly deadlines: string;
+  readonly subs: string;
+  readonly outbox: string;
+  readonly lock: string;
+
+  constructor(prefix: string, readonly id: string) {
+    assertId('item', id);
+    this.tag = `${prefix}{i:${id}}`;
+    this.item = `${this.tag}:item`;
+    this.users = `${this.tag}:users`;
+    this.holds = `${this.tag}:holds`;
+    this.deadlines = `${this.tag}:deadlines`;
+    this.subs = `${this.tag}:subs`;
+    this.outbox = `${this.tag}:outbox`;
+    this.lock = `${this.tag}:lock`;
+  }
+
+  /** Every key of the item (the rebuild and tests read or clear them together). */
+  get all(): readonly string[] {
+    return [this.item, this.users, this.holds, this.deadlines, this.subs, this.outbox, this.lock];
+  }
+}
+
+export class RoomKeys {
+  readonly tag: string;
+  readonly room: string;
+  readonly log: string;
+  readonly channel: string;
+  readonly online: string;
+  /** Highest online count seen (viewers of every node). */
+  readonly peak: string;
+  /** Host command answers by idempotency key (hash). */
+  readonly commands: string;
+  /** Serialises host commands of the room across gateway nodes. */
+  readonly commandLock: string;
+
+  constructor(prefix: string, readonly id: string) {
+    assertId('room', id);
+    this.tag = `${prefix}{r:${id}}`;
+    this.room = `${this.tag}:room`;
+    this.log = `${this.tag}:log`;
+    this.channel = `${this.tag}:ch`;
+    this.online = `${this.tag}:online`;
+    this.peak = `${this.tag}:peak`;
+    this.commands = `${this.tag}:cmds`;
+    this.commandLock = `${this.tag}:cmdlock`;
+  }
+}
+
+export class Keys {
+  readonly #items = new Map<string, ItemKeys>();
+  readonly #rooms = new Map<string, RoomKeys>();
+
+  constructor(readonly prefix: string) {}
+
+  item(id: string): ItemKeys {
+    let k = this.#items.get(id);
+    if (!k) {
+      k = new ItemKeys(this.prefix, id);
+      if (this.#items.size > 10_000) this.#items.clear();
+      this.#items.set(id, k);
+    }
+    return k;
+  }
+
+  room(id: string): RoomKeys {
+    let k = this.#rooms.get(id);
+    if (!k) {
+      k = new RoomKeys(this.prefix, id);
+      if (this.#rooms.size > 10_000) this.#rooms.clear();
+      this.#rooms.set(id, k);
+    }
+    return k;
+  }
+
+  /** Host command rate window of one host (all rooms, all nodes). */
+  hostRate(hostId: string): string {
+    return `${this.prefix}hostrate:${hostId}`;
+  }
+
+  /** Set of item ids whose outbox streams the relay drains. */
+  get outboxRegistry(): string {
+    return `${this.prefix}outboxes`;
+  }
+}
+
+/** The consumer group every relay instance joins on every outbox stream. */
+export const relayGroup = 'relay';

@@ -1,0 +1,75 @@
+--[[
+  Cancels an order. An unpaid hold returns its stock (order.cancelled). A paid order can be
+  cancelled only by the host: the buyer is refunded in full and the stock returns
+  (refund.issued, reason cancelled_after_payment). Cancelling twice answers as the first time.
+  Input:
+    KEYS[1] item       hash   counters
+    KEYS[2] users      hash   per-user quantities
+    KEYS[3] holds      hash   order id -> hold record
+    KEYS[4] deadlines  zset   unpaid holds by deadline
+    KEYS[5] outbox     stream events for the relay
+    ARGV[1] order id
+    ARGV[2] user id: the holder cancelling their own order; empty: the host
+    ARGV[3] reason: user | host
+  Output (an array; the first element is the code):
+    { 1, avail, ver, 'cancelled' | 'refunded', refundAmount, count, tier, kind }   done now
+    { 2, avail, ver, 'cancelled' | 'refunded', 0, count, tier, kind }        was already done
+        (count and tier: a group buy's, after the change; 0 for flash sales; then the item's kind)
+    { -11 }                 no such order (for this user)
+    { -12, avail, ver }     the hold already expired
+    { -15 }                 paid: a buyer cannot cancel a paid order
+    { -10 }                 item unavailable
+    { -20, reason }         invalid argument
+]]
+--- @include "includes/now-ms"
+--- @include "includes/emit-event"
+--- @include "includes/item"
+--- @include "includes/release-hold"
+
+local itemKey, usersKey, holdsKey, deadlinesKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local orderId, userId, reason = ARGV[1], ARGV[2], ARGV[3]
+if not orderId or orderId == '' or #orderId > 64 or not string.match(orderId, '^[%w_-]+$') then return { -20, 'order id' } end
+if reason ~= 'user' and reason ~= 'host' then return { -20, 'reason' } end
+if reason == 'user' and (not userId or userId == '') then return { -20, 'user' } end
+
+local item = loadItem(itemKey)
+if not item then return { -10 } end
+local h = parseHold(redis.call('HGET', holdsKey, orderId))
+if not h or (userId and userId ~= '' and h.user ~= userId) then return { -11 } end
+
+if h.st == 'c' then return { 2, item.avail, item.ver, 'cancelled', 0, item.count or 0, item.tier or 0, item.kind } end
+if h.st == 'r' then return { 2, item.avail, item.ver, 'refunded', 0, item.count or 0, item.tier or 0, item.kind } end
+if h.st == 'e' then return { -12, item.avail, item.ver } end
+
+local now = nowMs()
+if h.st == 'p' then
+  if reason == 'user' then return { -15 } end
+  item.sold = item.sold - h.qty
+  item.avail = item.avail + h.qty
+  local left = redis.call('HINCRBY', usersKey, h.user, -h.qty)
+  if left <= 0 then redis.call('HDEL', usersKey, h.user) end
+  if item.kind == 'group' and item.gstate == 'open' then
+    if item.mode == 'p' then
+      if left <= 0 then item.count = item.count - 1 end
+    else
+      item.count = item.count - h.qty
+    end
+    item.tier = tierAt(parseTiers(item.tiers), item.price, item.count)
+  end
+  local amount = h.qty * h.price
+  h.st = 'r'
+  h.v = h.v + 1
+  redis.call('HSET', holdsKey, orderId, formatHold(h))
+  item.ver = item.ver + 1
+  emitEvent(outboxKey, item, now, {
+    id = orderId .. ':refund:cancel', type = 'refund.issued', order = orderId, user = h.user, amount = amount, reason = 'cancelled_after_payment',
+  })
+  saveCounters(itemKey, item)
+  return { 1, item.avail, item.ver, 'refunded', amount, item.count or 0, item.tier or 0, item.kind }
+end
+
+releaseHold(usersKey, holdsKey, deadlinesKey, item, orderId, h, 'c')
+item.ver = item.ver + 1
+emitEvent(outboxKey, item, now, { id = orderId .. ':cancelled', type = 'order.cancelled', order = orderId, user = h.user, qty = h.qty, reason = reason })
+saveCounters(itemKey, item)
+return { 1, item.avail, item.ver, 'cancelled', 0, item.count or 0, item.tier or 0, item.kind }

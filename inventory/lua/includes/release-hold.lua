@@ -1,0 +1,27 @@
+--[[
+  Returns an unpaid hold's stock to available (cancel, expiry, failed group): counters, the
+  user's quantity, the hold's state and version, the deadline index. While a group is open its
+  count goes down too (a person leaves when their last unit does). Saving the counters and
+  emitting the event are the caller's.
+]]
+--- @include "hold"
+--- @include "tiers"
+
+local function releaseHold(usersKey, holdsKey, deadlinesKey, item, orderId, h, newState)
+  item.avail = item.avail + h.qty
+  item.held = item.held - h.qty
+  local left = redis.call('HINCRBY', usersKey, h.user, -h.qty)
+  if left <= 0 then redis.call('HDEL', usersKey, h.user) end
+  if item.kind == 'group' and item.gstate == 'open' then
+    if item.mode == 'p' then
+      if left <= 0 then item.count = item.count - 1 end
+    else
+      item.count = item.count - h.qty
+    end
+    item.tier = tierAt(parseTiers(item.tiers), item.price, item.count)
+  end
+  h.st = newState
+  h.v = h.v + 1
+  redis.call('HSET', holdsKey, orderId, formatHold(h))
+  redis.call('ZREM', deadlinesKey, orderId)
+end

@@ -1,0 +1,100 @@
+--[[
+  Joins a tiered group buy: one atomic call reserves the stock (a hold, like a flash-sale
+  reservation), counts the participant (people or units, by the item's mode), and prices the
+  hold at the tier the count reaches with this join. Crossing into a higher tier emits
+  group.tier_reached after the order.held event.
+  Input:
+    KEYS[1] item       hash   avail, held, price (base), limit, start, end, hold_ms, ver, ej, kind,
+                              gstate, mode, count, tier, tiers
+    KEYS[2] users      hash   user -> quantity held or bought; "user key" -> first answer
+    KEYS[3] holds      hash   order id -> hold record (includes/hold.lua)
+    KEYS[4] deadlines  zset   order id scored by its payment deadline (ms)
+    KEYS[5] outbox     stream events for the relay
+    ARGV[1] user id            no spaces
+    ARGV[2] quantity           integer 1..10000
+    ARGV[3] idempotency key    1..128 characters
+    ARGV[4] order id           letters, digits, - and _
+  Output: one string, fields separated by commas; the first is the code:
+    "1,orderId,qty,unitPrice,deadline,avail,ver,count,tier,nextThreshold,crossed"
+        joined; nextThreshold 0 = the top tier is reached; crossed 1 = this join reached a new tier
+    "-5|<first answer>"    duplicate
+    "-7"                   the group is closed
+    "-1,0" "-6,avail" "-2,limit,already" "-3,startMs" "-4,endMs"   as for reserve
+    "-17"                  wrong kind (a flash-sale item: reserve it instead)
+    "-10"                  item unavailable
+    "-20,reason"           invalid argument (nothing changed, nothing recorded)
+  Every answer except -5, -10, -17 and -20 is recorded under the idempotency key.
+]]
+--- @include "includes/now-ms"
+--- @include "includes/parse-int"
+--- @include "includes/emit-event"
+--- @include "includes/tiers"
+
+local itemKey, usersKey, holdsKey, deadlinesKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local userId, idem, orderId = ARGV[1], ARGV[3], ARGV[4]
+local qty = parseInt(ARGV[2], 1, 10000)
+
+if not userId or userId == '' or #userId > 128 or string.find(userId, ' ', 1, true) then return '-20,user' end
+if not qty then return '-20,quantity' end
+if not idem or idem == '' or #idem > 128 then return '-20,idempotency key' end
+if not orderId or #orderId > 64 or not string.match(orderId, '^[%w_-]+$') then return '-20,order id' end
+
+local item = redis.call('HMGET', itemKey, 'avail', 'held', 'price', 'limit', 'start', 'end', 'hold_ms', 'ver', 'ej', 'kind',
+  'gstate', 'mode', 'count', 'tier', 'tiers')
+if not item[1] then return '-10' end
+if item[10] ~= 'group' then return '-17' end
+
+local idemField = userId .. ' ' .. idem
+local mine = redis.call('HMGET', usersKey, idemField, userId)
+if mine[1] then return '-5|' .. mine[1] end
+
+local function answer(a)
+  redis.call('HSET', usersKey, idemField, a)
+  return a
+end
+
+if item[11] ~= 'open' then return answer('-7') end
+local now = nowMs()
+local startMs, endMs = tonumber(item[5]), tonumber(item[6])
+if now < startMs then return answer('-3,' .. startMs) end
+if now >= endMs then return answer('-4,' .. endMs) end
+
+local already = tonumber(mine[2] or '0')
+local limit = tonumber(item[4])
+if already + qty > limit then return answer('-2,' .. limit .. ',' .. already) end
+local avail = tonumber(item[1])
+if avail <= 0 then return answer('-1,0') end
+if avail < qty then return answer('-6,' .. avail) end
+
+local count = tonumber(item[13])
+if item[12] == 'p' then
+  if already == 0 then count = count + 1 end
+else
+  count = count + qty
+end
+local tiers = parseTiers(item[15])
+local tier, price, nextThreshold = tierAt(tiers, tonumber(item[3]), count)
+local oldTier = tonumber(item[14])
+
+avail = avail - qty
+local ver = tonumber(item[8]) + 1
+local deadline = now + tonumber(item[7])
+redis.call('HSET', holdsKey, orderId, 'h,1,' .. qty .. ',' .. price .. ',' .. deadline .. ',' .. userId)
+redis.call('ZADD', deadlinesKey, deadline, orderId)
+emitJson(outboxKey, '{"id":"' .. orderId .. ':held","type":"order.held","kind":"group","order":"' .. orderId .. '",' .. item[9] ..
+  ',"user":' .. cjson.encode(userId) .. ',"idem":' .. cjson.encode(idem) .. ',"qty":' .. qty .. ',"price":' .. price ..
+  ',"amount":' .. (price * qty) .. ',"deadline":' .. deadline .. ',"at":' .. now .. ',"ver":' .. ver .. '}')
+local crossed = 0
+if tier > oldTier then
+  crossed = 1
+  ver = ver + 1
+  local itemId = string.match(item[9], '^"item":"([^"]*)"')
+  emitJson(outboxKey, '{"id":"' .. itemId .. ':tier:' .. tier .. ':' .. ver .. '","type":"group.tier_reached",' .. item[9] ..
+    ',"tier":' .. tier .. ',"threshold":' .. tiers[tier].t .. ',"price":' .. price .. ',"count":' .. count ..
+    ',"at":' .. now .. ',"ver":' .. ver .. '}')
+end
+redis.call('HSET', itemKey, 'avail', avail, 'held', tonumber(item[2]) + qty, 'ver', ver, 'count', count, 'tier', tier)
+local a = '1,' .. orderId .. ',' .. qty .. ',' .. price .. ',' .. deadline .. ',' .. avail .. ',' .. ver .. ',' .. count .. ',' ..
+  tier .. ',' .. nextThreshold .. ',' .. crossed
+redis.call('HSET', usersKey, userId, already + qty, idemField, a)
+return a

@@ -1,0 +1,84 @@
+--[[
+  Reserves stock of a flash-sale item for one user: the hold, the per-user count, the idempotency
+  record and the outbox event are written together, or nothing is. The hot path: every command
+  counts, so the item is read with one HMGET, the user's count and idempotency record with one
+  more, and the answer and event are built as text.
+  Input:
+    KEYS[1] item       hash   avail, held, price, limit, start, end, hold_ms, ver, ej, kind, np, nat
+    KEYS[2] users      hash   user -> quantity held or bought; "user key" -> first answer
+    KEYS[3] holds      hash   order id -> hold record (includes/hold.lua)
+    KEYS[4] deadlines  zset   order id scored by its payment deadline (ms)
+    KEYS[5] outbox     stream events for the relay
+    ARGV[1] user id            no spaces
+    ARGV[2] quantity           integer 1..10000
+    ARGV[3] idempotency key    1..128 characters
+    ARGV[4] order id           letters, digits, - and _; used only when a hold is created
+  Output: one string, fields separated by commas; the first is the code:
+    "1,orderId,qty,unitPrice,deadlineMs,avail,ver"   held
+    "-5|<first answer>"    duplicate: the key's first answer follows the bar
+    "-1,0"                 sold out (nothing left)
+    "-6,avail"             insufficient stock (some left, fewer than asked)
+    "-2,limit,already"     per-user limit reached
+    "-3,startMs"           not started (pre-heat)
+    "-4,endMs"             ended
+    "-17"                  wrong kind (a group buy: join it instead)
+    "-10"                  item unavailable (no inventory in Redis: unknown item, or data lost)
+    "-20,reason"           invalid argument (nothing changed, nothing recorded)
+  Every answer except -5, -10, -17 and -20 is recorded under the idempotency key. A scheduled
+  price whose time has come is applied first (its own version and price.changed event).
+]]
+--- @include "includes/now-ms"
+--- @include "includes/parse-int"
+--- @include "includes/emit-event"
+--- @include "includes/scheduled-price"
+
+local itemKey, usersKey, holdsKey, deadlinesKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local userId, idem, orderId = ARGV[1], ARGV[3], ARGV[4]
+local qty = parseInt(ARGV[2], 1, 10000)
+
+if not userId or userId == '' or #userId > 128 or string.find(userId, ' ', 1, true) then return '-20,user' end
+if not qty then return '-20,quantity' end
+if not idem or idem == '' or #idem > 128 then return '-20,idempotency key' end
+if not orderId or #orderId > 64 or not string.match(orderId, '^[%w_-]+$') then return '-20,order id' end
+
+local item = redis.call('HMGET', itemKey, 'avail', 'held', 'price', 'limit', 'start', 'end', 'hold_ms', 'ver', 'ej', 'kind', 'np', 'nat')
+if not item[1] then return '-10' end
+if item[10] ~= 'flash' then return '-17' end
+
+local idemField = userId .. ' ' .. idem
+local mine = redis.call('HMGET', usersKey, idemField, userId)
+if mine[1] then return '-5|' .. mine[1] end
+
+local function answer(a)
+  redis.call('HSET', usersKey, idemField, a)
+  return a
+end
+
+local now = nowMs()
+local price, ver = tonumber(item[3]), tonumber(item[8])
+if item[11] and now >= tonumber(item[12]) then
+  price, ver = applyScheduledPrice(itemKey, outboxKey, item[9], price, tonumber(item[11]), tonumber(item[12]), ver)
+end
+local startMs, endMs = tonumber(item[5]), tonumber(item[6])
+if now < startMs then return answer('-3,' .. startMs) end
+if now >= endMs then return answer('-4,' .. endMs) end
+
+local already = tonumber(mine[2] or '0')
+local limit = tonumber(item[4])
+if already + qty > limit then return answer('-2,' .. limit .. ',' .. already) end
+local avail = tonumber(item[1])
+if avail <= 0 then return answer('-1,0') end
+if avail < qty then return answer('-6,' .. avail) end
+
+avail = avail - qty
+ver = ver + 1
+local deadline = now + tonumber(item[7])
+redis.call('HSET', itemKey, 'avail', avail, 'held', tonumber(item[2]) + qty, 'ver', ver)
+redis.call('HSET', holdsKey, orderId, 'h,1,' .. qty .. ',' .. price .. ',' .. deadline .. ',' .. userId)
+redis.call('ZADD', deadlinesKey, deadline, orderId)
+emitJson(outboxKey, '{"id":"' .. orderId .. ':held","type":"order.held","kind":"flash","order":"' .. orderId .. '",' .. item[9] ..
+  ',"user":' .. cjson.encode(userId) .. ',"idem":' .. cjson.encode(idem) .. ',"qty":' .. qty .. ',"price":' .. price ..
+  ',"amount":' .. (price * qty) .. ',"deadline":' .. deadline .. ',"at":' .. now .. ',"ver":' .. ver .. '}')
+local a = '1,' .. orderId .. ',' .. qty .. ',' .. price .. ',' .. deadline .. ',' .. avail .. ',' .. ver
+redis.call('HSET', usersKey, userId, already + qty, idemField, a)
+return a

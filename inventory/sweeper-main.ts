@@ -1,0 +1,91 @@
+/**
+ * The inventory sweeper process: expires unpaid holds (exactly once, safe beside other sweepers),
+ * sends payment and pre-heat reminders, applies scheduled prices, closes and settles group buys
+ * at their end; watches for items Redis lost and rebuilds them from the ledger (keeper); audits
+ * Redis against the ledger every AUDIT_INTERVAL_MS. What viewers must see goes to their rooms.
+ */
+import { createServer } from 'node:http';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { createDbFromConfig, createRedis } from '../common/clients.ts';
+import { loadConfig } from '../common/config.ts';
+import { createLogger } from '../common/logger.ts';
+import { onShutdown } from '../common/shutdown.ts';
+import { RoomStore } from '../gateway/room-store.ts';
+import { createKafka, ensureTopics } from '../orders/kafka.ts';
+import { migrateToLatest } from '../orders/migrate.ts';
+import { Auditor } from './auditor.ts';
+import { Keeper } from './keeper.ts';
+import { Keys } from './keys.ts';
+import { LedgerFence } from './ledger-fence.ts';
+import { Scripts } from './loader.ts';
+import { Rebuilder } from './rebuild.ts';
+import { RoomPublisher } from './room-publisher.ts';
+import { Sweeper } from './sweeper.ts';
+
+const config = loadConfig();
+const log = createLogger({ level: config.logLevel, name: 'sweeper', nodeId: config.nodeId });
+const redis = createRedis(config, `sweeper-${config.nodeId}`);
+const db = createDbFromConfig(config, 4);
+await migrateToLatest(db, config.databaseSchema);
+const kafka = createKafka(config, log, 'sweeper');
+await ensureTopics(kafka, config);
+const keys = new Keys(config.keyPrefix);
+const scripts = new Scripts(redis);
+const deps = { redis, keys, scripts };
+const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+const fence = new LedgerFence({ kafka, topic: config.topics.orders, writerGroupId: `${config.kafkaTopicPrefix}ledger-writer` });
+const rebuilder = new Rebuilder({ ...deps, db, fence, log });
+const keeper = new Keeper({ redis, keys, db, rebuilder, log });
+const rooms = new RoomPublisher({ store: new RoomStore({ redis, keys }), log });
+const sweeper = new Sweeper({
+  ...deps,
+  log,
+  intervalMs: config.sweepIntervalMs,
+  onChange: (s) => rooms.publish(s),
+  onUnavailable: (itemId) => keeper.notify(itemId),
+});
+const auditor = new Auditor({ ...deps, db, fence, log, registry });
+let auditTimer: NodeJS.Timeout | undefined;
+const audit = async () => {
+  try {
+    const reports = await auditor.audit();
+    const drifted = reports.filter((r) => !r.ok && !r.skipped);
+    log.info({ items: reports.length, drifted: drifted.length }, 'inventory audit done');
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'inventory audit could not run');
+  } finally {
+    if (config.auditIntervalMs > 0) auditTimer = setTimeout(audit, config.auditIntervalMs);
+  }
+};
+
+// GET /metrics: the audit's drift gauges and counters, for Prometheus.
+const metricsServer = createServer((req, res) => {
+  if (req.method !== 'GET' || req.url !== '/metrics') {
+    res.writeHead(404).end();
+    return;
+  }
+  registry.metrics().then(
+    (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+    (err: unknown) => res.writeHead(500).end(String(err)),
+  );
+});
+if (config.sweeperMetricsPort > 0) {
+  metricsServer.on('error', (err) => log.warn({ err: err.message, port: config.sweeperMetricsPort }, 'cannot serve /metrics'));
+  metricsServer.listen(config.sweeperMetricsPort, config.host);
+}
+
+sweeper.start();
+keeper.start();
+if (config.auditIntervalMs > 0) auditTimer = setTimeout(audit, config.auditIntervalMs);
+log.info({ sweepIntervalMs: config.sweepIntervalMs, auditIntervalMs: config.auditIntervalMs }, 'sweeper running');
+
+onShutdown(log, async () => {
+  clearTimeout(auditTimer);
+  metricsServer.close();
+  await sweeper.stop();
+  await keeper.stop();
+  await fence.close();
+  redis.disconnect();
+  await db.destroy();
+});
