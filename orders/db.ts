@@ -1,0 +1,216 @@
+import { Kysely, PostgresDialect, type ColumnType, type Generated } from 'kysely';
+import pg from 'pg';
+
+// bigint columns come back from pg as strings; ids stay strings, amounts are converted where read.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
+/** A timestamp the database fills in (now()) unless given. */
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface RoomsTable {
+  id: Generated<string>;
+  title: string;
+  host_id: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface CampaignItemsTable {
+  id: Generated<string>;
+  room_id: string;
+  kind: 'flash' | 'group';
+  title: string;
+  price_fen: ColumnType<string, number | string, number | string>;
+  total_stock: number;
+  per_user_limit: number;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  hold_seconds: number;
+  created_at: DefaultTimestamp;
+  /** Tiered group buys: [{ threshold, price }] ascending (null for flash-sale items). */
+  group_tiers: ColumnType<{ threshold: number; price: number }[] | null, string | null | undefined, string | null>;
+  group_count_by: ColumnType<'people' | 'units' | null, 'people' | 'units' | null | undefined, 'people' | 'units' | null>;
+  group_below_first_tier: ColumnType<'fail' | 'base' | null, 'fail' | 'base' | null | undefined, 'fail' | 'base' | null>;
+}
+
+export interface OrderEventsTable {
+  event_id: string;
+  /** null for item-level events (stock, price, sale window, group tiers). */
+  order_id: string | null;
+  type: string;
+  item_id: string;
+  room_id: string;
+  occurred_at: Timestamp;
+  recorded_at: DefaultTimestamp;
+  payload: ColumnType<unknown, string, string>;
+  /** The item's inventory version after the change. */
+  ver: string | null;
+}
+
+export type OrderState = 'held' | 'paid' | 'cancelled' | 'expired' | 'refunded';
+
+export interface OrdersTable {
+  order_id: string;
+  item_id: string;
+  room_id: string;
+  user_id: string;
+  qty: number;
+  unit_price: ColumnType<string, number | string, number | string>;
+  amount: ColumnType<string, number | string, number | string>;
+  state: OrderState;
+  held_at: Timestamp;
+  deadline_at: Timestamp | null;
+  paid_at: Timestamp | null;
+  updated_at: DefaultTimestamp;
+  kind: Generated<'flash' | 'group'>;
+  idem: string | null;
+  /** null while the hold has not arrived (the row was made from its payment). */
+  held_ver: string | null;
+  price_ver: string | null;
+  paid_ver: string | null;
+  paid_amount: ColumnType<string | null, number | string | null, number | string | null>;
+  refunded_amount: Generated<Fen>;
+  cancelled_at: NullableTimestamp;
+  cancel_ver: string | null;
+  cancel_reason: string | null;
+  expired_at: NullableTimestamp;
+  expire_ver: string | null;
+  reminded_at: NullableTimestamp;
+}
+
+type Fen = ColumnType<string, number | string, number | string>;
+
+export interface RefundsTable {
+  event_id: string;
+  order_id: string;
+  item_id: string;
+  room_id: string;
+  user_id: string;
+  amount: Fen;
+  reason: string;
+  refunded_at: Timestamp;
+  recorded_at: DefaultTimestamp;
+}
+
+export interface StatsMinuteTable {
+  room_id: string;
+  item_id: string;
+  minute: Timestamp;
+  placed_orders: number;
+  ordered_gmv: Fen;
+  paid_orders: number;
+  paid_gmv: Fen;
+  refunds: number;
+  refunded: Fen;
+}
+
+export interface RoomBuyersTable {
+  room_id: string;
+  item_id: string;
+  user_id: string;
+  first_paid_at: Timestamp;
+}
+
+export interface RoomActivityTable {
+  event_id: string;
+  room_id: string;
+  type: string;
+  user_id: string | null;
+  item_id: string | null;
+  at: Timestamp;
+  value: ColumnType<string | null, number | null | undefined, number | null>;
+  recorded_at: DefaultTimestamp;
+}
+
+export interface RoomViewersTable {
+  room_id: string;
+  user_id: string;
+  first_at: NullableTimestamp;
+  entries: number;
+  watch_ms: Fen;
+}
+
+export interface ProductVisitorsTable {
+  room_id: string;
+  item_id: string;
+  user_id: string;
+  first_at: Timestamp;
+  clicks: number;
+}
+
+export interface RoomFollowersTable {
+  room_id: string;
+  user_id: string;
+  followed_at: Timestamp;
+}
+
+export interface OnAirIntervalsView {
+  room_id: string;
+  item_id: string;
+  started_at: Date;
+  ended_at: Date | null;
+}
+
+export interface ShowsTable {
+  id: Generated<string>;
+  room_id: string;
+  title: string;
+  host_id: string;
+  planned_start: Timestamp;
+  planned_end: Timestamp;
+  created_at: DefaultTimestamp;
+}
+
+export interface RunSheetTable {
+  show_id: string;
+  position: number;
+  role: 'main' | 'backup' | 'lottery';
+  title: string;
+  item_id: string | null;
+  planned_start: NullableTimestamp;
+  planned_end: NullableTimestamp;
+}
+
+export interface Database {
+  rooms: RoomsTable;
+  campaign_items: CampaignItemsTable;
+  order_events: OrderEventsTable;
+  orders: OrdersTable;
+  refunds: RefundsTable;
+  stats_minute: StatsMinuteTable;
+  room_buyers: RoomBuyersTable;
+  room_activity: RoomActivityTable;
+  room_viewers: RoomViewersTable;
+  product_visitors: ProductVisitorsTable;
+  room_followers: RoomFollowersTable;
+  on_air_intervals: OnAirIntervalsView;
+  shows: ShowsTable;
+  run_sheet: RunSheetTable;
+}
+
+export interface DbOptions {
+  url: string;
+  schema: string;
+  max?: number;
+}
+
+/** A kysely instance whose connections resolve unqualified names in `schema`. */
+export function createDb(opts: DbOptions): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max ?? 10,
+    options: `-c search_path=${opts.schema}`,
+    application_name: 'livesale',
+  });
+  pool.on('error', () => {
+    // An idle client lost its connection (server restart); the pool replaces it on next use.
+  });
+  pool.on('connect', (client) => {
+    // A checked-out client can lose its connection between two queries (a server restart);
+    // without a listener that 'error' would crash the process. Its next query fails instead,
+    // the caller retries, and the pool drops the client when it is released.
+    client.on('error', () => {});
+  });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,43 @@
+import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
+import type { Config } from '../common/config.ts';
+import type { Logger } from '../common/logger.ts';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
+const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** A KafkaJS client whose logs go to our pino logger (warnings and errors only by default). */
+export function createKafka(config: Pick<Config, 'kafkaBrokers' | 'nodeId'>, log: Logger, clientId = 'livesale'): Kafka {
+  return new Kafka({
+    clientId: `${clientId}-${config.nodeId}`,
+    brokers: [...config.kafkaBrokers],
+    logLevel: logLevel.WARN,
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+    logCreator: () => (entry: LogEntry) => {
+      const { message, ...rest } = entry.log;
+      log[levels[entry.level] ?? 'info']({ kafka: entry.namespace, ...rest }, message);
+    },
+  });
+}
+
+/** Creates the service's topics when missing (orders keyed by item, dead letters, room activity). */
+export async function ensureTopics(kafka: Kafka, config: Pick<Config, 'topics' | 'kafkaPartitions'>): Promise<void> {
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const wanted = [
+      { topic: config.topics.orders, numPartitions: config.kafkaPartitions },
+      { topic: config.topics.deadLetter, numPartitions: 1 },
+      { topic: config.topics.activity, numPartitions: config.kafkaPartitions },
+    ].filter((t) => !existing.has(t.topic));
+    if (wanted.length) await admin.createTopics({ topics: wanted, waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}

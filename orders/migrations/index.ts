@@ -1,0 +1,16 @@
+import type { Migration } from 'kysely';
+import * as ledger from './2026-11-23-0001-ledger.ts';
+import * as ledgerStateStats from './2026-11-24-0301-ledger-state-stats.ts';
+import * as hostCommandAudit from './2026-11-24-0201-host-command-audit.ts';
+import * as groupItems from './2026-11-24-0101-group-items.ts';
+
+/**
+ * Every migration, by name (names sort in the order they run). Imported statically so they load
+ * the same way under every runner. Add new files here; never edit a shipped one.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026-11-23-0001-ledger': ledger,
+  '2026-11-24-0301-ledger-state-stats': ledgerStateStats,
+  '2026-11-24-0201-host-command-audit': hostCommandAudit,
+  '2026-11-24-0101-group-items': groupItems,
+};

@@ -1,0 +1,199 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { Kafka, Producer } from 'kafkajs';
+import type { Logger } from '../common/logger.ts';
+import { relayGroup, type Keys } from '../inventory/keys.ts';
+
+export interface RelayOptions {
+  redis: Redis | Cluster;
+  keys: Keys;
+  kafka: Kafka;
+  topic: string;
+  log: Logger;
+  /** This instance's consumer name in every outbox stream's group (unique per instance). */
+  consumer: string;
+  /** Entries read per stream per round. */
+  batchSize?: number;
+  /** Idle wait between rounds that found nothing. */
+  idleMs?: number;
+  /** Entries pending this long on another consumer (a crashed relay) are re-claimed. */
+  claimIdleMs?: number;
+}
+
+type StreamEntry = [id: string, fields: string[] | null];
+
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-');
+  const [bm, bs] = b.split('-');
+  return Number(am) - Number(bm) || Number(as) - Number(bs);
+}
+
+/**
+ * Moves outbox entries to Kafka: read with XREADGROUP (every relay instance is a consumer in
+ * the same group on every outbox stream, so instances share the work), send with an idempotent
+ * producer (acks=all, keyed by item so each item's events stay in one partition, in order), and
+ * only then XACK and XDEL: an entry leaves Redis only after Kafka has it. A crash between the
+ * send and the ack only causes a re-send (the writer ignores event ids it already has).
+ *
+ * Entries that stay pending: this instance's own (a failed round, or a restart under the same
+ * name) are read again first; another instance's (it crashed) are re-claimed with XAUTOCLAIM
+ * once idle for `claimIdleMs`.
+ */
+export class Relay {
+  readonly #o: Required<RelayOptions>;
+  #producer: Producer | undefined;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #streams: string[] = [];
+  #streamsAt = 0;
+  #claimAt = 0;
+  #ownPending = true;
+  #moreOwn = false;
+  #producerStale = false;
+  #relayed = 0;
+  #claimed = 0;
+
+  constructor(opts: RelayOptions) {
+    this.#o = { batchSize: 500, idleMs: 10, claimIdleMs: 15_000, ...opts };
+  }
+
+  /** Entries sent to Kafka and acknowledged in Redis so far. */
+  get relayed(): number {
+    return this.#relayed;
+  }
+
+  /** Entries taken over from other (crashed) relay instances so far. */
+  get claimed(): number {
+    return this.#claimed;
+  }
+
+  async start(): Promise<void> {
+    await this.#connectProducer();
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  /**
+   * A fresh idempotent producer (a new producer id, sequence numbers from zero). After a failed
+   * send the old one may be out of step with the broker (OUT_OF_ORDER_SEQUENCE_NUMBER on every
+   * later send, e.g. after a broker restart), so a failed round always starts over with a new one.
+   * Its internal retries ride out short outages: an outage stalls the relay, never skips entries.
+   */
+  async #connectProducer(): Promise<void> {
+    const old = this.#producer;
+    this.#producer = undefined;
+    await old?.disconnect().catch(() => {});
+    const producer = this.#o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 } });
+    await producer.connect();
+    this.#producer = producer;
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+    await this.#producer?.disconnect().catch(() => {});
+  }
+
+  async #run(): Promise<void> {
+    let backoff = 0;
+    while (this.#running) {
+      try {
+        if (!this.#producer) await this.#connectProducer();
+        const moved = await this.relayOnce();
+        backoff = 0;
+        if (moved === 0) await sleep(this.#o.idleMs);
+      } catch (err) {
+        this.#ownPending = true;
+        this.#producerStale = true;
+        backoff = Math.min(5000, backoff ? backoff * 2 : 100);
+        const wait = backoff / 2 + Math.random() * (backoff / 2);
+        this.#o.log.warn({ err: (err as Error).message, retryInMs: Math.round(wait) }, 'relay round failed; retrying');
+        await sleep(wait);
+        if (this.#producerStale) {
+          this.#producerStale = false;
+          await this.#connectProducer().catch((e: unknown) => this.#o.log.warn({ err: (e as Error).message }, 'relay cannot reach Kafka yet'));
+        }
+      }
+    }
+  }
+
+  async #read(stream: string, claim: boolean, own: boolean): Promise<StreamEntry[]> {
+    const { redis, batchSize, consumer } = this.#o;
+    const entries: StreamEntry[] = [];
+    try {
+      if (own) {
+        const r = (await redis.xreadgroup('GROUP', relayGroup, consumer, 'COUNT', batchSize, 'STREAMS', stream, '0')) as [string, StreamEntry[]][] | null;
+        if (r?.[0]) entries.push(...r[0][1]);
+        if ((r?.[0]?.[1].length ?? 0) >= batchSize) this.#moreOwn = true;
+      }
+      if (claim) {
+        const r = (await redis.xautoclaim(stream, relayGroup, consumer, this.#o.claimIdleMs, '0-0', 'COUNT', batchSize)) as [string, StreamEntry[]];
+        const taken = r[1].filter((e) => e[1] !== null);
+        this.#claimed += taken.length;
+        if (taken.length) this.#o.log.info({ stream, count: taken.length }, 're-claimed entries pending too long (a relay died or a round failed)');
+        entries.push(...taken);
+      }
+      const fresh = (await redis.xreadgroup('GROUP', relayGroup, consumer, 'COUNT', batchSize, 'STREAMS', stream, '>')) as [string, StreamEntry[]][] | null;
+      if (fresh?.[0]) entries.push(...fresh[0][1]);
+    } catch (err) {
+      if (/NOGROUP/.test((err as Error).message)) {
+        // The stream lost its group (Redis lost data and the item was rebuilt): recreate it, never the stream.
+        await redis.xgroup('CREATE', stream, relayGroup, '0').catch(() => {});
+        return [];
+      }
+      throw err;
+    }
+    const seen = new Set<string>();
+    return entries.filter((e) => e[1] !== null && !seen.has(e[0]) && seen.add(e[0])).sort((a, b) => compareIds(a[0], b[0]));
+  }
+
+  /** One round over every outbox stream; returns how many entries reached Kafka. */
+  async relayOnce(): Promise<number> {
+    const { redis, keys } = this.#o;
+    const now = Date.now();
+    if (now - this.#streamsAt > 1000) {
+      const ids = await redis.smembers(keys.outboxRegistry);
+      this.#streams = ids.map((id) => keys.item(id).outbox);
+      this.#streamsAt = now;
+    }
+    if (this.#streams.length === 0) return 0;
+    const claim = now - this.#claimAt > this.#o.claimIdleMs / 3;
+    if (claim) this.#claimAt = now;
+    const own = this.#ownPending;
+    this.#moreOwn = false;
+
+    const reads = await Promise.all(this.#streams.map(async (stream) => ({ stream, entries: await this.#read(stream, claim, own) })));
+    const messages = [];
+    for (const { stream, entries } of reads) {
+      const itemId = stream.slice(stream.indexOf('{i:') + 3, stream.indexOf('}'));
+      for (const [, fields] of entries) {
+        const value = fieldValue(fields!, 'e');
+        if (value !== undefined) messages.push({ key: itemId, value });
+      }
+    }
+    if (messages.length) {
+      if (!this.#producer) throw new Error('no Kafka producer (reconnecting)');
+      await this.#producer.send({ topic: this.#o.topic, acks: -1, messages });
+    }
+    await Promise.all(
+      reads
+        .filter((r) => r.entries.length)
+        .map(async ({ stream, entries }) => {
+          const ids = entries.map((e) => e[0]);
+          await redis.xack(stream, relayGroup, ...ids);
+          await redis.xdel(stream, ...ids);
+        }),
+    );
+    this.#ownPending = this.#moreOwn;
+    this.#relayed += messages.length;
+    return messages.length;
+  }
+}
+
+function fieldValue(fields: string[], name: string): string | undefined {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

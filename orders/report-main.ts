@@ -1,0 +1,53 @@
+/**
+ * The show review report on the command line:
+ *   npm run report -- <showId> [--format text|json|csv] [--part summary|products|minutes|schedule|top]
+ *   npm run report -- --room <roomId>      the show of a room
+ *   npm run report                          the most recent shows
+ * Reads the ledger at DATABASE_URL / DATABASE_SCHEMA (common/config.ts).
+ */
+import { parseArgs } from 'node:util';
+import { createDbFromConfig } from '../common/clients.ts';
+import { loadConfig } from '../common/config.ts';
+import { LivesaleError } from '../common/errors.ts';
+import { migrateToLatest } from './migrate.ts';
+import { buildReport, parseCsvPart, reportCsv, reportText } from './report.ts';
+import { listShows, requireShow, showOfRoom } from './shows.ts';
+
+const usage = 'usage: npm run report -- <showId> [--format text|json|csv] [--part summary|products|minutes|schedule|top] | --room <roomId>';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { format: { type: 'string', default: 'text' }, part: { type: 'string' }, room: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+});
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const config = loadConfig();
+const db = createDbFromConfig(config, 2);
+try {
+  const format = values.format!;
+  if (!['text', 'json', 'csv'].includes(format)) throw new LivesaleError('INVALID_ARGUMENT', `--format must be text, json or csv\n${usage}`);
+  const part = format === 'csv' ? parseCsvPart(values.part ?? null) : undefined;
+  await migrateToLatest(db, config.databaseSchema);
+  const showId = positionals[0];
+  if (!showId && !values.room) {
+    const shows = await listShows(db);
+    if (shows.length === 0) console.log('no shows yet (npm start seeds a demo show)');
+    else {
+      console.log('recent shows (npm run report -- <id>):');
+      for (const s of shows) console.log(`  ${s.id.padStart(6)}  room ${s.roomId.padEnd(6)}  ${new Date(s.plannedStart).toISOString().slice(0, 16).replace('T', ' ')} UTC  ${s.title}`);
+    }
+  } else {
+    const show = values.room ? await showOfRoom(db, values.room) : await requireShow(db, showId!);
+    if (!show) throw new LivesaleError('SHOW_NOT_FOUND', `room ${values.room} has no show`);
+    const report = await buildReport(db, show);
+    process.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'csv' ? reportCsv(report, part!) : reportText(report));
+  }
+  await db.destroy();
+} catch (err) {
+  await db.destroy().catch(() => {});
+  const e = err as { code?: string; message?: string };
+  console.error(`${e.code ?? 'ERROR'}: ${e.message ?? String(err)}`);
+  process.exit(e.code === 'SHOW_NOT_FOUND' || e.code === 'INVALID_ARGUMENT' ? 2 : 1);
+}

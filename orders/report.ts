@@ -1,0 +1,351 @@
+import type { Kysely } from 'kysely';
+import { LivesaleError } from '../common/errors.ts';
+import type { Database } from './db.ts';
+import { metricDictionary, type MetricName, type MetricValue } from './metrics.ts';
+import type { Show } from './shows.ts';
+import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics } from './stats.ts';
+
+/**
+ * The show review report: the dictionary over the whole show, per-product rows, the per-minute
+ * series, planned against actual on-air times, and the top products. As JSON (the API), CSV (one
+ * part at a time) and a readable text table (the command line).
+ */
+
+export interface Interval {
+  start: string;
+  end: string | null;
+}
+
+export interface ProductRow {
+  itemId: string;
+  title: string;
+  /** The run-sheet role of the item, if it is on the run sheet. */
+  role: 'main' | 'backup' | 'lottery' | null;
+  onAir: Interval[];
+  onAirSeconds: number;
+  metrics: MetricValue[];
+}
+
+export interface ScheduleRow {
+  position: number;
+  role: 'main' | 'backup' | 'lottery';
+  title: string;
+  itemId: string | null;
+  plannedStart: string | null;
+  plannedEnd: string | null;
+  actualStart: string | null;
+  actualEnd: string | null;
+  plannedSeconds: number | null;
+  onAirSeconds: number;
+  /** actual start − planned start, seconds (positive: late). */
+  startDelaySeconds: number | null;
+}
+
+export interface TopProduct {
+  rank: number;
+  itemId: string;
+  title: string;
+  paidGmv: number;
+  orderedGmv: number;
+  orders: number;
+  buyers: number;
+}
+
+export interface ShowReport {
+  show: {
+    id: string;
+    roomId: string;
+    title: string;
+    hostId: string;
+    plannedStart: string;
+    plannedEnd: string;
+    /** First on-air start and last on-air end (null while still on air, or never on air). */
+    actualStart: string | null;
+    actualEnd: string | null;
+  };
+  asOf: string;
+  metrics: MetricValue[];
+  products: ProductRow[];
+  minutes: { minute: string; metrics: MetricValue[] }[];
+  schedule: ScheduleRow[];
+  topProducts: TopProduct[];
+  /** The definitions (and versions) of every metric in this report. */
+  dictionary: { metric: MetricName; unit: string; version: number; definition: string }[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const value = (ms: readonly MetricValue[], name: MetricName) => ms.find((m) => m.metric === name)?.value ?? 0;
+
+/** Builds the report of a show from the ledger as it stands at `now`. */
+export async function buildReport(db: Kysely<Database>, show: Show, now = Date.now()): Promise<ShowReport> {
+  const roomId = show.roomId;
+  const [figures, products, explain, items, intervals] = await Promise.all([
+    showFigures(db, roomId),
+    productFigures(db, roomId),
+    explainFigures(db, roomId),
+    db.selectFrom('campaign_items').select(['id', 'title']).where('room_id', '=', roomId).orderBy('id').execute(),
+    db.selectFrom('on_air_intervals').selectAll().where('room_id', '=', roomId).orderBy('started_at').execute(),
+  ]);
+
+  // On-air intervals per item, contiguous ones merged.
+  const onAir = new Map<string, { start: number; end: number | null }[]>();
+  for (const iv of intervals) {
+    const list = onAir.get(iv.item_id) ?? [];
+    const start = new Date(iv.started_at).getTime();
+    const end = iv.ended_at === null ? null : new Date(iv.ended_at).getTime();
+    const last = list[list.length - 1];
+    if (last && last.end === start) last.end = end;
+    else list.push({ start, end });
+    onAir.set(iv.item_id, list);
+  }
+  const seconds = (list: { start: number; end: number | null }[]) => Math.round(list.reduce((s, i) => s + ((i.end ?? now) - i.start), 0) / 1000);
+
+  const totalExplain = { onAir: 0, after: 0, before: 0 };
+  for (const e of explain.values()) {
+    totalExplain.onAir += e.onAir;
+    totalExplain.after += e.after;
+    totalExplain.before += e.before;
+  }
+  const metrics = showMetrics(figures, totalExplain);
+
+  const titles = new Map(items.map((i) => [i.id, i.title]));
+  const roles = new Map<string, ShowReport['products'][number]['role']>();
+  for (const r of show.runSheet) if (r.itemId && !roles.has(r.itemId)) roles.set(r.itemId, r.role);
+  const itemIds = [...new Set([...items.map((i) => i.id), ...products.keys()])];
+  const productRows: ProductRow[] = itemIds.map((itemId) => {
+    const p = products.get(itemId) ?? { itemId, placedOrders: 0, orderedGmv: 0, paidOrders: 0, paidGmv: 0, refunds: 0, refunded: 0, buyers: 0, productVisitors: 0 };
+    const list = onAir.get(itemId) ?? [];
+    return {
+      itemId,
+      title: titles.get(itemId) ?? `item ${itemId}`,
+      role: roles.get(itemId) ?? null,
+      onAir: list.map((i) => ({ start: iso(i.start), end: i.end === null ? null : iso(i.end) })),
+      onAirSeconds: seconds(list),
+      metrics: productMetrics(p, figures.uv, explain.get(itemId)),
+    };
+  });
+
+  const schedule: ScheduleRow[] = show.runSheet.map((r) => {
+    const list = r.itemId ? (onAir.get(r.itemId) ?? []) : [];
+    const first = list[0];
+    const last = list[list.length - 1];
+    return {
+      position: r.position,
+      role: r.role,
+      title: r.title,
+      itemId: r.itemId,
+      plannedStart: r.plannedStart === null ? null : iso(r.plannedStart),
+      plannedEnd: r.plannedEnd === null ? null : iso(r.plannedEnd),
+      actualStart: first ? iso(first.start) : null,
+      actualEnd: last ? (last.end === null ? null : iso(last.end)) : null,
+      plannedSeconds: r.plannedStart !== null && r.plannedEnd !== null ? Math.round((r.plannedEnd - r.plannedStart) / 1000) : null,
+      onAirSeconds: seconds(list),
+      startDelaySeconds: first && r.plannedStart !== null ? Math.round((first.start - r.plannedStart) / 1000) : null,
+    };
+  });
+
+  const allIntervals = [...onAir.values()].flat();
+  const actualStart = allIntervals.length ? Math.min(...allIntervals.map((i) => i.start)) : null;
+  const stillOn = allIntervals.some((i) => i.end === null);
+  const actualEnd = allIntervals.length && !stillOn ? Math.max(...allIntervals.map((i) => i.end!)) : null;
+
+  const series = await minuteSeries(db, roomId);
+  const firstData = series[0]?.minute;
+  const lastData = series[series.length - 1]?.minute;
+  const from = Math.min(show.plannedStart, firstData ?? show.plannedStart);
+  const to = Math.max(lastData ?? Number.NEGATIVE_INFINITY, Math.min(show.plannedEnd, now));
+  const minutes = to >= from ? await minuteSeries(db, roomId, { from, to }) : [];
+
+  const topProducts: TopProduct[] = productRows
+    .map((p) => ({
+      itemId: p.itemId,
+      title: p.title,
+      paidGmv: value(p.metrics, 'paid_gmv') as number,
+      orderedGmv: value(p.metrics, 'ordered_gmv') as number,
+      orders: value(p.metrics, 'orders') as number,
+      buyers: value(p.metrics, 'buyers') as number,
+    }))
+    .filter((p) => p.orderedGmv > 0 || p.paidGmv > 0)
+    .sort((a, b) => b.paidGmv - a.paidGmv || b.orderedGmv - a.orderedGmv || (a.itemId < b.itemId ? -1 : 1))
+    .slice(0, 5)
+    .map((p, i) => ({ rank: i + 1, ...p }));
+
+  const used = new Set<MetricName>([...metrics.map((m) => m.metric), ...productRows.flatMap((p) => p.metrics.map((m) => m.metric)), ...minutes.flatMap((m) => minuteMetrics(m).map((x) => x.metric))]);
+  return {
+    show: {
+      id: show.id,
+      roomId,
+      title: show.title,
+      hostId: show.hostId,
+      plannedStart: iso(show.plannedStart),
+      plannedEnd: iso(show.plannedEnd),
+      actualStart: actualStart === null ? null : iso(actualStart),
+      actualEnd: actualEnd === null ? null : iso(actualEnd),
+    },
+    asOf: iso(now),
+    metrics,
+    products: productRows,
+    minutes: minutes.map((m) => ({ minute: iso(m.minute), metrics: minuteMetrics(m) })),
+    schedule,
+    topProducts,
+    dictionary: [...used].map((metric) => {
+      const d = metricDictionary[metric];
+      return { metric, unit: d.unit, version: d.version, definition: d.definition };
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+
+export const csvParts = ['summary', 'products', 'minutes', 'schedule', 'top'] as const;
+export type CsvPart = (typeof csvParts)[number];
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  let s = typeof v === 'number' ? String(v) : String(v);
+  // A text cell starting like a formula would run in a spreadsheet.
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function csv(header: string[], rows: unknown[][]): string {
+  return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
+}
+
+function metricColumns(rows: { metrics: MetricValue[] }[]): MetricName[] {
+  const names: MetricName[] = [];
+  for (const r of rows) for (const m of r.metrics) if (!names.includes(m.metric)) names.push(m.metric);
+  return names;
+}
+
+/** One part of the report as CSV (RFC 4180, CRLF). Money in fen, ratios as fractions, times ISO-8601 UTC. */
+export function reportCsv(r: ShowReport, part: CsvPart): string {
+  switch (part) {
+    case 'summary':
+      return csv(
+        ['metric', 'value', 'unit', 'version', 'definition'],
+        r.metrics.map((m) => [m.metric, m.value, m.unit, m.version, metricDictionary[m.metric].definition]),
+      );
+    case 'products': {
+      const cols = metricColumns(r.products);
+      return csv(
+        ['item_id', 'title', 'role', 'first_on_air', 'on_air_seconds', ...cols],
+        r.products.map((p) => [p.itemId, p.title, p.role, p.onAir[0]?.start ?? null, p.onAirSeconds, ...cols.map((c) => p.metrics.find((m) => m.metric === c)?.value ?? null)]),
+      );
+    }
+    case 'minutes': {
+      const cols = metricColumns(r.minutes);
+      return csv(['minute', ...cols], r.minutes.map((m) => [m.minute, ...cols.map((c) => m.metrics.find((x) => x.metric === c)?.value ?? null)]));
+    }
+    case 'schedule':
+      return csv(
+        ['position', 'role', 'title', 'item_id', 'planned_start', 'planned_end', 'actual_start', 'actual_end', 'planned_seconds', 'on_air_seconds', 'start_delay_seconds'],
+        r.schedule.map((s) => [s.position, s.role, s.title, s.itemId, s.plannedStart, s.plannedEnd, s.actualStart, s.actualEnd, s.plannedSeconds, s.onAirSeconds, s.startDelaySeconds]),
+      );
+    case 'top':
+      return csv(
+        ['rank', 'item_id', 'title', 'paid_gmv', 'ordered_gmv', 'orders', 'buyers'],
+        r.topProducts.map((t) => [t.rank, t.itemId, t.title, t.paidGmv, t.orderedGmv, t.orders, t.buyers]),
+      );
+  }
+}
+
+export function parseCsvPart(v: string | null): CsvPart {
+  const part = v ?? 'products';
+  if (!(csvParts as readonly string[]).includes(part)) throw new LivesaleError('INVALID_ARGUMENT', `part must be one of ${csvParts.join(', ')}`);
+  return part as CsvPart;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text
+
+export function yuan(fen: number): string {
+  const sign = fen < 0 ? '-' : '';
+  const abs = Math.abs(fen);
+  return `${sign}¥${Math.floor(abs / 100).toLocaleString('en-US')}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+function show(m: MetricValue | undefined): string {
+  if (!m || m.value === null) return '—';
+  switch (m.unit) {
+    case 'fen':
+      return yuan(m.value);
+    case 'ratio':
+      return `${(m.value * 100).toFixed(1)}%`;
+    case 'seconds':
+      return `${m.value.toFixed(1)} s`;
+    default:
+      return m.value.toLocaleString('en-US');
+  }
+}
+
+function table(header: string[], rows: string[][], right: boolean[] = []): string {
+  const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1), 0);
+  const widths = header.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))));
+  const pad = (s: string, i: number) => (right[i] ? ' '.repeat(widths[i]! - width(s)) + s : s + ' '.repeat(widths[i]! - width(s)));
+  const line = (r: string[]) => r.map((c, i) => pad(c, i)).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const hm = (isoTime: string | null) => (isoTime ? isoTime.slice(11, 16) : '—');
+const mss = (seconds: number) => `${Math.floor(seconds / 60)}:${String(Math.round(seconds % 60)).padStart(2, '0')}`;
+
+/** The report as readable tables (the command line). */
+export function reportText(r: ShowReport): string {
+  const out: string[] = [];
+  const s = r.show;
+  out.push(`Show ${s.id} · ${s.title} · room ${s.roomId} · host ${s.hostId}`);
+  out.push(`planned ${s.plannedStart.slice(0, 16).replace('T', ' ')} → ${s.plannedEnd.slice(0, 16).replace('T', ' ')} UTC · on air ${hm(s.actualStart)} → ${s.actualStart && !s.actualEnd ? 'now' : hm(s.actualEnd)} · as of ${r.asOf.slice(0, 19).replace('T', ' ')} UTC`);
+  out.push('');
+  out.push('Summary');
+  out.push(table(['metric', 'value', 'v'], r.metrics.map((m) => [m.metric, show(m), String(m.version)]), [false, true, true]));
+  out.push('');
+  out.push('Products');
+  const pcols: MetricName[] = ['ordered_gmv', 'placed_orders', 'paid_gmv', 'orders', 'buyers', 'refunded', 'product_visitors', 'click_conversion', 'order_conversion', 'explain_gmv_on_air', 'explain_gmv_after'];
+  out.push(
+    table(
+      ['item', 'title', 'role', 'on air m:s', ...pcols],
+      r.products.map((p) => [p.itemId, p.title.length > 28 ? `${p.title.slice(0, 27)}…` : p.title, p.role ?? '', mss(p.onAirSeconds), ...pcols.map((c) => show(p.metrics.find((m) => m.metric === c)))]),
+      [false, false, false, true, ...pcols.map(() => true)],
+    ),
+  );
+  out.push('');
+  out.push('Run sheet: planned vs actual (UTC)');
+  out.push(
+    table(
+      ['#', 'role', 'title', 'item', 'planned', 'actual', 'on air m:s', 'delay'],
+      r.schedule.map((x) => [
+        String(x.position),
+        x.role,
+        x.title.length > 28 ? `${x.title.slice(0, 27)}…` : x.title,
+        x.itemId ?? '',
+        x.plannedStart ? `${hm(x.plannedStart)}–${hm(x.plannedEnd)}` : '—',
+        x.actualStart ? `${hm(x.actualStart)}–${x.actualEnd ? hm(x.actualEnd) : 'now'}` : '—',
+        mss(x.onAirSeconds),
+        x.startDelaySeconds === null ? '—' : `${x.startDelaySeconds >= 0 ? '+' : ''}${Math.round(x.startDelaySeconds / 60)} min`,
+      ]),
+      [true, false, false, false, false, false, true, true],
+    ),
+  );
+  out.push('');
+  out.push('Top products (by paid GMV)');
+  out.push(
+    r.topProducts.length
+      ? table(['rank', 'item', 'title', 'paid_gmv', 'ordered_gmv', 'orders', 'buyers'], r.topProducts.map((t) => [String(t.rank), t.itemId, t.title, yuan(t.paidGmv), yuan(t.orderedGmv), String(t.orders), String(t.buyers)]), [true, false, false, true, true, true, true])
+      : '(no orders yet)',
+  );
+  out.push('');
+  out.push('Per minute (UTC; minutes with activity)');
+  const active = r.minutes.filter((m) => m.metrics.some((x) => x.value));
+  const mcols: MetricName[] = ['ordered_gmv', 'placed_orders', 'paid_gmv', 'orders', 'buyers', 'uv', 'pv', 'online', 'peak_online', 'product_visitors', 'new_followers'];
+  out.push(
+    active.length
+      ? table(['minute', ...mcols], active.map((m) => [m.minute.slice(11, 16), ...mcols.map((c) => show(m.metrics.find((x) => x.metric === c)))]), [false, ...mcols.map(() => true)])
+      : '(no activity yet)',
+  );
+  out.push('');
+  out.push('Metric definitions');
+  for (const d of r.dictionary) out.push(`  ${d.metric} (v${d.version}, ${d.unit}): ${d.definition}`);
+  return out.join('\n') + '\n';
+}

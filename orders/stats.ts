@@ -1,0 +1,302 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './db.ts';
+import { metric, ratio, type MetricValue } from './metrics.ts';
+
+/**
+ * The figures of the metric dictionary, read from the ledger: order figures from the per-minute
+ * table the writer keeps, distinct counts from the sets it keeps (buyers, viewers, product
+ * visitors, followers), online from room.online samples, explain-window GMV from the orders and
+ * on-air intervals. A show is one room's broadcast, so show figures are room figures.
+ */
+
+export interface OrderFigures {
+  placedOrders: number;
+  orderedGmv: number;
+  paidOrders: number;
+  paidGmv: number;
+  refunds: number;
+  refunded: number;
+}
+
+export interface ShowFigures extends OrderFigures {
+  buyers: number;
+  uv: number;
+  pv: number;
+  watchMs: number;
+  online: number;
+  peakOnline: number;
+  productVisitors: number;
+  newFollowers: number;
+}
+
+export interface ExplainFigures {
+  onAir: number;
+  after: number;
+  before: number;
+}
+
+export interface ProductFigures extends OrderFigures {
+  itemId: string;
+  buyers: number;
+  productVisitors: number;
+}
+
+export interface MinuteFigures extends OrderFigures {
+  /** Start of the minute, epoch ms. */
+  minute: number;
+  buyers: number;
+  uv: number;
+  pv: number;
+  productVisitors: number;
+  newFollowers: number;
+  online: number | null;
+  peakOnline: number | null;
+}
+
+const zeroOrders = (): OrderFigures => ({ placedOrders: 0, orderedGmv: 0, paidOrders: 0, paidGmv: 0, refunds: 0, refunded: 0 });
+const n = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+
+/** Order figures per item, from the per-minute table. */
+export async function orderFiguresByItem(db: Kysely<Database>, roomId: string): Promise<Map<string, OrderFigures>> {
+  const rows = await db
+    .selectFrom('stats_minute')
+    .where('room_id', '=', roomId)
+    .groupBy('item_id')
+    .select([
+      'item_id',
+      sql<string>`sum(placed_orders)`.as('placed_orders'),
+      sql<string>`sum(ordered_gmv)`.as('ordered_gmv'),
+      sql<string>`sum(paid_orders)`.as('paid_orders'),
+      sql<string>`sum(paid_gmv)`.as('paid_gmv'),
+      sql<string>`sum(refunds)`.as('refunds'),
+      sql<string>`sum(refunded)`.as('refunded'),
+    ])
+    .execute();
+  return new Map(
+    rows.map((r) => [
+      r.item_id,
+      { placedOrders: n(r.placed_orders), orderedGmv: n(r.ordered_gmv), paidOrders: n(r.paid_orders), paidGmv: n(r.paid_gmv), refunds: n(r.refunds), refunded: n(r.refunded) },
+    ]),
+  );
+}
+
+function sumOrders(all: Iterable<OrderFigures>): OrderFigures {
+  const t = zeroOrders();
+  for (const f of all) {
+    t.placedOrders += f.placedOrders;
+    t.orderedGmv += f.orderedGmv;
+    t.paidOrders += f.paidOrders;
+    t.paidGmv += f.paidGmv;
+    t.refunds += f.refunds;
+    t.refunded += f.refunded;
+  }
+  return t;
+}
+
+/** Every show-scope figure except explain-window GMV (cheap enough for the live push). */
+export async function showFigures(db: Kysely<Database>, roomId: string): Promise<ShowFigures> {
+  const [byItem, buyers, viewers, visitors, followers, online] = await Promise.all([
+    orderFiguresByItem(db, roomId),
+    db.selectFrom('room_buyers').where('room_id', '=', roomId).select(sql<string>`count(distinct user_id)`.as('n')).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('room_viewers')
+      .where('room_id', '=', roomId)
+      .select([sql<string>`count(*) filter (where entries > 0)`.as('uv'), sql<string>`coalesce(sum(entries), 0)`.as('pv'), sql<string>`coalesce(sum(watch_ms), 0)`.as('watch_ms')])
+      .executeTakeFirstOrThrow(),
+    db.selectFrom('product_visitors').where('room_id', '=', roomId).select(sql<string>`count(distinct user_id)`.as('n')).executeTakeFirstOrThrow(),
+    db.selectFrom('room_followers').where('room_id', '=', roomId).select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow(),
+    sql<{ last: string | null; peak: string | null }>`
+      SELECT (SELECT value FROM room_activity WHERE room_id = ${roomId} AND type = 'room.online' ORDER BY at DESC, event_id DESC LIMIT 1) AS last,
+             (SELECT max(value) FROM room_activity WHERE room_id = ${roomId} AND type = 'room.online') AS peak`.execute(db),
+  ]);
+  return {
+    ...sumOrders(byItem.values()),
+    buyers: n(buyers.n),
+    uv: n(viewers.uv),
+    pv: n(viewers.pv),
+    watchMs: n(viewers.watch_ms),
+    online: n(online.rows[0]?.last),
+    peakOnline: n(online.rows[0]?.peak),
+    productVisitors: n(visitors.n),
+    newFollowers: n(followers.n),
+  };
+}
+
+/** Per-product figures for every item of the room that has any. */
+export async function productFigures(db: Kysely<Database>, roomId: string): Promise<Map<string, ProductFigures>> {
+  const [byItem, buyers, visitors] = await Promise.all([
+    orderFiguresByItem(db, roomId),
+    db.selectFrom('room_buyers').where('room_id', '=', roomId).groupBy('item_id').select(['item_id', sql<string>`count(*)`.as('n')]).execute(),
+    db.selectFrom('product_visitors').where('room_id', '=', roomId).groupBy('item_id').select(['item_id', sql<string>`count(*)`.as('n')]).execute(),
+  ]);
+  const out = new Map<string, ProductFigures>();
+  const get = (itemId: string) => {
+    let p = out.get(itemId);
+    if (!p) out.set(itemId, (p = { itemId, ...zeroOrders(), buyers: 0, productVisitors: 0 }));
+    return p;
+  };
+  for (const [itemId, f] of byItem) Object.assign(get(itemId), f);
+  for (const r of buyers) get(r.item_id).buyers = n(r.n);
+  for (const r of visitors) get(r.item_id).productVisitors = n(r.n);
+  return out;
+}
+
+/**
+ * Explain-window GMV per item: the ordered GMV of its orders placed while it was on air, after
+ * its first on-air start while off air, and before it was first on air (or never on air).
+ */
+export async function explainFigures(db: Kysely<Database>, roomId: string): Promise<Map<string, ExplainFigures>> {
+  const r = await sql<{ item_id: string; on_air: string | null; after: string | null; before: string | null }>`
+    WITH iv AS (
+      SELECT item_id, started_at, coalesce(ended_at, 'infinity'::timestamptz) AS ended_at FROM on_air_intervals WHERE room_id = ${roomId}
+    ), f AS (
+      SELECT item_id, min(started_at) AS first_start FROM iv GROUP BY item_id
+    ), o AS (
+      SELECT o.item_id, o.amount, o.held_at,
+             EXISTS (SELECT 1 FROM iv WHERE iv.item_id = o.item_id AND o.held_at >= iv.started_at AND o.held_at < iv.ended_at) AS on_air
+      FROM orders o WHERE o.room_id = ${roomId}
+    )
+    SELECT o.item_id,
+           sum(o.amount) FILTER (WHERE o.on_air) AS on_air,
+           sum(o.amount) FILTER (WHERE NOT o.on_air AND f.first_start IS NOT NULL AND o.held_at >= f.first_start) AS after,
+           sum(o.amount) FILTER (WHERE NOT o.on_air AND (f.first_start IS NULL OR o.held_at < f.first_start)) AS before
+    FROM o LEFT JOIN f ON f.item_id = o.item_id
+    GROUP BY o.item_id`.execute(db);
+  return new Map(r.rows.map((x) => [x.item_id, { onAir: n(x.on_air), after: n(x.after), before: n(x.before) }]));
+}
+
+/** The per-minute series, oldest first, from `from` to `to` (ms, inclusive minutes); empty minutes are zeros. */
+export async function minuteSeries(db: Kysely<Database>, roomId: string, range?: { from: number; to: number }): Promise<MinuteFigures[]> {
+  const [orders, buyers, activity, followers, lastOnline] = await Promise.all([
+    db
+      .selectFrom('stats_minute')
+      .where('room_id', '=', roomId)
+      .groupBy('minute')
+      .select([
+        'minute',
+        sql<string>`sum(placed_orders)`.as('placed_orders'),
+        sql<string>`sum(ordered_gmv)`.as('ordered_gmv'),
+        sql<string>`sum(paid_orders)`.as('paid_orders'),
+        sql<string>`sum(paid_gmv)`.as('paid_gmv'),
+        sql<string>`sum(refunds)`.as('refunds'),
+        sql<string>`sum(refunded)`.as('refunded'),
+      ])
+      .execute(),
+    sql<{ m: Date; n: string }>`
+      SELECT date_trunc('minute', paid_at) AS m, count(DISTINCT user_id) AS n FROM orders
+      WHERE room_id = ${roomId} AND paid_at IS NOT NULL GROUP BY 1`.execute(db),
+    sql<{ m: Date; pv: string; uv: string; visitors: string; peak: string | null }>`
+      SELECT date_trunc('minute', at) AS m,
+             count(*) FILTER (WHERE type = 'viewer.joined') AS pv,
+             count(DISTINCT user_id) FILTER (WHERE type = 'viewer.joined') AS uv,
+             count(DISTINCT user_id) FILTER (WHERE type = 'product.clicked') AS visitors,
+             max(value) FILTER (WHERE type = 'room.online') AS peak
+      FROM room_activity WHERE room_id = ${roomId} GROUP BY 1`.execute(db),
+    sql<{ m: Date; n: string }>`SELECT date_trunc('minute', followed_at) AS m, count(*) AS n FROM room_followers WHERE room_id = ${roomId} GROUP BY 1`.execute(db),
+    sql<{ m: Date; v: string }>`
+      SELECT DISTINCT ON (date_trunc('minute', at)) date_trunc('minute', at) AS m, value AS v
+      FROM room_activity WHERE room_id = ${roomId} AND type = 'room.online' ORDER BY date_trunc('minute', at), at DESC, event_id DESC`.execute(db),
+  ]);
+  const out = new Map<number, MinuteFigures>();
+  const get = (m: Date | string) => {
+    const t = new Date(m).getTime();
+    let f = out.get(t);
+    if (!f) out.set(t, (f = { minute: t, ...zeroOrders(), buyers: 0, uv: 0, pv: 0, productVisitors: 0, newFollowers: 0, online: null, peakOnline: null }));
+    return f;
+  };
+  for (const r of orders) {
+    Object.assign(get(r.minute), {
+      placedOrders: n(r.placed_orders),
+      orderedGmv: n(r.ordered_gmv),
+      paidOrders: n(r.paid_orders),
+      paidGmv: n(r.paid_gmv),
+      refunds: n(r.refunds),
+      refunded: n(r.refunded),
+    });
+  }
+  for (const r of buyers.rows) get(r.m).buyers = n(r.n);
+  for (const r of activity.rows) Object.assign(get(r.m), { pv: n(r.pv), uv: n(r.uv), productVisitors: n(r.visitors), peakOnline: r.peak === null ? null : n(r.peak) });
+  for (const r of followers.rows) get(r.m).newFollowers = n(r.n);
+  for (const r of lastOnline.rows) get(r.m).online = n(r.v);
+
+  const keys = [...out.keys()];
+  const from = range?.from ?? (keys.length ? Math.min(...keys) : undefined);
+  const to = range?.to ?? (keys.length ? Math.max(...keys) : undefined);
+  if (from === undefined || to === undefined) return [];
+  const first = from - (from % 60_000);
+  const last = Math.min(to - (to % 60_000), first + 48 * 3600_000);
+  const series: MinuteFigures[] = [];
+  for (let t = first; t <= last; t += 60_000) {
+    series.push(out.get(t) ?? { minute: t, ...zeroOrders(), buyers: 0, uv: 0, pv: 0, productVisitors: 0, newFollowers: 0, online: null, peakOnline: null });
+  }
+  return series;
+}
+
+function orderMetrics(f: OrderFigures & { buyers: number }): MetricValue[] {
+  return [
+    metric('ordered_gmv', f.orderedGmv),
+    metric('placed_orders', f.placedOrders),
+    metric('paid_gmv', f.paidGmv),
+    metric('refunded', f.refunded),
+    metric('net_paid_gmv', f.paidGmv - f.refunded),
+    metric('orders', f.paidOrders),
+    metric('buyers', f.buyers),
+  ];
+}
+
+function explainMetrics(e: ExplainFigures): MetricValue[] {
+  return [metric('explain_gmv_on_air', e.onAir), metric('explain_gmv_after', e.after), metric('explain_gmv_before', e.before)];
+}
+
+/** Show-scope metrics, in dictionary order (explain-window GMV when given). */
+export function showMetrics(f: ShowFigures, explain?: ExplainFigures): MetricValue[] {
+  return [
+    ...orderMetrics(f),
+    metric('uv', f.uv),
+    metric('pv', f.pv),
+    metric('online', f.online),
+    metric('peak_online', f.peakOnline),
+    ratio('avg_watch_seconds', f.watchMs, f.uv, 1000),
+    metric('product_visitors', f.productVisitors),
+    ratio('click_conversion', f.productVisitors, f.uv),
+    ratio('order_conversion', f.buyers, f.productVisitors),
+    metric('new_followers', f.newFollowers),
+    ...(explain ? explainMetrics(explain) : []),
+  ];
+}
+
+/** Product-scope metrics; click conversion is over the show's uv. */
+export function productMetrics(p: ProductFigures, showUv: number, explain: ExplainFigures = { onAir: 0, after: 0, before: 0 }): MetricValue[] {
+  return [
+    ...orderMetrics(p),
+    metric('product_visitors', p.productVisitors),
+    ratio('click_conversion', p.productVisitors, showUv),
+    ratio('order_conversion', p.buyers, p.productVisitors),
+    ...explainMetrics(explain),
+  ];
+}
+
+export function minuteMetrics(m: MinuteFigures): MetricValue[] {
+  return [
+    ...orderMetrics(m),
+    metric('uv', m.uv),
+    metric('pv', m.pv),
+    ...(m.online === null ? [] : [metric('online', m.online)]),
+    ...(m.peakOnline === null ? [] : [metric('peak_online', m.peakOnline)]),
+    metric('product_visitors', m.productVisitors),
+    metric('new_followers', m.newFollowers),
+  ];
+}
+
+export interface RoomStats {
+  readonly roomId: string;
+  readonly metrics: readonly MetricValue[];
+  readonly asOf: string;
+}
+
+/** A room's live show-scope figures (everything but explain-window GMV). */
+export async function roomStats(db: Kysely<Database>, roomId: string): Promise<RoomStats> {
+  const asOf = new Date().toISOString();
+  const f = await showFigures(db, roomId);
+  return { roomId, asOf, metrics: showMetrics(f) };
+}

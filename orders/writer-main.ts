@@ -1,0 +1,43 @@
+/**
+ * The ledger writer process: the Kafka orders topic -> the order ledger in Postgres, the
+ * room-activity topic -> the activity tables, and live figures to ops dashboards after each
+ * committed batch (through the rooms' backplane channels in Redis).
+ */
+import { createDbFromConfig, createRedis } from '../common/clients.ts';
+import { loadConfig } from '../common/config.ts';
+import { createLogger } from '../common/logger.ts';
+import { onShutdown } from '../common/shutdown.ts';
+import { RoomStore } from '../gateway/room-store.ts';
+import { Keys } from '../inventory/keys.ts';
+import { createKafka, ensureTopics } from './kafka.ts';
+import { migrateToLatest } from './migrate.ts';
+import { StatsPusher } from './stats-push.ts';
+import { Writer } from './writer.ts';
+
+const config = loadConfig();
+const log = createLogger({ level: config.logLevel, name: 'writer', nodeId: config.nodeId });
+const db = createDbFromConfig(config);
+await migrateToLatest(db, config.databaseSchema);
+const kafka = createKafka(config, log, 'writer');
+await ensureTopics(kafka, config);
+const redis = createRedis(config, `writer-${config.nodeId}`);
+const store = new RoomStore({ redis, keys: new Keys(config.keyPrefix) });
+const pusher = new StatsPusher({ db, log, minIntervalMs: config.statsPushMs, publish: (roomId, payload) => store.publishEphemeral(roomId, 'stats', payload) });
+const writer = new Writer({
+  kafka,
+  db,
+  topic: config.topics.orders,
+  activityTopic: config.topics.activity,
+  deadLetterTopic: config.topics.deadLetter,
+  groupId: `${config.kafkaTopicPrefix}ledger-writer`,
+  log,
+  onCommit: (rooms, info) => pusher.notify(rooms, info.committedAt),
+});
+await writer.start();
+log.info({ topics: [config.topics.orders, config.topics.activity] }, 'writer running');
+onShutdown(log, async () => {
+  await writer.stop();
+  pusher.close();
+  redis.disconnect();
+  await db.destroy();
+});
