@@ -1,0 +1,86 @@
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { z } from 'zod';
+import { LivesaleError } from '../common/errors.ts';
+
+export const roles = ['shopper', 'host', 'ops'] as const;
+export type Role = (typeof roles)[number];
+
+export interface Principal {
+  /** User id (shoppers), host id or ops user id. */
+  readonly sub: string;
+  readonly role: Role;
+  /** Token expiry, epoch seconds. */
+  readonly exp: number;
+}
+
+const claims = z.object({
+  sub: z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
+  role: z.enum(roles),
+  exp: z.number().int(),
+});
+
+const issuer = 'livesale';
+const audience = 'livesale';
+
+/**
+ * HS256 access tokens (jose). Verification results are cached by token string until expiry, so
+ * a shopper pressing "buy" many times does not pay for a signature check each time.
+ */
+export class Auth {
+  readonly #key: Uint8Array;
+  readonly #cache = new Map<string, Principal>();
+  readonly #maxCached: number;
+
+  constructor(secret: string, maxCached = 100_000) {
+    this.#key = new TextEncoder().encode(secret);
+    this.#maxCached = maxCached;
+  }
+
+  async issue(sub: string, role: Role, ttlSeconds = 12 * 3600): Promise<string> {
+    claims.pick({ sub: true, role: true }).parse({ sub, role });
+    return new SignJWT({ role })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(sub)
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+      .sign(this.#key);
+  }
+
+  /** The token's principal; throws UNAUTHENTICATED (missing, forged, expired or malformed). */
+  async verify(token: string | undefined | null): Promise<Principal> {
+    if (!token) throw new LivesaleError('UNAUTHENTICATED', 'an access token is required');
+    const now = Date.now() / 1000;
+    const cached = this.#cache.get(token);
+    if (cached) {
+      if (cached.exp > now) return cached;
+      this.#cache.delete(token);
+      throw new LivesaleError('UNAUTHENTICATED', 'the access token has expired');
+    }
+    let payload: unknown;
+    try {
+      ({ payload } = await jwtVerify(token, this.#key, { issuer, audience, algorithms: ['HS256'] }));
+    } catch (err) {
+      const expired = err instanceof joseErrors.JWTExpired;
+      throw new LivesaleError('UNAUTHENTICATED', expired ? 'the access token has expired' : 'the access token is invalid');
+    }
+    const parsed = claims.safeParse(payload);
+    if (!parsed.success) throw new LivesaleError('UNAUTHENTICATED', 'the access token lacks required claims');
+    const p: Principal = Object.freeze({ sub: parsed.data.sub, role: parsed.data.role, exp: parsed.data.exp });
+    if (this.#cache.size >= this.#maxCached) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(token, p);
+    return p;
+  }
+}
+
+/** The bearer token of an Authorization header value, if any. */
+export function bearer(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  return m?.[1];
+}
+
+export function requireRole(p: Principal, ...allowed: Role[]): void {
+  if (!allowed.includes(p.role)) throw new LivesaleError('FORBIDDEN', `this needs a ${allowed.join(' or ')} token`);
+}

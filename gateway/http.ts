@@ -1,0 +1,92 @@
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { LivesaleError, asLivesaleError } from '../common/errors.ts';
+
+const statusText: Record<number, string> = {
+  200: '200 OK',
+  201: '201 Created',
+  204: '204 No Content',
+  302: '302 Found',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  409: '409 Conflict',
+  413: '413 Payload Too Large',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+/** What a handler may read of a request: copied out of uWS before the first await. */
+export interface Req {
+  readonly method: string;
+  readonly url: string;
+  readonly query: URLSearchParams;
+  readonly params: readonly string[];
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+/** Tracks whether the client went away, so nothing is written to a dead response. */
+export interface ResState {
+  aborted: boolean;
+}
+
+export function copyRequest(req: HttpRequest, paramCount: number): Omit<Req, 'body'> {
+  const headers: Record<string, string> = {};
+  req.forEach((k, v) => (headers[k] = v));
+  const params: string[] = [];
+  for (let i = 0; i < paramCount; i++) params.push(decodeURIComponent(req.getParameter(i) ?? ''));
+  return { method: req.getCaseSensitiveMethod(), url: req.getUrl(), query: new URLSearchParams(req.getQuery() ?? ''), params, headers };
+}
+
+/** Reads the body (copying each chunk: uWS reuses the buffer), refusing more than `limit` bytes. */
+export function readBody(res: HttpResponse, state: ResState, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onData((chunk, isLast) => {
+      if (state.aborted) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        reject(new LivesaleError('PAYLOAD_TOO_LARGE', `the body is larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (isLast) resolve(Buffer.concat(chunks));
+    });
+  });
+}
+
+export function parseJson(body: Buffer): unknown {
+  if (body.length === 0) throw new LivesaleError('BAD_REQUEST', 'a JSON body is required');
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new LivesaleError('INVALID_JSON', 'the body is not valid JSON');
+  }
+}
+
+export function send(res: HttpResponse, state: ResState, reply: Reply): void {
+  if (state.aborted) return;
+  const payload =
+    reply.body === undefined ? '' : typeof reply.body === 'string' || Buffer.isBuffer(reply.body) ? reply.body : JSON.stringify(reply.body);
+  res.cork(() => {
+    res.writeStatus(statusText[reply.status] ?? `${reply.status} Status`);
+    res.writeHeader('content-type', reply.contentType ?? 'application/json; charset=utf-8');
+    for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
+    res.end(payload);
+  });
+}
+
+export function errorReply(err: unknown): Reply {
+  const e = asLivesaleError(err);
+  return { status: e.status, body: { error: e.toJSON() } };
+}

@@ -1,0 +1,30 @@
+--[[
+  Starts a host command in one step: takes the room's command lock, returns the first answer
+  if the idempotency key was seen (releasing the lock), else the room as it is now.
+  Input:
+    KEYS[1] lock     string the room's command lock
+    KEYS[2] answers  hash   idempotency key -> answer (JSON)
+    KEYS[3] room     hash   doc, version, offset, epoch
+    ARGV[1] lock token (released later with unlock-1.lua)
+    ARGV[2] lock time to live (ms)
+    ARGV[3] idempotency field (actor and key)
+  Output:
+    { 1, doc, version, offset, epoch }   locked; the room now
+    { -200, answer }                     a repeat: the first answer (not locked)
+    { -1 }                               another command holds the lock
+    { -10 }                              no such room (not locked)
+]]
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', tonumber(ARGV[2])) then
+  return { -1 }
+end
+local first = redis.call('HGET', KEYS[2], ARGV[3])
+if first then
+  redis.call('DEL', KEYS[1])
+  return { -200, first }
+end
+local cur = redis.call('HMGET', KEYS[3], 'doc', 'version', 'offset', 'epoch')
+if not cur[1] then
+  redis.call('DEL', KEYS[1])
+  return { -10 }
+end
+return { 1, cur[1], cur[2], cur[3], cur[4] }

@@ -1,0 +1,16 @@
+--[[
+  Creates a room's document once. A second call changes nothing.
+  Input:
+    KEYS[1] room  hash  doc (JSON), version, offset, epoch
+    KEYS[2] log   stream the room's delta log
+    ARGV[1] document (JSON)
+    ARGV[2] epoch (a fresh random id: a new epoch tells subscribers their offsets are void)
+  Output:
+    1 created, 0 already existed
+]]
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'version', 1, 'offset', 0, 'epoch', ARGV[2])
+return 1

@@ -1,0 +1,475 @@
+/**
+ * Generates the machine-readable protocol description from the schemas the server validates
+ * with, and the reference part of docs/protocol.md:
+ *
+ *   docs/protocol.schema.json   JSON Schema (2020-12): every message, frame, body and shared type
+ *   docs/asyncapi.json          AsyncAPI 3.0: the room WebSocket, what clients send and receive
+ *   docs/openapi.json           OpenAPI 3.1: every HTTP endpoint
+ *   docs/protocol.md            the section between the "generated" markers
+ *
+ * The endpoints and message types are the ones the route modules register (on a recording
+ * context, no services needed), so nothing registered can be missing.
+ *
+ *   npm run protocol:docs            writes the files
+ *   npm run protocol:docs -- --check exits 1 when a file is not current
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { errorTable } from '../common/errors.ts';
+import { createShowBody } from '../orders/shows.ts';
+import type { GatewayContext, WsMessageType } from './context.ts';
+import {
+  buyBody,
+  buyResultSchema,
+  cancelBody,
+  cancelResultSchema,
+  closeCodes,
+  commandBody,
+  commandResultSchema,
+  createItemBody,
+  createRoomBody,
+  deltaSchema,
+  demoTokenBody,
+  envelopeSchema,
+  groupProgressSchema,
+  itemInfoSchema,
+  joinBody,
+  joinResultSchema,
+  onAirBody,
+  paidResultSchema,
+  payBody,
+  roomDocSchema,
+  serverFrameSchemas,
+  snapshotFrameSchema,
+  stockLevelSchema,
+  subscribeBody,
+  subscribeResultSchema,
+} from './protocol.ts';
+import { registerRoutes } from './routes/index.ts';
+
+export interface RouteInfo {
+  method: 'get' | 'post' | 'put' | 'del';
+  pattern: string;
+  name: string;
+}
+
+export interface MessageInfo {
+  type: string;
+  schema: z.ZodType;
+  roles?: readonly string[];
+}
+
+/** Registers every route module on a context that only records what is registered. */
+export function collectEndpoints(): { routes: RouteInfo[]; messages: MessageInfo[] } {
+  const routes: RouteInfo[] = [];
+  const messages: MessageInfo[] = [];
+  const inert: unknown = new Proxy(function inert() {}, {
+    get: (_t, prop) => (prop === Symbol.toPrimitive ? () => '' : prop === 'then' ? undefined : inert),
+    apply: () => inert,
+    construct: () => inert as object,
+  });
+  const recording = new Proxy({} as GatewayContext, {
+    get(_t, prop) {
+      if (prop === 'route') return (method: RouteInfo['method'], pattern: string, name: string) => routes.push({ method, pattern, name });
+      if (prop === 'wsMessage') return (type: string, def: WsMessageType) => messages.push({ type, schema: def.schema, ...(def.roles ? { roles: def.roles } : {}) });
+      if (prop === 'config') return { nodeId: 'docs', holdSeconds: 900 };
+      return inert;
+    },
+  });
+  registerRoutes(recording);
+  return { routes, messages };
+}
+
+interface EndpointDoc {
+  summary: string;
+  who: string;
+  body?: z.ZodType;
+  response?: z.ZodType;
+  /** Error codes this endpoint answers with, besides the ones every endpoint may answer with. */
+  errors?: (keyof typeof errorTable)[];
+  /** A query string it reads. */
+  query?: string;
+}
+
+const errorReply = z.object({ error: z.object({ code: z.enum(Object.keys(errorTable) as [string, ...string[]]), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }) });
+
+/** What each registered route does, by route name. */
+export const endpointDocs: Record<string, EndpointDoc> = {
+  healthz: { summary: 'Liveness: the process answers.', who: 'anyone', response: z.object({ ok: z.literal(true), node: z.string() }) },
+  readyz: { summary: 'Readiness: Redis and Postgres answer (503 otherwise).', who: 'anyone', response: z.object({ ready: z.boolean(), error: z.string().optional() }) },
+  metrics: { summary: 'Prometheus metrics (text exposition format).', who: 'anyone' },
+  'auth.demo': { summary: 'A demo access token, only when DEMO_AUTH is on (NOT_FOUND otherwise).', who: 'anyone', body: demoTokenBody, response: z.object({ token: z.string() }), errors: ['NOT_FOUND'] },
+  'rooms.create': { summary: 'Creates a room; the host owns it. Returns the document at version 1.', who: 'host', body: createRoomBody, response: z.object({ room: roomDocSchema, version: z.number().int() }) },
+  'rooms.get': { summary: 'The room snapshot (the same frame a WebSocket subscriber gets first). The ETag is the room version.', who: 'anyone', response: snapshotFrameSchema, errors: ['ROOM_NOT_FOUND'] },
+  'rooms.command': {
+    summary: 'Runs a host console command (see the command list). The answer of a repeated idempotency key is the first answer (200, duplicate: true).',
+    who: "the room's host, ops",
+    body: commandBody,
+    response: commandResultSchema,
+    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'INVALID_ARGUMENT', 'WRONG_ITEM_KIND', 'STOCK_BELOW_COMMITTED', 'ITEM_UNAVAILABLE'],
+  },
+  'items.create': {
+    summary: 'Adds a flash-sale item: the addItem command, with the envelope in the body or in the Idempotency-Key and If-Match headers. 201 with the item.',
+    who: "the room's host, ops",
+    body: createItemBody,
+    response: commandResultSchema.extend({ item: itemInfoSchema }),
+    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND'],
+  },
+  'rooms.onAir': {
+    summary: 'Puts an item on air, or none: the onAir command, with the envelope in the body or in the Idempotency-Key and If-Match headers.',
+    who: "the room's host, ops",
+    body: onAirBody,
+    response: commandResultSchema,
+    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND'],
+  },
+  'rooms.audit': { summary: "The room's host command audit log, newest first.", who: "the room's host, ops", query: 'limit (1 to 1000, default 100)', errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
+  'web.root': { summary: 'Redirects to the demo page.', who: 'anyone' },
+  'web.index': { summary: 'The demo page: a room as a shopper, the host console or an ops dashboard sees it, on the typed client.', who: 'anyone' },
+  'web.file': { summary: 'The demo page\'s files (TypeScript served as JavaScript modules).', who: 'anyone', errors: ['NOT_FOUND'] },
+  'web.module': { summary: 'The typed client and the protocol module, as JavaScript modules for web pages.', who: 'anyone', errors: ['NOT_FOUND'] },
+  'web.zod': { summary: 'zod, for the protocol module in web pages.', who: 'anyone', errors: ['NOT_FOUND'] },
+  'items.buy': {
+    summary: 'Reserves stock: 201 held, 200 duplicate (with the first answer), 409 with the refusal (sold out, insufficient stock, limit reached, not started, ended).',
+    who: 'shopper',
+    body: buyBody,
+    response: buyResultSchema,
+    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE'],
+  },
+  'items.join': {
+    summary: 'Joins a tiered group buy: reserves stock, counts the participant, prices the hold at the tier reached. 201 held (with count, tier, next threshold, crossed), 200 duplicate, 409 refusal (also group_closed).',
+    who: 'shopper',
+    body: joinBody,
+    response: joinResultSchema,
+    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'WRONG_ITEM_KIND'],
+  },
+  'items.pay': {
+    summary: 'Pays a hold, against the hold version it names. Answered only once the payment is durable in Kafka (503 PAYMENT_NOT_CONFIRMED otherwise: retry, it is never charged twice).',
+    who: 'shopper (the holder)',
+    body: payBody,
+    response: paidResultSchema,
+    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ORDER_NOT_FOUND', 'HOLD_EXPIRED', 'HOLD_CANCELLED', 'HOLD_CHANGED', 'GROUP_CLOSED', 'ITEM_UNAVAILABLE', 'PAYMENT_NOT_CONFIRMED'],
+  },
+  'items.cancel': {
+    summary: 'Cancels an unpaid hold: its stock returns. Cancelling twice answers already: true.',
+    who: 'shopper (the holder)',
+    body: cancelBody,
+    response: cancelResultSchema,
+    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ORDER_NOT_FOUND', 'HOLD_EXPIRED', 'ORDER_PAID', 'ITEM_UNAVAILABLE'],
+  },
+  'items.subscribe': {
+    summary: 'Asks for a reminder when a pre-heated sale opens (outcome live or ended when it is too late for one).',
+    who: 'shopper',
+    body: subscribeBody,
+    response: subscribeResultSchema,
+    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE'],
+  },
+  'rooms.stats': { summary: "A room's live figures from the ledger, each with its metric name, and viewers online.", who: "ops, the room's host", errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
+  'stats.dictionary': { summary: "Every metric's name, unit, definition, version and scopes.", who: 'anyone' },
+  'shows.create': { summary: "Creates a show (a room's broadcast and its run sheet).", who: "the room's host", body: createShowBody, errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
+  'shows.get': { summary: 'A show and its run sheet.', who: "ops, the show's host", errors: ['FORBIDDEN'] },
+  'rooms.show': { summary: "The show of a room.", who: "ops, the show's host", errors: ['FORBIDDEN'] },
+  'shows.stats': { summary: 'Every dictionary metric per show, per product and per minute.', who: "ops, the show's host", errors: ['FORBIDDEN'] },
+  'shows.report': { summary: 'The review report as JSON, CSV or text.', who: "ops, the show's host", query: 'format=json|csv|text, part (csv)', errors: ['FORBIDDEN', 'INVALID_ARGUMENT'] },
+};
+
+interface MessageDoc {
+  summary: string;
+  reply: string;
+}
+
+/** What each WebSocket message type does, by type. */
+export const messageDocs: Record<string, MessageDoc> = {
+  ping: { summary: 'Round trip and server clock.', reply: 'pong' },
+  auth: { summary: 'Replaces the connection\'s access token before it expires (same user and role; FORBIDDEN otherwise).', reply: 'ack' },
+  buy: { summary: 'Reserves stock, like POST /rooms/{roomId}/items/{itemId}/buy.', reply: 'buy.result' },
+  join: { summary: 'Joins a tiered group buy, like POST /rooms/{roomId}/items/{itemId}/join.', reply: 'order.result' },
+  pay: { summary: 'Pays a hold, like POST /rooms/{roomId}/items/{itemId}/pay (answered once durable).', reply: 'order.result' },
+  cancel: { summary: 'Cancels an unpaid hold, like POST /rooms/{roomId}/items/{itemId}/cancel.', reply: 'order.result' },
+  subscribe: { summary: 'Asks for a pre-heat reminder, like POST /rooms/{roomId}/items/{itemId}/subscribe.', reply: 'order.result' },
+  command: { summary: 'A host console command (the body of POST /rooms/{roomId}/commands plus type and reqId).', reply: 'command.result' },
+  'product.click': { summary: 'A viewer opened a product detail (a product.clicked room-activity event).', reply: 'ack' },
+  follow: { summary: 'A viewer followed the room (a room.followed room-activity event).', reply: 'ack' },
+};
+
+const named: Record<string, z.ZodType> = {
+  RoomDoc: roomDocSchema,
+  ItemInfo: itemInfoSchema,
+  StockLevel: stockLevelSchema,
+  GroupProgress: groupProgressSchema,
+  Delta: deltaSchema,
+  Envelope: envelopeSchema,
+  Command: commandBody,
+  CommandResult: commandResultSchema,
+  BuyResult: buyResultSchema,
+  ErrorReply: errorReply,
+};
+
+const pascal = (s: string) => s.replace(/(^|[._-])([a-z])/g, (_m, _p, c: string) => c.toUpperCase());
+
+/** Every schema with its name in the documents. */
+function registry(messages: MessageInfo[]): { reg: z.core.$ZodRegistry<{ id: string }>; ids: Map<z.ZodType, string> } {
+  const reg = z.registry<{ id: string }>();
+  const ids = new Map<z.ZodType, string>();
+  const add = (id: string, s: z.ZodType) => {
+    if (ids.has(s)) return;
+    ids.set(s, id);
+    reg.add(s, { id });
+  };
+  for (const [id, s] of Object.entries(named)) add(id, s);
+  for (const m of messages) add(`${pascal(m.type)}Message`, m.schema);
+  for (const [type, s] of Object.entries(serverFrameSchemas)) add(`${pascal(type)}Frame`, s);
+  for (const [name, d] of Object.entries(endpointDocs)) {
+    if (d.body) add(`${pascal(name)}Body`, d.body);
+    if (d.response) add(`${pascal(name)}Reply`, d.response);
+  }
+  return { reg, ids };
+}
+
+type Json = Record<string, unknown>;
+
+function schemasOf(messages: MessageInfo[], uri: (id: string) => string): { schemas: Record<string, Json>; ids: Map<z.ZodType, string> } {
+  const { reg, ids } = registry(messages);
+  const out = z.toJSONSchema(reg, { uri, io: 'input', unrepresentable: 'any', cycles: 'ref', reused: 'inline' }) as { schemas: Record<string, Json> };
+  const schemas: Record<string, Json> = {};
+  for (const [id, s] of Object.entries(out.schemas)) {
+    const { $schema: _s, $id: _i, ...rest } = s;
+    schemas[id] = rest;
+  }
+  return { schemas, ids };
+}
+
+const openApiPath = (pattern: string) => pattern.replace(/:([A-Za-z]+)/g, '{$1}');
+const pathParams = (pattern: string) => [...pattern.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
+
+export interface Docs {
+  jsonSchema: string;
+  asyncApi: string;
+  openApi: string;
+  markdown: string;
+}
+
+/** Builds every generated document. */
+export function buildDocs(): Docs {
+  const { routes, messages } = collectEndpoints();
+
+  // JSON Schema: one document, every named schema under $defs.
+  const js = schemasOf(messages, (id) => `#/$defs/${id}`);
+  const jsonSchema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'livesale-protocol',
+    title: 'livesale gateway protocol',
+    description: 'Every WebSocket message a client may send (…Message), every frame the server sends (…Frame), HTTP bodies (…Body) and replies (…Reply), and the shared types.',
+    $defs: js.schemas,
+  };
+
+  const comp = schemasOf(messages, (id) => `#/components/schemas/${id}`);
+  const ref = (s: z.ZodType | undefined) => (s && comp.ids.has(s) ? { $ref: `#/components/schemas/${comp.ids.get(s)}` } : undefined);
+
+  // OpenAPI 3.1
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const d = endpointDocs[r.name];
+    const method = r.method === 'del' ? 'delete' : r.method;
+    const errorCodes = [...new Set(['BAD_REQUEST', 'INVALID_JSON', 'VALIDATION_FAILED', 'PAYLOAD_TOO_LARGE', 'UNAUTHENTICATED', 'RATE_LIMITED', 'SHUTTING_DOWN', 'INTERNAL', ...(d?.errors ?? [])])];
+    const statuses = [...new Set(errorCodes.map((c) => errorTable[c as keyof typeof errorTable].status))].sort();
+    (paths[openApiPath(r.pattern)] ??= {})[method] = {
+      operationId: r.name,
+      summary: d?.summary ?? r.name,
+      description: `Who: ${d?.who ?? 'see the route module'}.${d?.query ? ` Query: ${d.query}.` : ''}`,
+      ...(pathParams(r.pattern).length ? { parameters: pathParams(r.pattern).map((p) => ({ name: p, in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } })) } : {}),
+      ...(d?.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(d.body) } } } } : {}),
+      responses: {
+        '2XX': { description: 'Success', content: { 'application/json': { schema: ref(d?.response) ?? {} } } },
+        ...Object.fromEntries(statuses.map((st) => [String(st), { description: errorCodes.filter((c) => errorTable[c as keyof typeof errorTable].status === st).join(', '), content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorReply' } } } }])),
+      },
+    };
+  }
+  const openApi = {
+    openapi: '3.1.0',
+    info: { title: 'livesale gateway HTTP API', version: '1', description: 'Access tokens: `Authorization: Bearer <JWT>` (HS256; role shopper, host or ops). Errors: `{"error":{"code","message","details?"}}`.' },
+    components: { schemas: comp.schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    security: [{ bearer: [] }],
+    paths,
+  };
+
+  // AsyncAPI 3.0: the room channel.
+  const asyncMessages: Record<string, unknown> = {};
+  for (const m of messages) asyncMessages[`${pascal(m.type)}Message`] = { name: m.type, summary: messageDocs[m.type]?.summary ?? m.type, payload: ref(m.schema) };
+  for (const [type, s] of Object.entries(serverFrameSchemas)) asyncMessages[`${pascal(type)}Frame`] = { name: type, summary: (s as z.ZodType).description ?? type, payload: ref(s as z.ZodType) };
+  const asyncApi = {
+    asyncapi: '3.0.0',
+    info: { title: 'livesale room protocol', version: '1', description: 'One WebSocket per room subscription: a snapshot, then ordered deltas; commands with request ids. See docs/protocol.md.' },
+    servers: { gateway: { host: 'localhost:8080', protocol: 'ws' } },
+    channels: {
+      room: {
+        address: '/rooms/{roomId}/ws',
+        parameters: { roomId: { description: 'The room id' } },
+        description: 'Query: token (the access token), and on reconnect epoch and offset (the last position seen).',
+        messages: Object.fromEntries(Object.keys(asyncMessages).map((k) => [k, { $ref: `#/components/messages/${k}` }])),
+      },
+    },
+    operations: {
+      send: { action: 'receive', channel: { $ref: '#/channels/room' }, summary: 'What clients send', messages: messages.map((m) => ({ $ref: `#/channels/room/messages/${pascal(m.type)}Message` })) },
+      receive: { action: 'send', channel: { $ref: '#/channels/room' }, summary: 'What the server sends', messages: Object.keys(serverFrameSchemas).map((t) => ({ $ref: `#/channels/room/messages/${pascal(t)}Frame` })) },
+    },
+    components: { schemas: comp.schemas, messages: asyncMessages },
+  };
+
+  return {
+    jsonSchema: `${JSON.stringify(jsonSchema, null, 2)}\n`,
+    asyncApi: `${JSON.stringify(asyncApi, null, 2)}\n`,
+    openApi: `${JSON.stringify(openApi, null, 2)}\n`,
+    markdown: markdownReference(routes, messages, js.schemas, (sch) => js.ids.get(sch)),
+  };
+}
+
+// ---- markdown
+
+function typeOf(s: Json | undefined): string {
+  if (!s) return 'any';
+  if (s.$ref) return `[${String(s.$ref).split('/').pop()}](#${String(s.$ref).split('/').pop()!.toLowerCase()})`;
+  if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
+  if (s.enum) return (s.enum as unknown[]).map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
+  if (s.anyOf || s.oneOf) return ((s.anyOf ?? s.oneOf) as Json[]).map(typeOf).join(' \\| ');
+  const t = Array.isArray(s.type) ? (s.type as string[]).join(' \\| ') : String(s.type ?? 'any');
+  if (t === 'array') return `${typeOf(s.items as Json)}[]`;
+  if (t === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object') return `map of ${typeOf(s.additionalProperties as Json)}`;
+  return t;
+}
+
+function constraints(s: Json): string {
+  const parts: string[] = [];
+  if (s.minimum !== undefined) parts.push(`≥ ${String(s.minimum)}`);
+  if (s.maximum !== undefined && Number(s.maximum) < 9e15) parts.push(`≤ ${String(s.maximum)}`);
+  if (s.minLength !== undefined) parts.push(`length ≥ ${String(s.minLength)}`);
+  if (s.maxLength !== undefined) parts.push(`length ≤ ${String(s.maxLength)}`);
+  if (s.minItems !== undefined) parts.push(`≥ ${String(s.minItems)} items`);
+  if (s.maxItems !== undefined) parts.push(`≤ ${String(s.maxItems)} items`);
+  if (s.pattern !== undefined) parts.push(`\`/${String(s.pattern)}/\``);
+  return parts.join(', ');
+}
+
+function fieldsTable(s: Json | undefined): string {
+  const props = (s?.properties ?? {}) as Record<string, Json>;
+  if (!Object.keys(props).length) return '';
+  const req = new Set((s?.required ?? []) as string[]);
+  const rows = Object.entries(props).map(([k, p]) => {
+    const inner = (p.anyOf as Json[] | undefined)?.find((x) => x.type !== 'null') ?? p;
+    return `| \`${k}\` | ${typeOf(p)} | ${req.has(k) ? 'yes' : 'no'} | ${[String(p.description ?? inner.description ?? ''), constraints(inner)].filter(Boolean).join('; ')} |`;
+  });
+  return ['| field | type | required | notes |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+function variantsOf(s: Json): Json[] {
+  return ((s.oneOf ?? s.anyOf) as Json[] | undefined) ?? [s];
+}
+
+function markdownReference(routes: RouteInfo[], messages: MessageInfo[], schemas: Record<string, Json>, idOf: (s: z.ZodType) => string | undefined): string {
+  const out: string[] = [];
+  const of = (s: z.ZodType | undefined): Json | undefined => (s && idOf(s) ? schemas[idOf(s)!] : undefined);
+  out.push('## Reference (generated)', '', 'Generated by `npm run protocol:docs` from the schemas in `gateway/protocol.ts` and the routes the server registers; do not edit this section by hand.', '');
+
+  out.push('### HTTP endpoints', '');
+  for (const r of routes) {
+    const d = endpointDocs[r.name];
+    out.push(`#### \`${r.method === 'del' ? 'DELETE' : r.method.toUpperCase()} ${r.pattern}\``, '', `${d?.summary ?? '(not described yet)'} Who: ${d?.who ?? 'see the route module'}.${d?.query ? ` Query: ${d.query}.` : ''}`, '');
+    if (d?.body) {
+      const body = of(d.body) ?? {};
+      if (body.oneOf || body.anyOf) out.push('Body: one of the [host console commands](#host-console-commands).', '');
+      else out.push('Body:', '', fieldsTable(body), '');
+    }
+    if (d?.errors?.length) out.push(`Errors: ${d.errors.map((e) => `\`${e}\``).join(', ')}.`, '');
+  }
+
+  out.push('### Host console commands', '', 'Over HTTP (`POST /rooms/{roomId}/commands`) and WebSocket (`{"type":"command","reqId":…}`), with these fields besides `command`, `idempotencyKey` and `baseVersion`:', '');
+  for (const v of variantsOf(schemas.Command!)) {
+    const props = { ...((v.properties ?? {}) as Record<string, Json>) };
+    const name = String(props.command?.const);
+    delete props.command;
+    delete props.idempotencyKey;
+    delete props.baseVersion;
+    const table = fieldsTable({ ...v, properties: props });
+    out.push(`#### \`${name}\``, '', table || '(no other fields)', '');
+  }
+
+  out.push('### WebSocket messages (client to server)', '');
+  for (const m of messages) {
+    const d = messageDocs[m.type];
+    out.push(`#### \`${m.type}\``, '', `${d?.summary ?? '(not described yet)'} Who: ${m.roles ? m.roles.join(', ') : 'any role'}. Reply: \`${d?.reply ?? '?'}\` (or \`error\`).`, '');
+    if (m.type !== 'command') out.push(fieldsTable(of(m.schema)), '');
+  }
+
+  out.push('### Frames (server to client)', '');
+  for (const type of Object.keys(serverFrameSchemas)) {
+    const s = of(serverFrameSchemas[type as keyof typeof serverFrameSchemas])!;
+    out.push(`#### \`${type}\``, '', String(s.description ?? ''), '', fieldsTable(s), '');
+  }
+
+  out.push('### Shared types', '');
+  for (const id of ['RoomDoc', 'ItemInfo', 'StockLevel', 'GroupProgress', 'Envelope', 'CommandResult']) {
+    out.push(`#### ${id}`, '', String(schemas[id]!.description ?? ''), '', fieldsTable(schemas[id]), '');
+  }
+  out.push('#### Delta', '', 'One of (by `t`):', '');
+  for (const v of variantsOf(schemas.Delta!)) {
+    const props = (v.properties ?? {}) as Record<string, Json>;
+    out.push(`- \`${JSON.stringify(props.t?.const)}\`: ${String(v.description ?? '')}; fields ${Object.keys(props).filter((k) => k !== 't').map((k) => `\`${k}\``).join(', ') || 'none'}`);
+  }
+  out.push('');
+
+  out.push('### Error codes', '', '| code | HTTP status | meaning |', '|---|---|---|');
+  for (const [code, e] of Object.entries(errorTable)) out.push(`| \`${code}\` | ${e.status} | ${e.message} |`);
+  out.push('', '### Close codes', '', '| code | meaning |', '|---|---|');
+  for (const [code, m] of Object.entries(closeCodes)) out.push(`| ${code} | ${m} |`);
+  out.push('');
+  return out.join('\n');
+}
+
+const begin = '<!-- generated:begin -->';
+const end = '<!-- generated:end -->';
+
+/** docs/protocol.md with its generated section replaced. */
+export function withReference(markdown: string, reference: string): string {
+  const a = markdown.indexOf(begin);
+  const b = markdown.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`docs/protocol.md needs the markers ${begin} and ${end}`);
+  return `${markdown.slice(0, a + begin.length)}\n${reference}\n${markdown.slice(b)}`;
+}
+
+export const docsDir = fileURLToPath(new URL('../docs/', import.meta.url));
+
+/** The files as they should be: path -> content. */
+export function expectedFiles(): Record<string, string> {
+  const d = buildDocs();
+  return {
+    'protocol.schema.json': d.jsonSchema,
+    'asyncapi.json': d.asyncApi,
+    'openapi.json': d.openApi,
+    'protocol.md': withReference(readFileSync(`${docsDir}protocol.md`, 'utf8'), d.markdown),
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const check = process.argv.includes('--check');
+  let stale = 0;
+  for (const [name, content] of Object.entries(expectedFiles())) {
+    let current = '';
+    try {
+      current = readFileSync(`${docsDir}${name}`, 'utf8');
+    } catch {
+      /* missing */
+    }
+    if (current === content) continue;
+    stale++;
+    if (check) process.stdout.write(`docs/${name} is not current\n`);
+    else {
+      writeFileSync(`${docsDir}${name}`, content);
+      process.stdout.write(`wrote docs/${name}\n`);
+    }
+  }
+  if (check && stale) {
+    process.stdout.write('run: npm run protocol:docs\n');
+    process.exit(1);
+  }
+  if (!stale) process.stdout.write('docs are current\n');
+}

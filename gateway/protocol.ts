@@ -1,0 +1,600 @@
+import { z } from 'zod';
+
+/**
+ * The wire protocol: every message the gateway accepts is validated with these schemas, every
+ * frame it sends has one of the frame schemas below, and docs/ (JSON Schema, AsyncAPI, OpenAPI)
+ * is generated from this file (`npm run protocol:docs`). The typed client uses the same file.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Scalars
+
+const reqId = z.string().min(1).max(64).optional().describe('Echoed in the reply, to match it with the request');
+export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id of 1 to 64 letters, digits, - or _');
+export const idempotencyKey = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,128}$/, '1 to 128 printable ASCII characters')
+  .describe('The same key always returns the first answer and never applies twice');
+export const quantity = z.number().int().min(1).max(10_000);
+/** Money: integer minor units (fen). */
+export const fen = z.number().int().min(0).max(1_000_000_000).describe('Amount in fen (integer minor units)');
+const count = z.number().int().min(0).max(1_000_000_000);
+const epochMs = z.number().int().min(0).describe('Epoch milliseconds');
+const offsetSchema = z.number().int().min(0).describe('Position in the room log');
+const versionSchema = z.number().int().min(0).describe('Room document version: changes with every host command');
+const epochSchema = z.string().min(1).max(64).describe('Room log epoch: a new epoch voids every offset');
+
+// ---------------------------------------------------------------------------------------------
+// The room document
+
+export const tierSchema = z.object({
+  threshold: z.number().int().min(1).max(1_000_000_000).describe('Participants (or units) needed'),
+  price: fen.describe('Unit price once the threshold is reached'),
+});
+export type Tier = z.infer<typeof tierSchema>;
+
+export const itemInfoSchema = z.object({
+  id: idSchema,
+  kind: z.enum(['flash', 'group']),
+  title: z.string(),
+  price: fen.describe('Unit price now (group buys: the base price)'),
+  total: count.describe('Total stock'),
+  limit: z.number().int().min(1).describe('Per-user limit'),
+  startsAt: epochMs.describe('Sale window start (server clock)'),
+  endsAt: epochMs.describe('Sale window end (server clock)'),
+  scheduledPrice: z
+    .object({ price: fen, at: epochMs })
+    .optional()
+    .describe('A price change that takes effect at `at` (server clock); from then on it is the price'),
+  tiers: z.array(tierSchema).optional().describe('Group buys: the tiers, ascending thresholds'),
+  closed: z
+    .object({ count, finalPrice: fen, outcome: z.enum(['succeeded', 'failed', 'base_price']) })
+    .optional()
+    .describe('Group buys: the result once closed'),
+});
+export type ItemInfo = z.infer<typeof itemInfoSchema>;
+
+export const announcementSchema = z.object({ id: z.string().min(1).max(64), text: z.string().max(1000), at: epochMs });
+export type Announcement = z.infer<typeof announcementSchema>;
+
+export const roomDocSchema = z
+  .object({
+    id: idSchema,
+    title: z.string(),
+    hostId: z.string(),
+    listing: z.array(idSchema).describe('Listed items in display order'),
+    onAir: idSchema.nullable().describe('The item the host is presenting'),
+    items: z.record(idSchema, itemInfoSchema).describe('Every item of the room, listed or not'),
+    announcements: z.array(announcementSchema).optional().describe(`The last ${20} announcements, oldest first`),
+  })
+  .describe('The structural part of a room, changed only by host commands');
+export type RoomDoc = z.infer<typeof roomDocSchema>;
+
+/** How many announcements a room document keeps. */
+export const maxAnnouncements = 20;
+
+export const stockLevelSchema = z.object({
+  available: count,
+  ver: z.number().int().min(0).describe("The item's inventory version: a higher version is always newer"),
+});
+export type StockLevel = z.infer<typeof stockLevelSchema>;
+
+export const groupProgressSchema = z.object({
+  count: count.describe('Participants (or units) so far'),
+  price: fen.describe('Unit price of the tier reached'),
+  next: z.number().int().min(1).nullable().describe('The next threshold, or null above the top tier'),
+  ver: z.number().int().min(0),
+});
+export type GroupProgress = z.infer<typeof groupProgressSchema>;
+
+const stockItem = z.object({ id: idSchema, available: count, ver: z.number().int().min(0) });
+
+export const deltaSchema = z
+  .discriminatedUnion('t', [
+    z.object({ t: z.literal('item'), item: itemInfoSchema, listing: z.array(idSchema), stock: stockLevelSchema.optional() }).describe('An item was added or its settings changed (event)'),
+    z.object({ t: z.literal('onAir'), item: idSchema.nullable() }).describe('The item on air changed (state)'),
+    z.object({ t: z.literal('listing'), listing: z.array(idSchema) }).describe('Items listed, delisted or reordered (state)'),
+    z.object({ t: z.literal('price'), item: idSchema, price: fen }).describe('A price change in effect now (state)'),
+    z.object({ t: z.literal('stock'), items: z.array(stockItem) }).describe('Stock levels (state; reaching 0 is an event)'),
+    z.object({ t: z.literal('announce'), announcement: announcementSchema }).describe('A host announcement (event)'),
+    z.object({ t: z.literal('sale'), item: idSchema, startsAt: epochMs, endsAt: epochMs }).describe('A sale opened, closed or rescheduled (event)'),
+    z.object({ t: z.literal('group'), item: idSchema, ...groupProgressSchema.shape, tier: z.number().int().min(0).optional() }).describe('Group buy progress (state; a tier crossing, with `tier`, is an event)'),
+    z.object({ t: z.literal('groupClosed'), item: idSchema, count, finalPrice: fen, outcome: z.enum(['succeeded', 'failed', 'base_price']) }).describe('A group buy closed (event)'),
+  ])
+  .describe('One ordered change of a room');
+export type Delta = z.infer<typeof deltaSchema>;
+
+/** A room as a subscriber holds it: the document, stock levels, group progress and its position in the log. */
+export interface RoomView {
+  doc: RoomDoc;
+  stock: Record<string, StockLevel>;
+  groups: Record<string, GroupProgress>;
+  epoch: string;
+  offset: number;
+  version: number;
+}
+
+function withItem(doc: RoomDoc, id: string, patch: Partial<ItemInfo>, drop?: keyof ItemInfo): RoomDoc {
+  const cur = doc.items[id];
+  if (!cur) return doc;
+  const next = { ...cur, ...patch };
+  if (drop) delete next[drop];
+  return { ...doc, items: { ...doc.items, [id]: next } };
+}
+
+/** The document after one delta (pure; stock and group progress are separate, see applyDelta). */
+export function nextDoc(doc: RoomDoc, d: Delta): RoomDoc {
+  switch (d.t) {
+    case 'item':
+      return { ...doc, listing: [...d.listing], items: { ...doc.items, [d.item.id]: d.item } };
+    case 'onAir':
+      return { ...doc, onAir: d.item };
+    case 'listing':
+      return { ...doc, listing: [...d.listing] };
+    case 'price':
+      // A price in effect now replaces a scheduled one (or is the scheduled one, come due).
+      return withItem(doc, d.item, { price: d.price }, 'scheduledPrice');
+    case 'announce':
+      return { ...doc, announcements: [...(doc.announcements ?? []), d.announcement].slice(-maxAnnouncements) };
+    case 'sale':
+      return withItem(doc, d.item, { startsAt: d.startsAt, endsAt: d.endsAt });
+    case 'groupClosed':
+      return withItem(doc, d.item, { closed: { count: d.count, finalPrice: d.finalPrice, outcome: d.outcome } });
+    case 'stock':
+    case 'group':
+      return doc;
+  }
+}
+
+/** Applies one delta in place. Stock and group progress are latest-version-wins, so a stale level never overwrites a newer one. */
+export function applyDelta(view: RoomView, d: Delta): void {
+  view.doc = nextDoc(view.doc, d);
+  switch (d.t) {
+    case 'item':
+      if (d.stock) mergeStock(view.stock, d.item.id, d.stock);
+      break;
+    case 'stock':
+      for (const s of d.items) mergeStock(view.stock, s.id, s);
+      break;
+    case 'group': {
+      view.groups ??= {};
+      const cur = view.groups[d.item];
+      if (!cur || d.ver > cur.ver) view.groups[d.item] = { count: d.count, price: d.price, next: d.next, ver: d.ver };
+      break;
+    }
+    default:
+  }
+}
+
+export function mergeStock(stock: Record<string, StockLevel>, id: string, s: StockLevel): void {
+  const cur = stock[id];
+  if (!cur || s.ver > cur.ver) stock[id] = { available: s.available, ver: s.ver };
+}
+
+/** The unit price of an item at server time `now` (a scheduled change counts once its time has come). */
+export function effectivePrice(item: ItemInfo, now: number): number {
+  return item.scheduledPrice && item.scheduledPrice.at <= now ? item.scheduledPrice.price : item.price;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lanes (DESIGN.md §6): how a delta travels to a socket that cannot keep up.
+
+export interface Lane {
+  /** state: latest value per key wins for a backpressured socket; event: ordered, never dropped. */
+  readonly lane: 'state' | 'event';
+  /** The coalescing key of a state delta (per item for stock and group progress). */
+  readonly keys?: readonly string[];
+  /** Skips the batching tick (sale open/close, sold out, tier crossing, group closed). */
+  readonly urgent: boolean;
+}
+
+export function laneOf(d: Delta): Lane {
+  switch (d.t) {
+    case 'onAir':
+      return { lane: 'state', keys: ['onAir'], urgent: false };
+    case 'listing':
+      return { lane: 'state', keys: ['listing'], urgent: false };
+    case 'price':
+      return { lane: 'state', keys: [`price:${d.item}`], urgent: false };
+    case 'stock': {
+      const soldOut = d.items.some((s) => s.available === 0);
+      return soldOut ? { lane: 'event', urgent: true } : { lane: 'state', keys: d.items.map((s) => `stock:${s.id}`), urgent: false };
+    }
+    case 'group':
+      return d.tier !== undefined ? { lane: 'event', urgent: true } : { lane: 'state', keys: [`group:${d.item}`], urgent: false };
+    case 'sale':
+    case 'groupClosed':
+      return { lane: 'event', urgent: true };
+    case 'item':
+    case 'announce':
+      return { lane: 'event', urgent: false };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frames the server sends
+
+/** A logged delta as it travels: offset, epoch, room version after it, and the change. */
+export const envelopeSchema = z.object({ o: offsetSchema, e: epochSchema, v: versionSchema, d: deltaSchema });
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+export const snapshotFrameSchema = z
+  .object({
+    type: z.literal('snapshot'),
+    epoch: epochSchema,
+    offset: offsetSchema,
+    version: versionSchema,
+    serverTime: epochMs.describe('Server clock when the snapshot was taken, for countdowns'),
+    recovered: z.boolean().optional().describe('Present on reconnect or resync: false means the missed deltas were not all retained'),
+    resync: z.string().optional().describe('Why the server sent a fresh snapshot mid-stream (the client could not keep up)'),
+    room: roomDocSchema,
+    stock: z.record(idSchema, stockLevelSchema),
+    groups: z.record(idSchema, groupProgressSchema).optional(),
+  })
+  .describe('The whole room at (epoch, offset); the deltas after it follow');
+export type SnapshotFrame = z.infer<typeof snapshotFrameSchema>;
+
+export const resumedFrameSchema = z
+  .object({
+    type: z.literal('resumed'),
+    epoch: epochSchema,
+    offset: offsetSchema.describe('The offset the client had; the deltas after it follow'),
+    replayed: z.number().int().min(0),
+  })
+  .describe('Sent on reconnect when every missed delta is still retained; the deltas follow, in order');
+export type ResumedFrame = z.infer<typeof resumedFrameSchema>;
+
+export const deltaFrameSchema = z.object({ type: z.literal('delta'), ...envelopeSchema.shape }).describe('One delta');
+export type DeltaFrame = z.infer<typeof deltaFrameSchema>;
+
+export const deltasFrameSchema = z
+  .object({ type: z.literal('deltas'), items: z.array(envelopeSchema).min(2) })
+  .describe('The deltas of one batching tick, in order, in one frame');
+export type DeltasFrame = z.infer<typeof deltasFrameSchema>;
+
+export const catchupFrameSchema = z
+  .object({
+    type: z.literal('catchup'),
+    from: offsetSchema.describe('The offset the socket had when it fell behind'),
+    to: offsetSchema.describe('The offset the client is at after applying the items'),
+    v: versionSchema.describe('The room version at `to`'),
+    items: z.array(envelopeSchema).describe('Every event delta in (from, to] and the latest state delta per key, in offset order'),
+    coalesced: z.number().int().min(0).describe('State deltas left out because a newer value of the same key followed'),
+  })
+  .describe('Sent when a backpressured socket drains: brings it from `from` to `to`');
+export type CatchupFrame = z.infer<typeof catchupFrameSchema>;
+
+export const errorFrameSchema = z.object({
+  type: z.literal('error'),
+  reqId: z.string().optional(),
+  code: z.string().describe('A code of the error table (docs/protocol.md)'),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type ErrorFrame = z.infer<typeof errorFrameSchema>;
+
+export interface HeldResult {
+  readonly outcome: 'held';
+  readonly orderId: string;
+  readonly qty: number;
+  readonly unitPrice: number;
+  readonly amount: number;
+  readonly deadline: number;
+  readonly available: number;
+}
+
+export interface RefusedResult {
+  readonly outcome: 'sold_out' | 'insufficient_stock' | 'limit_reached' | 'not_started' | 'ended';
+  readonly code: string;
+  readonly message: string;
+  readonly [k: string]: unknown;
+}
+
+export type BuyResult = HeldResult | RefusedResult | { readonly outcome: 'duplicate'; readonly first: BuyResult };
+
+const heldResultSchema = z.object({
+  outcome: z.literal('held'),
+  orderId: z.string(),
+  qty: quantity,
+  unitPrice: fen,
+  amount: z.number().int().min(0),
+  deadline: epochMs.describe('Pay before this (server clock) or the hold expires'),
+  available: count,
+});
+const refusedResultSchema = z.looseObject({
+  outcome: z.enum(['sold_out', 'insufficient_stock', 'limit_reached', 'not_started', 'ended']),
+  code: z.string(),
+  message: z.string(),
+});
+export const buyResultSchema = z.union([
+  heldResultSchema,
+  refusedResultSchema,
+  z.object({ outcome: z.literal('duplicate'), first: z.union([heldResultSchema, refusedResultSchema]).describe('The first answer to this idempotency key') }),
+]);
+
+export const buyResultFrameSchema = z.object({ type: z.literal('buy.result'), reqId: z.string().optional(), result: buyResultSchema });
+export interface BuyResultFrame {
+  readonly type: 'buy.result';
+  readonly reqId?: string;
+  readonly result: BuyResult;
+}
+
+export const commandResultSchema = z.object({
+  command: z.string(),
+  roomId: idSchema,
+  version: versionSchema.describe('The room version after the command'),
+  offset: offsetSchema.describe('The offset of the delta the command appended'),
+  duplicate: z.boolean().describe('True when this idempotency key was seen before: this is the first answer'),
+  data: z.record(z.string(), z.unknown()).optional().describe('Command-specific output (e.g. the created item)'),
+});
+export type CommandResult = z.infer<typeof commandResultSchema>;
+
+export const commandResultFrameSchema = z.object({ type: z.literal('command.result'), reqId: z.string().optional(), result: commandResultSchema });
+export type CommandResultFrame = z.infer<typeof commandResultFrameSchema>;
+
+export const pongFrameSchema = z.object({ type: z.literal('pong'), reqId: z.string().optional(), serverTime: epochMs });
+export type PongFrame = z.infer<typeof pongFrameSchema>;
+
+export const ackFrameSchema = z
+  .object({ type: z.literal('ack'), reqId: z.string().optional(), of: z.string().describe('The type of the message acknowledged') })
+  .describe('Acknowledges a message that has no other answer (product.click, follow, auth)');
+export type AckFrame = z.infer<typeof ackFrameSchema>;
+
+export const goingAwayFrameSchema = z
+  .object({
+    type: z.literal('going_away'),
+    reason: z.string(),
+    reconnectInMs: z.number().int().min(0).describe('Reconnect after this delay (jittered per socket), with your last (epoch, offset)'),
+  })
+  .describe('Sent before the server closes a connection on purpose (shutdown)');
+export type GoingAwayFrame = z.infer<typeof goingAwayFrameSchema>;
+
+export const viewersFrameSchema = z
+  .object({ type: z.literal('viewers'), online: count, peak: count })
+  .describe('Ephemeral: viewers online in the room (all nodes) and the peak; may be dropped');
+export type ViewersFrame = z.infer<typeof viewersFrameSchema>;
+
+export const statsFrameSchema = z
+  .looseObject({ type: z.literal('stats') })
+  .describe('Ephemeral, ops and the room host only: live figures (see the stats API for the fields); may be dropped');
+export type StatsFrame = z.infer<typeof statsFrameSchema>;
+
+// Shopper order commands: results of pay, cancel, join (a tiered group) and subscribe (pre-heat)
+
+export const paidResultSchema = z.object({
+  outcome: z.literal('paid'),
+  orderId: idSchema,
+  qty: quantity,
+  amount: z.number().int().min(0).describe('What was charged, in fen'),
+  already: z.boolean().describe('True when it had been paid before: the same payment, confirmed again'),
+});
+export const cancelResultSchema = z.object({
+  outcome: z.enum(['cancelled', 'refunded']).describe('cancelled: the hold released; refunded: a paid order refunded in full'),
+  orderId: idSchema,
+  refund: z.number().int().min(0),
+  already: z.boolean().describe('True when it had been cancelled before (nothing changed now)'),
+});
+const joinedResultSchema = heldResultSchema.extend({
+  count: count.describe('Participants (or units) counted after this join'),
+  tier: z.number().int().min(0).describe('0 = base price; i = the i-th tier'),
+  nextThreshold: z.number().int().min(1).nullable().describe('The next threshold, or null at the top tier'),
+  crossed: z.boolean().describe('This join reached a new tier'),
+  version: z.number().int().min(1).describe('The hold version a payment names'),
+});
+const joinRefusedSchema = z.looseObject({
+  outcome: z.enum(['sold_out', 'insufficient_stock', 'limit_reached', 'not_started', 'ended', 'group_closed']),
+  code: z.string(),
+  message: z.string(),
+});
+export const joinResultSchema = z.union([
+  joinedResultSchema,
+  joinRefusedSchema,
+  z.object({ outcome: z.literal('duplicate'), first: z.union([joinedResultSchema, joinRefusedSchema]).describe('The first answer to this idempotency key') }),
+]);
+export type JoinResult = z.infer<typeof joinResultSchema>;
+export const subscribeResultSchema = z.object({
+  outcome: z.enum(['subscribed', 'already_subscribed', 'live', 'ended']),
+  subscribers: count.optional(),
+  startsAt: epochMs.optional(),
+  endsAt: epochMs.optional(),
+});
+export const orderResultFrameSchema = z
+  .object({
+    type: z.literal('order.result'),
+    reqId: z.string().optional(),
+    command: z.enum(['pay', 'cancel', 'join', 'subscribe']),
+    result: z.union([paidResultSchema, cancelResultSchema, joinResultSchema, subscribeResultSchema]),
+  })
+  .describe('The answer to a pay, cancel, join or subscribe message');
+export type OrderResultFrame = z.infer<typeof orderResultFrameSchema>;
+
+export type ServerFrame =
+  | SnapshotFrame
+  | ResumedFrame
+  | DeltaFrame
+  | DeltasFrame
+  | CatchupFrame
+  | ErrorFrame
+  | BuyResultFrame
+  | OrderResultFrame
+  | CommandResultFrame
+  | PongFrame
+  | AckFrame
+  | GoingAwayFrame
+  | ViewersFrame
+  | StatsFrame;
+
+/** Every frame schema by type (conformance tests validate every received frame with these). */
+export const serverFrameSchemas = {
+  snapshot: snapshotFrameSchema,
+  resumed: resumedFrameSchema,
+  delta: deltaFrameSchema,
+  deltas: deltasFrameSchema,
+  catchup: catchupFrameSchema,
+  error: errorFrameSchema,
+  'buy.result': buyResultFrameSchema,
+  'order.result': orderResultFrameSchema,
+  'command.result': commandResultFrameSchema,
+  pong: pongFrameSchema,
+  ack: ackFrameSchema,
+  going_away: goingAwayFrameSchema,
+  viewers: viewersFrameSchema,
+  stats: statsFrameSchema,
+} as const satisfies Record<ServerFrame['type'], z.ZodType>;
+
+/** WebSocket close codes the server uses, with their meaning. */
+export const closeCodes = {
+  1001: 'going away: the server is shutting down; reconnect after the delay of the going_away frame',
+  1009: 'message too big',
+  1011: 'internal error',
+  4001: 'the access token expired or was revoked; reconnect with a fresh token',
+  4008: 'too slow: the socket could not keep up with the room and was closed',
+  4029: 'too many messages: the rate limit was exceeded repeatedly',
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Messages the server accepts (WebSocket)
+
+export const buyMessage = z.strictObject({
+  type: z.literal('buy'),
+  reqId,
+  itemId: idSchema,
+  qty: quantity,
+  idempotencyKey,
+});
+
+export const pingMessage = z.strictObject({ type: z.literal('ping'), reqId });
+
+export const productClickMessage = z
+  .strictObject({ type: z.literal('product.click'), reqId, itemId: idSchema })
+  .describe('A viewer opened a product detail (shoppers; for the stats)');
+
+export const followMessage = z.strictObject({ type: z.literal('follow'), reqId }).describe('A viewer followed the room (shoppers)');
+
+export const authMessage = z
+  .strictObject({ type: z.literal('auth'), reqId, token: z.string().min(1).max(4096) })
+  .describe('Replaces the access token of the connection before it expires (same user and role)');
+
+// ---------------------------------------------------------------------------------------------
+// Host console commands: the same fields over HTTP (POST /rooms/:roomId/commands) and WebSocket
+// ({"type":"command", ...}). Every command carries an idempotency key and the room version it
+// was based on.
+
+const itemInput = {
+  title: z.string().trim().min(1).max(200),
+  price: fen,
+  stock: count,
+  perUserLimit: z.number().int().min(1).max(10_000),
+  startsAt: epochMs,
+  endsAt: epochMs,
+  holdSeconds: z.number().int().min(10).max(86_400).optional(),
+};
+
+const tiersInput = z
+  .array(tierSchema)
+  .min(1)
+  .max(20)
+  .refine((t) => t.every((x, i) => i === 0 || x.threshold > t[i - 1]!.threshold), 'thresholds must ascend')
+  .refine((t) => t.every((x, i) => i === 0 || x.price < t[i - 1]!.price), 'tier prices must descend');
+
+/** Command-specific fields, by command name. */
+export const commandShapes = {
+  addItem: itemInput,
+  onAir: { itemId: idSchema.nullable() },
+  list: { itemId: idSchema, position: z.number().int().min(0).max(10_000).optional() },
+  delist: { itemId: idSchema },
+  reorder: { listing: z.array(idSchema).max(10_000) },
+  setPrice: { itemId: idSchema, price: fen, at: epochMs.optional().describe('Server-clock time the price takes effect; now when absent') },
+  adjustStock: { itemId: idSchema, delta: z.number().int().min(-1_000_000_000).max(1_000_000_000).refine((n) => n !== 0, 'delta must not be 0') },
+  announce: { text: z.string().trim().min(1).max(1000) },
+  openSale: { itemId: idSchema, endsAt: epochMs.optional().describe('When the sale ends; the current end when absent') },
+  closeSale: { itemId: idSchema },
+  openGroup: {
+    title: z.string().trim().min(1).max(200),
+    basePrice: fen,
+    stock: count,
+    perUserLimit: z.number().int().min(1).max(10_000),
+    tiers: tiersInput,
+    endsAt: epochMs,
+    countBy: z.enum(['people', 'units']).optional(),
+    belowFirstTier: z.enum(['fail', 'base_price']).optional(),
+    holdSeconds: z.number().int().min(10).max(86_400).optional(),
+  },
+  closeGroup: { itemId: idSchema },
+} as const;
+
+export type CommandName = keyof typeof commandShapes;
+export const commandNames = Object.keys(commandShapes) as CommandName[];
+
+const envelopeFields = {
+  idempotencyKey,
+  baseVersion: versionSchema.describe('The room version the host saw; a stale one is refused with CONFLICT'),
+};
+
+function commandVariants(ws: boolean) {
+  const extra = ws ? { type: z.literal('command'), reqId } : {};
+  const v = <N extends CommandName>(name: N) => z.strictObject({ ...extra, command: z.literal(name), ...envelopeFields, ...commandShapes[name] });
+  return [
+    v('addItem').refine((b) => b.endsAt > b.startsAt, { message: 'endsAt must be after startsAt', path: ['endsAt'] }),
+    v('onAir'),
+    v('list'),
+    v('delist'),
+    v('reorder'),
+    v('setPrice'),
+    v('adjustStock'),
+    v('announce'),
+    v('openSale'),
+    v('closeSale'),
+    v('openGroup').refine((b) => b.tiers.every((t) => t.price < b.basePrice), { message: 'tier prices must be below the base price', path: ['tiers'] }),
+    v('closeGroup'),
+  ] as const;
+}
+
+/** The body of POST /rooms/:roomId/commands. */
+export const commandBody = z.discriminatedUnion('command', commandVariants(false)).describe('A host console command');
+export type Command = z.infer<typeof commandBody>;
+export type CommandOf<N extends CommandName> = Extract<Command, { command: N }>;
+
+/** The same command over WebSocket, with `type` and `reqId`. */
+export const commandMessage = z.discriminatedUnion('command', commandVariants(true)).describe('A host console command over WebSocket');
+
+// ---------------------------------------------------------------------------------------------
+// HTTP bodies
+
+export const createRoomBody = z.strictObject({ title: z.string().trim().min(1).max(200) });
+
+/** POST /rooms/:roomId/items: addItem without the envelope (the envelope may come in headers). */
+export const createItemBody = z
+  .strictObject({ ...itemInput, idempotencyKey: idempotencyKey.optional(), baseVersion: versionSchema.optional() })
+  .refine((b) => b.endsAt > b.startsAt, { message: 'endsAt must be after startsAt', path: ['endsAt'] });
+
+export const onAirBody = z.strictObject({ itemId: idSchema.nullable(), idempotencyKey: idempotencyKey.optional(), baseVersion: versionSchema.optional() });
+
+export const buyBody = z.strictObject({ qty: quantity, idempotencyKey });
+
+export const demoTokenBody = z.strictObject({
+  role: z.enum(['shopper', 'host', 'ops']),
+  sub: z.string().regex(/^[\x21-\x7e]{1,128}$/),
+});
+
+/** A zod error as one readable line: "qty: Too small; idempotencyKey: Required". */
+export function describeIssues(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(message)'}: ${i.message}`)
+    .join('; ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shopper order commands (HTTP bodies and WebSocket messages)
+
+const holdVersion = z.number().int().min(1).max(1_000_000).describe('The hold version the payment is made against (from the reservation; omit: the current one)');
+export const payBody = z.strictObject({ orderId: idSchema, version: holdVersion.optional() });
+export const cancelBody = z.strictObject({ orderId: idSchema });
+export const joinBody = z.strictObject({ qty: quantity, idempotencyKey });
+export const subscribeBody = z.strictObject({});
+
+export const payMessage = z.strictObject({ type: z.literal('pay'), reqId, itemId: idSchema, orderId: idSchema, version: holdVersion.optional() });
+export const cancelMessage = z.strictObject({ type: z.literal('cancel'), reqId, itemId: idSchema, orderId: idSchema });
+export const joinMessage = z.strictObject({ type: z.literal('join'), reqId, itemId: idSchema, qty: quantity, idempotencyKey });
+export const subscribeMessage = z.strictObject({ type: z.literal('subscribe'), reqId, itemId: idSchema });

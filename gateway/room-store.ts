@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { Cluster, Redis } from 'ioredis';
+import { LivesaleError } from '../common/errors.ts';
+import type { Keys } from '../inventory/keys.ts';
+import { Scripts, loadScripts } from '../inventory/loader.ts';
+import type { Delta, RoomDoc } from './protocol.ts';
+
+const roomScripts = loadScripts(fileURLToPath(new URL('./lua', import.meta.url)));
+
+export interface StoredRoom {
+  doc: RoomDoc;
+  version: number;
+  offset: number;
+  epoch: string;
+}
+
+export interface Appended {
+  offset: number;
+  version: number;
+  epoch: string;
+}
+
+/** A host command's answer: applied now, or the first answer of a repeated idempotency key. */
+export interface CommandAnswer {
+  offset: number;
+  version: number;
+  data: Record<string, unknown> | null;
+  duplicate: boolean;
+}
+
+/** How long command answers are kept for repeats (ms). */
+const answersTtlMs = 7 * 24 * 3600_000;
+
+/** The room documents and delta logs in Redis. */
+export class RoomStore {
+  readonly #redis: Redis | Cluster;
+  readonly #keys: Keys;
+  readonly #scripts: Scripts;
+  readonly #retain: number;
+
+  constructor(deps: { redis: Redis | Cluster; keys: Keys; retain?: number }) {
+    this.#redis = deps.redis;
+    this.#keys = deps.keys;
+    this.#scripts = new Scripts(deps.redis, roomScripts);
+    this.#retain = deps.retain ?? 1000;
+  }
+
+  async init(doc: RoomDoc): Promise<boolean> {
+    const k = this.#keys.room(doc.id);
+    const r = await this.#scripts.call('room-init', [k.room, k.log], [JSON.stringify(doc), randomBytes(9).toString('base64url')]);
+    return Number(r) === 1;
+  }
+
+  async get(roomId: string): Promise<StoredRoom | undefined> {
+    const k = this.#keys.room(roomId);
+    const [doc, version, offset, epoch] = await this.#redis.hmget(k.room, 'doc', 'version', 'offset', 'epoch');
+    if (!doc || !epoch) return undefined;
+    return { doc: JSON.parse(doc) as RoomDoc, version: Number(version), offset: Number(offset), epoch };
+  }
+
+  /**
+   * Appends a delta. With `doc`, the document is replaced too, but only if it is still at
+   * `baseVersion` (otherwise CONFLICT: the command was based on a stale room).
+   */
+  async append(roomId: string, delta: Delta, change?: { doc: RoomDoc; baseVersion: number }): Promise<Appended> {
+    const k = this.#keys.room(roomId);
+    const r = (await this.#scripts.call('room-append', [k.room, k.log, k.channel], [
+      change ? change.baseVersion : '',
+      JSON.stringify(delta),
+      change ? JSON.stringify(change.doc) : '',
+      this.#retain,
+    ])) as [number, number, string?];
+    if (r[0] === -10) throw new LivesaleError('ROOM_NOT_FOUND', `room ${roomId} has no document in Redis`);
+    if (r[0] === -409) throw new LivesaleError('CONFLICT', `the room is at version ${r[1]}, the command was based on ${change?.baseVersion}`, { version: r[1] });
+    return { offset: Number(r[0]), version: Number(r[1]), epoch: String(r[2]) };
+  }
+
+  /**
+   * Applies a host command's change: returns the first answer again for a repeated idempotency
+   * field; otherwise CONFLICT unless the room is still at `baseVersion`, else appends the delta
+   * (and the new document) and records the answer, atomically.
+   */
+  async command(
+    roomId: string,
+    c: { idemField: string; baseVersion: number; delta: Delta; doc?: RoomDoc; data?: Record<string, unknown> },
+  ): Promise<CommandAnswer> {
+    const k = this.#keys.room(roomId);
+    const r = (await this.#scripts.call('room-command', [k.room, k.log, k.channel, k.commands], [
+      c.baseVersion,
+      JSON.stringify(c.delta),
+      c.doc ? JSON.stringify(c.doc) : '',
+      this.#retain,
+      c.idemField,
+      c.data ? JSON.stringify(c.data) : '',
+      answersTtlMs,
+    ])) as [number, number | string, string?];
+    if (r[0] === -10) throw new LivesaleError('ROOM_NOT_FOUND', `room ${roomId} has no document in Redis`);
+    if (r[0] === -409) throw new LivesaleError('CONFLICT', `the room is at version ${r[1]}, the command was based on ${c.baseVersion}`, { version: Number(r[1]) });
+    if (r[0] === -200) {
+      const first = JSON.parse(String(r[1])) as { offset: number; version: number; data: Record<string, unknown> | null };
+      return { ...first, duplicate: true };
+    }
+    return { offset: Number(r[0]), version: Number(r[1]), data: c.data ?? null, duplicate: false };
+  }
+
+  /** The recorded answer of an idempotency field, if the command was applied before. */
+  async answer(roomId: string, idemField: string): Promise<CommandAnswer | undefined> {
+    const raw = await this.#redis.hget(this.#keys.room(roomId).commands, idemField);
+    if (!raw) return undefined;
+    return { ...(JSON.parse(raw) as Omit<CommandAnswer, 'duplicate'>), duplicate: true };
+  }
+
+  /** Reports this node's viewer count; returns the room's online total (fresh counts of every node) and peak. */
+  async reportOnline(roomId: string, nodeId: string, count: number, staleMs: number): Promise<{ online: number; peak: number }> {
+    const k = this.#keys.room(roomId);
+    const r = (await this.#scripts.call('room-online', [k.online, k.peak], [nodeId, count, Date.now(), staleMs, 60_000, answersTtlMs])) as [number, number];
+    return { online: Number(r[0]), peak: Number(r[1]) };
+  }
+
+  /**
+   * Starts a host command: takes the room's command lock for `ttlMs` and reads the room, or
+   * answers with the first answer of a repeated idempotency field, in one round trip. `busy`
+   * when another command holds the lock. The release is sent, not awaited: commands that follow
+   * on this connection come after it.
+   */
+  async beginCommand(
+    roomId: string,
+    idemField: string,
+    ttlMs: number,
+  ): Promise<{ kind: 'locked'; room: StoredRoom; release: () => void } | { kind: 'duplicate'; answer: CommandAnswer } | { kind: 'busy' } | { kind: 'missing' }> {
+    const k = this.#keys.room(roomId);
+    const token = randomBytes(12).toString('base64url');
+    const r = (await this.#scripts.call('room-command-begin', [k.commandLock, k.commands, k.room], [token, ttlMs, idemField])) as [number, ...string[]];
+    const code = Number(r[0]);
+    if (code === -1) return { kind: 'busy' };
+    if (code === -10) return { kind: 'missing' };
+    if (code === -200) return { kind: 'duplicate', answer: { ...(JSON.parse(r[1]!) as Omit<CommandAnswer, 'duplicate'>), duplicate: true } };
+    return {
+      kind: 'locked',
+      room: { doc: JSON.parse(r[1]!) as RoomDoc, version: Number(r[2]), offset: Number(r[3]), epoch: String(r[4]) },
+      release: () => void this.#scripts.call('unlock', [k.commandLock], [token]).catch(() => {}),
+    };
+  }
+
+  /** Takes the room's command lock for `ttlMs`; resolves with a release function, or undefined if held by another. */
+  async lock(roomId: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
+    const k = this.#keys.room(roomId);
+    const token = randomBytes(12).toString('base64url');
+    const ok = await this.#redis.set(k.commandLock, token, 'PX', ttlMs, 'NX');
+    if (ok !== 'OK') return undefined;
+    return async () => {
+      await this.#scripts.call('unlock', [k.commandLock], [token]);
+    };
+  }
+
+  /** Counts one command of a host in the current one-second window; returns the count and the ms left. */
+  async countHostCommand(hostId: string): Promise<{ count: number; resetMs: number }> {
+    const r = (await this.#scripts.call('rate-window', [this.#keys.hostRate(hostId)], [1000])) as [number, number];
+    return { count: Number(r[0]), resetMs: Math.max(0, Number(r[1])) };
+  }
+
+  /** Raw delta messages with offsets in (after, upTo], oldest first; [] when not all are retained. */
+  async deltasAfter(roomId: string, after: number, upTo: number): Promise<string[] | undefined> {
+    if (upTo <= after) return [];
+    const k = this.#keys.room(roomId);
+    const entries = (await this.#redis.xrange(k.log, `${after + 1}-0`, `${upTo}-0`)) as [string, string[]][];
+    if (entries.length !== upTo - after) return undefined;
+    return entries.map(([, f]) => f[1]!);
+  }
+
+  /**
+   * Publishes an ephemeral (unsequenced, droppable) message to every gateway node serving the
+   * room: `{"x":"<kind>", ...payload}`. Not logged, not offset-numbered: for live figures that a
+   * newer message replaces (ops stats, viewer counts).
+   */
+  async publishEphemeral(roomId: string, kind: string, payload: Record<string, unknown>): Promise<void> {
+    await this.#redis.spublish(this.#keys.room(roomId).channel, JSON.stringify({ x: kind, ...payload }));
+  }
+
+  channel(roomId: string): string {
+    return this.#keys.room(roomId).channel;
+  }
+}

@@ -1,0 +1,318 @@
+import { randomBytes } from 'node:crypto';
+import uWS, { type TemplatedApp } from 'uWebSockets.js';
+import { LivesaleError, asLivesaleError } from '../common/errors.ts';
+import { bearer } from './auth.ts';
+import type { GatewayContext, SocketData, Ws, WsMessageType } from './context.ts';
+import { errorReply, send, type ResState } from './http.ts';
+import { KeyedBuckets, newBucket, take } from './limits.ts';
+import { describeIssues } from './protocol.ts';
+import { deltaFrame, type LocalRoom } from './room-hub.ts';
+
+export interface WsState {
+  readonly sockets: Set<Ws>;
+  readonly types: Map<string, WsMessageType>;
+  closing: boolean;
+  inFlight: number;
+}
+
+/** The id of this process's run: with a connection number, it names a visit uniquely. */
+export const bootId = randomBytes(4).toString('hex');
+
+const userKey = (ud: SocketData) => `${ud.principal.role}:${ud.principal.sub}`;
+
+/** Frames that bring a reconnecting client up to date without a snapshot, or undefined. */
+function resumeFrames(room: LocalRoom, ud: SocketData): string[] | undefined {
+  const r = ud.resume;
+  const v = room.view;
+  if (!r || r.epoch !== v.epoch || r.offset > v.offset) return undefined;
+  const out: string[] = [];
+  let next = r.offset + 1;
+  for (const raw of ud.backfill ?? []) {
+    if (next > v.offset) break;
+    out.push(deltaFrame(raw));
+    next++;
+  }
+  for (const e of room.ring) {
+    if (e.o < next) continue;
+    if (e.o !== next) return undefined;
+    out.push(deltaFrame(e.raw));
+    next++;
+  }
+  if (next !== v.offset + 1) return undefined;
+  return [JSON.stringify({ type: 'resumed', epoch: v.epoch, offset: r.offset, replayed: out.length }), ...out];
+}
+
+/**
+ * The WebSocket endpoint `/rooms/:roomId/ws`: admission, authentication at upgrade, snapshot or
+ * resume on open, rate limits and schema validation of every message, viewer counting and
+ * activity events, token expiry. No exception escapes a uWS callback.
+ */
+export function registerWebSocket(app: TemplatedApp, ctx: GatewayContext, st: WsState): { sweepTokens(): void } {
+  const { config, log, auth, hub, fanout, metrics, activity } = ctx;
+  const admission = newBucket(config.wsAdmissionRate * 2);
+  const users = new KeyedBuckets(config.userMessageRate, config.userMessageRate * 2);
+  const strikeLimit = Math.max(20, config.wsMessageRate * 2);
+  let connSeq = 0;
+
+  function guard(where: string, ws: Ws | undefined, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      metrics.handlerErrors.inc({ where });
+      log.error({ err, where }, 'WebSocket handler failed');
+      if (ws && !ws.getUserData().closed) {
+        try {
+          ws.end(1011, 'internal error');
+        } catch {
+          /* already closed */
+        }
+      }
+    }
+  }
+
+  function sendError(ws: Ws, err: unknown, reqId?: string): void {
+    const e = asLivesaleError(err);
+    fanout.send(ws, JSON.stringify({ type: 'error', ...(reqId ? { reqId } : {}), code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) }));
+  }
+
+  function close(ws: Ws, code: number, reason: string, metric: string): void {
+    metrics.closes.inc({ reason: metric });
+    ws.end(code, reason);
+  }
+
+  app.ws<SocketData>('/rooms/:roomId/ws', {
+    compression: uWS.DISABLED,
+    // uWS drops a connection without a close frame past this hard cap; below it, our own limit
+    // closes with code 1009 and a reason the client can show.
+    maxPayloadLength: Math.max(64 * 1024, config.maxPayloadBytes * 4),
+    idleTimeout: Math.floor(config.wsIdleSeconds / 4) * 4 || 8,
+    sendPingsAutomatically: true,
+    // The hard cap: past it uWS refuses writes. Sockets are "behind" (nothing more is written
+    // but catch-up) well before, at wsBackpressureBytes.
+    maxBackpressure: config.wsBackpressureBytes * 4 + config.maxPayloadBytes * 4,
+    closeOnBackpressureLimit: 0,
+
+    upgrade: (res, req, context) => {
+      const state: ResState = { aborted: false };
+      res.onAborted(() => (state.aborted = true));
+      let key = '';
+      let protocol = '';
+      let extensions = '';
+      let roomId = '';
+      let query: URLSearchParams;
+      let token: string | undefined;
+      try {
+        key = req.getHeader('sec-websocket-key');
+        protocol = req.getHeader('sec-websocket-protocol');
+        extensions = req.getHeader('sec-websocket-extensions');
+        roomId = req.getParameter(0) ?? '';
+        query = new URLSearchParams(req.getQuery() ?? '');
+        token = query.get('token') ?? bearer(req.getHeader('authorization'));
+      } catch (err) {
+        metrics.handlerErrors.inc({ where: 'upgrade' });
+        log.error({ err }, 'upgrade request unreadable');
+        send(res, state, errorReply(new LivesaleError('BAD_REQUEST')));
+        return;
+      }
+      if (st.closing) {
+        metrics.refused.inc({ code: 'SHUTTING_DOWN' });
+        send(res, state, errorReply(new LivesaleError('SHUTTING_DOWN')));
+        return;
+      }
+      if (!take(admission, config.wsAdmissionRate, config.wsAdmissionRate * 2)) {
+        metrics.refused.inc({ code: 'RATE_LIMITED' });
+        const reply = errorReply(new LivesaleError('RATE_LIMITED', 'too many new connections; retry shortly'));
+        send(res, state, { ...reply, headers: { 'retry-after': '1' } });
+        return;
+      }
+      (async () => {
+        const principal = await auth.verify(token);
+        const room = await ctx.roomFor(roomId);
+        let resume: SocketData['resume'];
+        let backfill: string[] | undefined;
+        const epoch = query.get('epoch');
+        const offset = Number(query.get('offset'));
+        if (epoch && Number.isInteger(offset) && offset >= 0) {
+          resume = { epoch, offset };
+          const v = room.view;
+          const ringStart = room.ring[0]?.o ?? v.offset + 1;
+          if (epoch === v.epoch && offset <= v.offset && offset + 1 < ringStart) {
+            backfill = await ctx.store.deltasAfter(room.id, offset, ringStart - 1);
+          }
+        }
+        const ud: SocketData = {
+          principal,
+          roomId: room.id,
+          resume,
+          backfill,
+          closed: false,
+          conn: ++connSeq,
+          openedAt: Date.now(),
+          bucket: newBucket(config.wsMessageRate * 2),
+          strikes: 0,
+        };
+        return ud;
+      })().then(
+        (ud) => {
+          if (state.aborted) return;
+          if (st.closing) {
+            send(res, state, errorReply(new LivesaleError('SHUTTING_DOWN')));
+            return;
+          }
+          res.cork(() => res.upgrade(ud, key, protocol, extensions, context));
+        },
+        (err: unknown) => {
+          const e = asLivesaleError(err);
+          metrics.refused.inc({ code: e.code });
+          if (e.code === 'INTERNAL') log.error({ err }, 'upgrade failed');
+          send(res, state, errorReply(e));
+        },
+      );
+    },
+
+    open: (ws) =>
+      guard('open', ws, () => {
+        const ud = ws.getUserData();
+        const room = hub.loaded(ud.roomId);
+        if (!room) {
+          close(ws, 1011, 'room unavailable', 'room_unavailable');
+          return;
+        }
+        st.sockets.add(ws);
+        const p = ud.principal;
+        metrics.connections.inc({ role: p.role });
+        users.acquire(userKey(ud));
+        if (p.role === 'shopper') {
+          hub.viewerJoined(ud.roomId);
+          activity.publish({ type: 'viewer.joined', id: `join:${config.nodeId}:${bootId}:${ud.conn}`, room: ud.roomId, at: ud.openedAt, user: p.sub, node: config.nodeId });
+        }
+        const frames = resumeFrames(room, ud);
+        ud.backfill = undefined;
+        if (frames) for (const f of frames) fanout.send(ws, f, 'resume');
+        else fanout.send(ws, JSON.stringify(hub.snapshot(room, ud.resume ? false : undefined)), 'snapshot');
+        ud.resume = undefined;
+        fanout.add(ws, p.role === 'ops' || (p.role === 'host' && room.view.doc.hostId === p.sub));
+        const f = hub.figures(ud.roomId);
+        if (f) fanout.send(ws, JSON.stringify({ type: 'viewers', online: f.online, peak: f.peak }), 'ephemeral');
+      }),
+
+    message: (ws, message, isBinary) =>
+      guard('message', ws, () => {
+        const ud = ws.getUserData();
+        if (message.byteLength > config.maxPayloadBytes) {
+          metrics.wsMessages.inc({ type: 'oversized' });
+          close(ws, 1009, `message too big: the limit is ${config.maxPayloadBytes} bytes`, 'oversized');
+          return;
+        }
+        if (!take(ud.bucket, config.wsMessageRate, config.wsMessageRate * 2) || !users.take(userKey(ud))) {
+          metrics.rateLimited.inc({ scope: 'ws_messages' });
+          if (++ud.strikes >= strikeLimit) {
+            close(ws, 4029, 'too many messages: the rate limit was exceeded repeatedly', 'rate_limit');
+            return;
+          }
+          sendError(ws, new LivesaleError('RATE_LIMITED', `at most ${config.wsMessageRate} messages per second per connection and ${config.userMessageRate} per user`));
+          return;
+        }
+        ud.strikes = 0;
+        if (isBinary) {
+          metrics.wsMessages.inc({ type: 'binary' });
+          sendError(ws, new LivesaleError('BAD_REQUEST', 'binary frames are not accepted; send JSON text'));
+          return;
+        }
+        const text = Buffer.from(message).toString('utf8'); // copy: uWS reuses the buffer
+        let raw: unknown;
+        try {
+          raw = JSON.parse(text);
+        } catch {
+          metrics.wsMessages.inc({ type: 'invalid' });
+          sendError(ws, new LivesaleError('INVALID_JSON'));
+          return;
+        }
+        const obj = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
+        const reqId = typeof obj?.reqId === 'string' ? obj.reqId.slice(0, 64) : undefined;
+        const type = obj?.type;
+        if (!obj || typeof type !== 'string') {
+          metrics.wsMessages.inc({ type: 'invalid' });
+          sendError(ws, new LivesaleError('VALIDATION_FAILED', 'a message is a JSON object with a string "type"'), reqId);
+          return;
+        }
+        const def = st.types.get(type);
+        if (!def) {
+          metrics.wsMessages.inc({ type: 'unknown' });
+          sendError(ws, new LivesaleError('UNKNOWN_TYPE', `unknown message type ${JSON.stringify(type.slice(0, 40))}; known: ${[...st.types.keys()].join(', ')}`), reqId);
+          return;
+        }
+        const parsed = def.schema.safeParse(obj);
+        if (!parsed.success) {
+          metrics.wsMessages.inc({ type: 'invalid' });
+          sendError(ws, new LivesaleError('VALIDATION_FAILED', describeIssues(parsed.error)), reqId);
+          return;
+        }
+        metrics.wsMessages.inc({ type });
+        if (def.roles && !def.roles.includes(ud.principal.role)) {
+          sendError(ws, new LivesaleError('FORBIDDEN', `${type} needs a ${def.roles.join(' or ')} token`), reqId);
+          return;
+        }
+        st.inFlight++;
+        let handling: Promise<void>;
+        try {
+          handling = def.handler(ws, parsed.data, (frame) => fanout.send(ws, JSON.stringify(frame)));
+        } catch (err) {
+          handling = Promise.reject(err);
+        }
+        handling
+          .catch((err: unknown) => {
+            const e = asLivesaleError(err);
+            if (e.code === 'INTERNAL') {
+              metrics.handlerErrors.inc({ where: type });
+              log.error({ err, type }, 'message handling failed');
+            }
+            if (!ud.closed) sendError(ws, e, reqId);
+          })
+          .catch((err: unknown) => log.error({ err }, 'error reply failed'))
+          .finally(() => st.inFlight--);
+      }),
+
+    drain: (ws) => guard('drain', ws, () => fanout.drained(ws)),
+
+    close: (ws, code) =>
+      guard('close', undefined, () => {
+        const ud = ws.getUserData();
+        ud.closed = true;
+        if (!st.sockets.delete(ws)) return;
+        fanout.remove(ws);
+        const p = ud.principal;
+        metrics.connections.dec({ role: p.role });
+        users.release(userKey(ud));
+        if (p.role === 'shopper') {
+          hub.viewerLeft(ud.roomId);
+          const now = Date.now();
+          activity.publish({
+            type: 'viewer.left',
+            id: `leave:${config.nodeId}:${bootId}:${ud.conn}`,
+            room: ud.roomId,
+            at: now,
+            user: p.sub,
+            node: config.nodeId,
+            watchedMs: Math.max(0, now - ud.openedAt),
+          });
+        }
+        log.debug({ roomId: ud.roomId, user: p.sub, code }, 'socket closed');
+      }),
+  });
+
+  return {
+    /** Closes connections whose access token has expired (4001), after an error frame saying so. */
+    sweepTokens() {
+      const now = Date.now() / 1000;
+      for (const ws of st.sockets) {
+        const ud = ws.getUserData();
+        if (ud.closed || ud.principal.exp > now) continue;
+        guard('token_sweep', ws, () => {
+          sendError(ws, new LivesaleError('UNAUTHENTICATED', 'the access token has expired'));
+          close(ws, 4001, 'access token expired', 'token_expired');
+        });
+      }
+    },
+  };
+}
