@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { loadConfig, type Config } from '../../common/config.ts';
+
+/**
+ * A fresh namespace for one test: its own Redis key prefix, Kafka topic prefix and Postgres
+ * schema, so tests never see each other's data. `drop` removes all three.
+ */
+export function testConfig(overrides: Parameters<typeof loadConfig>[0] = {}): Config {
+  const id = randomBytes(4).toString('hex');
+  return loadConfig({
+    keyPrefix: `t${id}:`,
+    kafkaTopicPrefix: `t${id}.`,
+    databaseSchema: `t_${id}`,
+    kafkaPartitions: 3,
+    port: 0,
+    jwtSecret: 'test-secret-test-secret-test-secret-0123',
+    logLevel: process.env.LOG_LEVEL ?? 'silent',
+    nodeId: `test-${id}`,
+    stockTickMs: 20,
+    ...overrides,
+  });
+}
+
+/**
+ * Creates the namespace's Postgres schema on a connection of its own, before any pooled
+ * connection opens with it in its search_path (a session that started while its schema did not
+ * exist yet can fail parallel queries with "schema does not exist").
+ */
+export async function createSchema(config: Config): Promise<void> {
+  const c = new pg.Client({ connectionString: config.databaseUrl });
+  await c.connect();
+  await c.query(`CREATE SCHEMA IF NOT EXISTS "${config.databaseSchema}"`);
+  await c.end();
+}
+
+export async function dropNamespace(config: Config): Promise<void> {
+  const redis = new Redis(config.redisUrl, { lazyConnect: true });
+  await redis.connect();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.keyPrefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+
+  const c = new pg.Client({ connectionString: config.databaseUrl });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS "${config.databaseSchema}" CASCADE`);
+  await c.end();
+
+  const admin = new Kafka({ brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const topics = (await admin.listTopics()).filter((t) => t.startsWith(config.kafkaTopicPrefix));
+  if (topics.length) await admin.deleteTopics({ topics }).catch(() => {});
+  await admin.disconnect();
+}
