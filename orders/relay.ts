@@ -179,8 +179,11 @@ export class Relay {
         .filter((r) => r.entries.length)
         .map(async ({ stream, entries }) => {
           const ids = entries.map((e) => e[0]);
-          await redis.xack(stream, relayGroup, ...ids);
-          await redis.xdel(stream, ...ids);
+          // One transaction: a relay killed between a separate XACK and XDEL would leave entries
+          // acknowledged (never read again) yet still in the stream, so the outbox would never drain.
+          const r = await redis.multi().xack(stream, relayGroup, ...ids).xdel(stream, ...ids).exec();
+          const failed = r?.find(([err]) => err);
+          if (!r || failed) throw failed?.[0] ?? new Error('outbox acknowledgement was not applied');
         }),
     );
     this.#ownPending = this.#moreOwn;
