@@ -322,7 +322,7 @@ export class RoomSocket {
     ws.onclose = (ev) => {
       this.closed = { code: ev.code, reason: String(ev.reason) };
       rejectReady(new Error(`closed before the first snapshot: ${ev.code} ${ev.reason}`));
-      for (const p of this.#pending.values()) p.reject(new Error(`socket closed: ${ev.code} ${ev.reason}`));
+      for (const p of this.#pending.values()) p.reject(new Error(`socket closed: ${ev.code} ${ev.reason}${this.lastError ? ` (${this.lastError})` : ''}`));
       this.#pending.clear();
       for (const l of this.#listeners) l({ type: 'error', code: 'CLOSED', message: `${ev.code} ${ev.reason}${this.lastError ? ` (${this.lastError})` : ''}` });
     };

@@ -154,12 +154,18 @@ export function registerWebSocket(app: TemplatedApp, ctx: GatewayContext, st: Ws
         return ud;
       })().then(
         (ud) => {
-          if (state.aborted) return;
-          if (st.closing) {
-            send(res, state, errorReply(new LivesaleError('SHUTTING_DOWN')));
-            return;
-          }
-          res.cork(() => res.upgrade(ud, key, protocol, extensions, context));
+          // Upgrade from a macrotask of its own, never from a microtask: promises can settle while
+          // uWS is still parsing another connection's request (uWS.js runs microtasks at the end of
+          // each callback), and an upgrade there is taken for that connection's own, which makes
+          // uWS drop this socket right after open (a close without a close frame, code 1006).
+          setImmediate(() => {
+            if (state.aborted) return;
+            if (st.closing) {
+              send(res, state, errorReply(new LivesaleError('SHUTTING_DOWN')));
+              return;
+            }
+            res.cork(() => res.upgrade(ud, key, protocol, extensions, context));
+          });
         },
         (err: unknown) => {
           const e = asLivesaleError(err);
@@ -275,10 +281,11 @@ export function registerWebSocket(app: TemplatedApp, ctx: GatewayContext, st: Ws
 
     drain: (ws) => guard('drain', ws, () => fanout.drained(ws)),
 
-    close: (ws, code) =>
+    close: (ws, code, message) =>
       guard('close', undefined, () => {
         const ud = ws.getUserData();
         ud.closed = true;
+        log.debug({ roomId: ud.roomId, user: ud.principal.sub, code, openMs: Date.now() - ud.openedAt, reason: Buffer.from(message).toString('utf8').slice(0, 123) }, 'socket closed');
         if (!st.sockets.delete(ws)) return;
         fanout.remove(ws);
         const p = ud.principal;
