@@ -22,16 +22,7 @@ export function onShutdown(log: Logger, stop: () => Promise<void>): void {
     );
   };
   // Started by a supervisor (npm start) in its own process group: stop when the supervisor is gone.
-  const parent = Number(process.env.LIVESALE_PARENT_PID);
-  if (parent > 0) {
-    setInterval(() => {
-      try {
-        process.kill(parent, 0);
-      } catch {
-        run('parent exited', 0);
-      }
-    }, 1000).unref();
-  }
+  whenParentExits(() => run('parent exited', 0));
   process.on('SIGINT', () => run('SIGINT', 0));
   process.on('SIGTERM', () => run('SIGTERM', 0));
   process.on('uncaughtException', (err) => {
@@ -42,4 +33,22 @@ export function onShutdown(log: Logger, stop: () => Promise<void>): void {
     log.fatal({ err }, 'unhandled rejection');
     run('unhandledRejection', 1);
   });
+}
+
+/**
+ * Calls `then` once the process named by LIVESALE_PARENT_PID (a supervisor or a benchmark
+ * harness) is gone; by default exits. Does nothing when the variable is not set.
+ */
+export function whenParentExits(then: () => void = () => process.exit(0)): void {
+  const parent = Number(process.env.LIVESALE_PARENT_PID);
+  if (!(parent > 0)) return;
+  const timer = setInterval(() => {
+    try {
+      process.kill(parent, 0);
+    } catch {
+      clearInterval(timer);
+      then();
+    }
+  }, 1000);
+  timer.unref();
 }

@@ -9,6 +9,7 @@ import uWS from 'uWebSockets.js';
 import { reserveKeys } from '../inventory/flash-sale.ts';
 import { Keys } from '../inventory/keys.ts';
 import { Scripts } from '../inventory/loader.ts';
+import { whenParentExits } from '../common/shutdown.ts';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true });
 const scripts = new Scripts(redis);
@@ -35,3 +36,5 @@ uWS
     if (!s) process.exit(1);
     process.stdout.write(`${uWS.us_socket_local_port(s)}\n`);
   });
+
+whenParentExits();

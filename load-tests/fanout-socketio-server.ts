@@ -7,6 +7,7 @@
  */
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
+import { whenParentExits } from '../common/shutdown.ts';
 
 const http = createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/publish') {
@@ -38,3 +39,5 @@ process.on('SIGTERM', () => {
   http.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 });
+
+whenParentExits();

@@ -4,6 +4,7 @@ import { loadConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { startGateway } from '../gateway/server.ts';
 import { Keys } from '../inventory/keys.ts';
+import { whenParentExits } from '../common/shutdown.ts';
 
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'gateway', nodeId: config.nodeId });
@@ -18,3 +19,5 @@ process.on('SIGTERM', () => {
     process.exit(0);
   });
 });
+
+whenParentExits();

@@ -5,20 +5,33 @@ import autocannon, { type Options, type Result } from 'autocannon';
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /** Starts a TypeScript entry point in its own process; resolves with the first stdout line. */
+/**
+ * Starts a benchmark server in its own process and resolves with the first line it prints that
+ * is not a JSON log line (its port). Log lines go on to stderr. The child exits if this process
+ * dies (LIVESALE_PARENT_PID), so a failed run never leaves a server behind.
+ */
 export function startProcess(entry: string, env: Record<string, string>): Promise<{ proc: ChildProcess; firstLine: string }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', entry], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env, LIVESALE_PARENT_PID: String(process.pid) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let buf = '';
-    const onData = (d: Buffer) => {
+    let ready = false;
+    proc.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) {
-        proc.stdout!.off('data', onData);
-        proc.stdout!.resume();
-        resolve({ proc, firstLine: buf.slice(0, nl).trim() });
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (ready || line.startsWith('{')) {
+          if (line) process.stderr.write(`${line}\n`);
+        } else if (line) {
+          ready = true;
+          resolve({ proc, firstLine: line });
+        }
       }
-    };
-    proc.stdout!.on('data', onData);
+    });
     proc.once('exit', (code) => reject(new Error(`${entry} exited with ${code} before it was ready`)));
   });
 }
