@@ -20,7 +20,11 @@ export function createKafka(config: Pick<Config, 'kafkaBrokers' | 'nodeId'>, log
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
-      log[levels[entry.level] ?? 'info']({ kafka: entry.namespace, ...rest }, message);
+      // The payments producer bounds its retries on purpose (a payer gets an answer in time) and
+      // is replaced after any failed send; duplicates are dropped by event id downstream. kafkajs
+      // warns about that at every start, which would read as a fault: keep it at debug.
+      const level = message.startsWith('Limiting retries for the idempotent producer') ? 'debug' : (levels[entry.level] ?? 'info');
+      log[level]({ kafka: entry.namespace, ...rest }, message);
     },
   });
 }
