@@ -266,10 +266,21 @@ export class RoomHub {
     const key = `${roomId}/g/${itemId}`;
     if ((this.#published.get(key) ?? -1) >= p.ver) return;
     this.#published.set(key, p.ver);
-    try {
-      await this.#o.store.append(roomId, { t: 'group', item: itemId, count: p.count, price: p.price, next: p.next, ver: p.ver, ...(p.tier === undefined ? {} : { tier: p.tier }) });
-    } catch (err) {
-      this.#o.log.warn({ err: (err as Error).message, roomId }, 'group progress publish failed');
+    // A failed append is retried (a tier crossing is an event viewers must get); a newer
+    // progress noted meanwhile supersedes plain progress.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#o.store.append(roomId, { t: 'group', item: itemId, count: p.count, price: p.price, next: p.next, ver: p.ver, ...(p.tier === undefined ? {} : { tier: p.tier }) });
+        return;
+      } catch (err) {
+        const superseded = p.tier === undefined && (this.#published.get(key) ?? -1) > p.ver;
+        if (attempt >= 3 || superseded) {
+          this.#o.log.warn({ err: (err as Error).message, roomId, itemId, attempt }, 'group progress publish failed');
+          if (this.#published.get(key) === p.ver) this.#published.delete(key);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
     }
   }
 

@@ -3,7 +3,8 @@
  * validation, idempotency key and decoding, over one auto-pipelined ioredis connection) versus
  * `redis-benchmark` running the same reserve script with EVALSHA at the same concurrency, in the
  * same run, on the same private Redis; the same for group joins (GroupBuy.join vs EVALSHA of
- * join-group). Prints requests/s and the ratio wrapper / raw EVALSHA.
+ * join-group). Prints requests/s and the ratio wrapper / raw EVALSHA, for the wrapper over an
+ * auto-pipelined client (the default) and over a plain one (REDIS_AUTO_PIPELINING=false).
  *
  *   npm run bench:inventory [-- --requests 100000 --concurrency 100 --rounds 1]
  *
@@ -39,6 +40,11 @@ const keys = new Keys('bench:');
 const scripts = new Scripts(redis);
 const flash = new FlashSale({ redis, keys, scripts });
 const groups = new GroupBuy({ redis, keys, scripts });
+// The same wrapper over a client without auto-pipelining (REDIS_AUTO_PIPELINING=false).
+const plainRedis = new Redis(server.url, { enableAutoPipelining: false });
+const plainScripts = new Scripts(plainRedis);
+const plainFlash = new FlashSale({ redis: plainRedis, keys, scripts: plainScripts });
+const plainGroups = new GroupBuy({ redis: plainRedis, keys, scripts: plainScripts });
 const now = Date.now();
 const window = { startsAt: now - 1000, endsAt: now + 24 * 3600_000, holdMs: 900_000 };
 const huge = 1_000_000_000;
@@ -94,13 +100,16 @@ try {
   say(`warming up, then ${requests} requests at concurrency ${concurrency}, ${rounds} round(s) each …`);
   raw('reserve', 'flash', 10_000);
   await wrapped((u, k) => flash.reserve('flash', `warm${u}`, 1, k), 10_000);
+  await wrapped((u, k) => plainFlash.reserve('flash', `warmp${u}`, 1, k), 10_000);
 
   // Each round measures both, back to back, so a shared machine's load swings hit both alike;
   // the ratio printed is the median of the rounds' ratios.
   const rows: { name: string; raws: number[]; wrappers: number[] }[] = [];
   for (const [name, script, itemId, call] of [
-    ['reserve (flash sale)', 'reserve', 'flash', (u: string, k: string) => flash.reserve('flash', u, 1, k)],
-    ['join (tiered group)', 'join-group', 'group', (u: string, k: string) => groups.join('group', u, 1, k)],
+    ['reserve, auto-pipelined', 'reserve', 'flash', (u: string, k: string) => flash.reserve('flash', u, 1, k)],
+    ['reserve, plain client', 'reserve', 'flash', (u: string, k: string) => plainFlash.reserve('flash', u, 1, k)],
+    ['join, auto-pipelined', 'join-group', 'group', (u: string, k: string) => groups.join('group', u, 1, k)],
+    ['join, plain client', 'join-group', 'group', (u: string, k: string) => plainGroups.join('group', u, 1, k)],
   ] as const) {
     const row = { name, raws: [] as number[], wrappers: [] as number[] };
     for (let r = 0; r < rounds; r++) {
@@ -114,16 +123,17 @@ try {
     return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
   };
   const pad = (s: string, n: number) => s.padEnd(n);
-  console.log(`${pad('operation', 24)}${pad('round', 8)}${pad('redis-benchmark EVALSHA/s', 28)}${pad('TypeScript wrapper/s', 24)}ratio`);
+  console.log(`${pad('operation', 26)}${pad('round', 8)}${pad('redis-benchmark EVALSHA/s', 28)}${pad('TypeScript wrapper/s', 24)}ratio`);
   for (const r of rows) {
-    r.raws.forEach((x, i) => console.log(`${pad(r.name, 24)}${pad(String(i + 1), 8)}${pad(x.toFixed(0), 28)}${pad(r.wrappers[i]!.toFixed(0), 24)}${(r.wrappers[i]! / x).toFixed(2)}x`));
-    console.log(`${pad(r.name, 24)}${pad('median', 8)}${pad(median(r.raws).toFixed(0), 28)}${pad(median(r.wrappers).toFixed(0), 24)}${median(r.wrappers.map((w, i) => w / r.raws[i]!)).toFixed(2)}x`);
+    r.raws.forEach((x, i) => console.log(`${pad(r.name, 26)}${pad(String(i + 1), 8)}${pad(x.toFixed(0), 28)}${pad(r.wrappers[i]!.toFixed(0), 24)}${(r.wrappers[i]! / x).toFixed(2)}x`));
+    console.log(`${pad(r.name, 26)}${pad('median', 8)}${pad(median(r.raws).toFixed(0), 28)}${pad(median(r.wrappers).toFixed(0), 24)}${median(r.wrappers.map((w, i) => w / r.raws[i]!)).toFixed(2)}x`);
   }
   const v = await flash.view('flash');
   const g = await groups.view('group');
   console.log(`holds made: flash ${v?.held}, group ${g?.held} (count ${g?.group?.count}); concurrency ${concurrency}, ${requests} requests per measurement`);
 } finally {
   redis.disconnect();
+  plainRedis.disconnect();
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
 }

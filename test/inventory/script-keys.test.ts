@@ -80,6 +80,8 @@ beforeAll(async () => {
   server = await privateRedis();
   redis = createRedis({ redisUrl: server.url });
   plain = createRedis({ redisUrl: server.url });
+  // Both connected and past their ready checks, so no INFO of theirs reaches a monitor mid-handshake.
+  await Promise.all([redis.ping(), plain.ping()]);
 });
 
 afterAll(async () => {
