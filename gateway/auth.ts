@@ -1,4 +1,5 @@
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
 import { LivesaleError } from '../common/errors.ts';
 
@@ -23,7 +24,7 @@ const issuer = 'livesale';
 const audience = 'livesale';
 
 /**
- * HS256 access tokens (jose). Verification results are cached by token string until expiry, so
+ * HS256 access tokens (issued with jose). Verification results are cached by token string until expiry, so
  * a shopper pressing "buy" many times does not pay for a signature check each time.
  */
 export class Auth {
@@ -50,6 +51,15 @@ export class Auth {
 
   /** The token's principal; throws UNAUTHENTICATED (missing, forged, expired or malformed). */
   async verify(token: string | undefined | null): Promise<Principal> {
+    return this.verifyNow(token);
+  }
+
+  /**
+   * The same check, synchronously: the WebSocket upgrade must answer inside uWS's own callback
+   * (an upgrade finished later has to be written uncorked). jose decodes the token; the HS256
+   * signature is checked here with node:crypto (constant-time), then issuer, audience and expiry.
+   */
+  verifyNow(token: string | undefined | null): Principal {
     if (!token) throw new LivesaleError('UNAUTHENTICATED', 'an access token is required');
     const now = Date.now() / 1000;
     const cached = this.#cache.get(token);
@@ -58,15 +68,25 @@ export class Auth {
       this.#cache.delete(token);
       throw new LivesaleError('UNAUTHENTICATED', 'the access token has expired');
     }
-    let payload: unknown;
+    const invalid = () => new LivesaleError('UNAUTHENTICATED', 'the access token is invalid');
+    const parts = token.split('.');
+    if (parts.length !== 3 || token.length > 4096) throw invalid();
+    let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, this.#key, { issuer, audience, algorithms: ['HS256'] }));
-    } catch (err) {
-      const expired = err instanceof joseErrors.JWTExpired;
-      throw new LivesaleError('UNAUTHENTICATED', expired ? 'the access token has expired' : 'the access token is invalid');
+      if (decodeProtectedHeader(token).alg !== 'HS256') throw invalid();
+      const expected = createHmac('sha256', this.#key).update(`${parts[0]}.${parts[1]}`).digest();
+      const given = Buffer.from(parts[2]!, 'base64url');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
+      payload = decodeJwt(token);
+    } catch {
+      throw invalid();
     }
+    const aud = payload.aud;
+    if (payload.iss !== issuer || !(aud === audience || (Array.isArray(aud) && aud.includes(audience)))) throw invalid();
+    if (typeof payload.nbf === 'number' && payload.nbf > now + 5) throw invalid();
     const parsed = claims.safeParse(payload);
     if (!parsed.success) throw new LivesaleError('UNAUTHENTICATED', 'the access token lacks required claims');
+    if (parsed.data.exp <= now) throw new LivesaleError('UNAUTHENTICATED', 'the access token has expired');
     const p: Principal = Object.freeze({ sub: parsed.data.sub, role: parsed.data.role, exp: parsed.data.exp });
     if (this.#cache.size >= this.#maxCached) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(token, p);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import uWS, { type TemplatedApp } from 'uWebSockets.js';
+import uWS, { type HttpResponse, type TemplatedApp } from 'uWebSockets.js';
 import { LivesaleError, asLivesaleError } from '../common/errors.ts';
-import { bearer } from './auth.ts';
+import { bearer, type Principal } from './auth.ts';
 import type { GatewayContext, SocketData, Ws, WsMessageType } from './context.ts';
 import { errorReply, send, type ResState } from './http.ts';
 import { KeyedBuckets, newBucket, take } from './limits.ts';
@@ -80,6 +80,14 @@ export function registerWebSocket(app: TemplatedApp, ctx: GatewayContext, st: Ws
     ws.end(code, reason);
   }
 
+  /** Refuses an upgrade with the error's HTTP status and body. */
+  function refuse(res: HttpResponse, state: ResState, err: unknown): void {
+    const e = asLivesaleError(err);
+    metrics.refused.inc({ code: e.code });
+    if (e.code === 'INTERNAL') log.error({ err }, 'upgrade failed');
+    send(res, state, errorReply(e));
+  }
+
   app.ws<SocketData>('/rooms/:roomId/ws', {
     compression: uWS.DISABLED,
     // uWS drops a connection without a close frame past this hard cap; below it, our own limit
@@ -125,54 +133,61 @@ export function registerWebSocket(app: TemplatedApp, ctx: GatewayContext, st: Ws
         send(res, state, { ...reply, headers: { 'retry-after': '1' } });
         return;
       }
+      // The principal is checked synchronously. With the room already loaded here (every
+      // connection after a room's first on this node) and nothing to read back from the room
+      // log, the upgrade happens inside this callback, as uWS expects. Otherwise the room is
+      // loaded first and the upgrade is finished from a macrotask of its own, uncorked (uWS
+      // prints a one-line warning for it): an upgrade finished inside res.cork() can have uWS
+      // take the new WebSocket for the HTTP response and end it right after open (1006), and
+      // one finished from a microtask can run while uWS parses another connection's request.
+      let principal: Principal;
+      try {
+        principal = auth.verifyNow(token);
+      } catch (err) {
+        refuse(res, state, err);
+        return;
+      }
+      const epoch = query.get('epoch');
+      const offset = Number(query.get('offset'));
+      const resume = epoch && Number.isInteger(offset) && offset >= 0 ? { epoch, offset } : undefined;
+      const userData = (room: LocalRoom, backfill?: string[]): SocketData => ({
+        principal,
+        roomId: room.id,
+        resume,
+        backfill,
+        closed: false,
+        conn: ++connSeq,
+        openedAt: Date.now(),
+        bucket: newBucket(config.wsMessageRate * 2),
+        strikes: 0,
+      });
+      /** The log entries a resume needs that the in-memory ring no longer holds, if any. */
+      const backfillRange = (room: LocalRoom): [number, number] | undefined => {
+        if (!resume) return undefined;
+        const v = room.view;
+        const ringStart = room.ring[0]?.o ?? v.offset + 1;
+        return resume.epoch === v.epoch && resume.offset <= v.offset && resume.offset + 1 < ringStart ? [resume.offset, ringStart - 1] : undefined;
+      };
+      const loaded = hub.loaded(roomId);
+      if (loaded && !backfillRange(loaded)) {
+        res.upgrade(userData(loaded), key, protocol, extensions, context);
+        return;
+      }
       (async () => {
-        const principal = await auth.verify(token);
         const room = await ctx.roomFor(roomId);
-        let resume: SocketData['resume'];
-        let backfill: string[] | undefined;
-        const epoch = query.get('epoch');
-        const offset = Number(query.get('offset'));
-        if (epoch && Number.isInteger(offset) && offset >= 0) {
-          resume = { epoch, offset };
-          const v = room.view;
-          const ringStart = room.ring[0]?.o ?? v.offset + 1;
-          if (epoch === v.epoch && offset <= v.offset && offset + 1 < ringStart) {
-            backfill = await ctx.store.deltasAfter(room.id, offset, ringStart - 1);
-          }
-        }
-        const ud: SocketData = {
-          principal,
-          roomId: room.id,
-          resume,
-          backfill,
-          closed: false,
-          conn: ++connSeq,
-          openedAt: Date.now(),
-          bucket: newBucket(config.wsMessageRate * 2),
-          strikes: 0,
-        };
-        return ud;
+        const range = backfillRange(room);
+        return userData(room, range && (await ctx.store.deltasAfter(room.id, range[0], range[1])));
       })().then(
-        (ud) => {
-          // Upgrade from a macrotask of its own, never from a microtask: promises can settle while
-          // uWS is still parsing another connection's request (uWS.js runs microtasks at the end of
-          // each callback), and an upgrade there is taken for that connection's own, which makes
-          // uWS drop this socket right after open (a close without a close frame, code 1006).
+        (ud) =>
           setImmediate(() => {
             if (state.aborted) return;
             if (st.closing) {
               send(res, state, errorReply(new LivesaleError('SHUTTING_DOWN')));
               return;
             }
-            res.cork(() => res.upgrade(ud, key, protocol, extensions, context));
-          });
-        },
-        (err: unknown) => {
-          const e = asLivesaleError(err);
-          metrics.refused.inc({ code: e.code });
-          if (e.code === 'INTERNAL') log.error({ err }, 'upgrade failed');
-          send(res, state, errorReply(e));
-        },
+            res.upgrade(ud, key, protocol, extensions, context);
+          }),
+        (err: unknown) => refuse(res, state, err),
       );
     },
 
@@ -285,7 +300,6 @@ export function registerWebSocket(app: TemplatedApp, ctx: GatewayContext, st: Ws
       guard('close', undefined, () => {
         const ud = ws.getUserData();
         ud.closed = true;
-        log.debug({ roomId: ud.roomId, user: ud.principal.sub, code, openMs: Date.now() - ud.openedAt, reason: Buffer.from(message).toString('utf8').slice(0, 123) }, 'socket closed');
         if (!st.sockets.delete(ws)) return;
         fanout.remove(ws);
         const p = ud.principal;
@@ -304,7 +318,7 @@ export function registerWebSocket(app: TemplatedApp, ctx: GatewayContext, st: Ws
             watchedMs: Math.max(0, now - ud.openedAt),
           });
         }
-        log.debug({ roomId: ud.roomId, user: p.sub, code }, 'socket closed');
+        log.debug({ roomId: ud.roomId, user: p.sub, code, reason: Buffer.from(message).toString('utf8').slice(0, 123) }, 'socket closed');
       }),
   });
 

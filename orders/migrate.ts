@@ -15,11 +15,21 @@ export async function migrateToLatest(db: Kysely<any>, schema: string): Promise<
     // database migrated yesterday may meet a new migration that sorts before its last one.
     allowUnorderedMigrations: true,
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's migrator lists the tables of every schema first; a table dropped in another schema
+  // meanwhile fails that listing (undefined_table) before anything ran: try again.
+  for (let attempt = 1; attempt < 4 && isUndefinedTable(error) && !results?.length; attempt++) {
+    await new Promise((r) => setTimeout(r, 100 * attempt));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     const why = error instanceof Error ? error.message : String(error ?? 'unknown error');
     throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${why}`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+function isUndefinedTable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '42P01';
 }

@@ -45,17 +45,7 @@ local now = nowMs()
 if h.st == 'p' then
   if reason == 'user' then return { -15 } end
   item.sold = item.sold - h.qty
-  item.avail = item.avail + h.qty
-  local left = redis.call('HINCRBY', usersKey, h.user, -h.qty)
-  if left <= 0 then redis.call('HDEL', usersKey, h.user) end
-  if item.kind == 'group' and item.gstate == 'open' then
-    if item.mode == 'p' then
-      if left <= 0 then item.count = item.count - 1 end
-    else
-      item.count = item.count - h.qty
-    end
-    item.tier = tierAt(parseTiers(item.tiers), item.price, item.count)
-  end
+  returnUnits(usersKey, item, h)
   local amount = h.qty * h.price
   h.st = 'r'
   h.v = h.v + 1

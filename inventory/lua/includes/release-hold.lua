@@ -2,14 +2,14 @@
   Returns an unpaid hold's stock to available (cancel, expiry, failed group): counters, the
   user's quantity, the hold's state and version, the deadline index. While a group is open its
   count goes down too (a person leaves when their last unit does). Saving the counters and
-  emitting the event are the caller's.
+  emitting the event are the caller's. `returnUnits` is the part a refund of a paid hold shares.
 ]]
 --- @include "hold"
 --- @include "tiers"
 
-local function releaseHold(usersKey, holdsKey, deadlinesKey, item, orderId, h, newState)
+-- The hold's units leave the user's count (and, while a group is open, the group's count).
+local function returnUnits(usersKey, item, h)
   item.avail = item.avail + h.qty
-  item.held = item.held - h.qty
   local left = redis.call('HINCRBY', usersKey, h.user, -h.qty)
   if left <= 0 then redis.call('HDEL', usersKey, h.user) end
   if item.kind == 'group' and item.gstate == 'open' then
@@ -20,6 +20,11 @@ local function releaseHold(usersKey, holdsKey, deadlinesKey, item, orderId, h, n
     end
     item.tier = tierAt(parseTiers(item.tiers), item.price, item.count)
   end
+end
+
+local function releaseHold(usersKey, holdsKey, deadlinesKey, item, orderId, h, newState)
+  item.held = item.held - h.qty
+  returnUnits(usersKey, item, h)
   h.st = newState
   h.v = h.v + 1
   redis.call('HSET', holdsKey, orderId, formatHold(h))
