@@ -4,6 +4,8 @@ import type { Logger } from '../common/logger.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
+const transientKafka = /coordinator is loading|coordinator is not available|Restarting the consumer/;
+
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
   [logLevel.WARN]: 'warn',
@@ -23,7 +25,10 @@ export function createKafka(config: Pick<Config, 'kafkaBrokers' | 'nodeId'>, log
       // The payments producer bounds its retries on purpose (a payer gets an answer in time) and
       // is replaced after any failed send; duplicates are dropped by event id downstream. kafkajs
       // warns about that at every start, which would read as a fault: keep it at debug.
-      const level = message.startsWith('Limiting retries for the idempotent producer') ? 'debug' : (levels[entry.level] ?? 'info');
+      // While a broker warms up (coordinator loading or not yet elected) kafkajs logs errors
+      // that it retries itself: those are not faults of ours, so they are kept at info.
+      const warmingUp = transientKafka.test(`${message} ${String(rest.error ?? '')} ${String(rest.stack ?? '').split('\n')[0]}`);
+      const level = message.startsWith('Limiting retries for the idempotent producer') ? 'debug' : warmingUp ? 'info' : (levels[entry.level] ?? 'info');
       log[level]({ kafka: entry.namespace, ...rest }, message);
     },
   });
