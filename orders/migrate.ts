@@ -16,10 +16,11 @@ export async function migrateToLatest(db: Kysely<any>, schema: string): Promise<
     allowUnorderedMigrations: true,
   });
   let { error, results } = await migrator.migrateToLatest();
-  // Kysely's migrator lists the tables of every schema first; a table dropped in another schema
-  // meanwhile fails that listing (undefined_table) before anything ran: try again.
-  for (let attempt = 1; attempt < 4 && isUndefinedTable(error) && !results?.length; attempt++) {
-    await new Promise((r) => setTimeout(r, 100 * attempt));
+  // Kysely's migrator lists the tables and columns of every schema before it takes its lock; a
+  // table or column changed in another schema meanwhile (another service's migration, a dropped
+  // schema) fails that listing before anything ran here: try again after a short, jittered pause.
+  for (let attempt = 1; attempt <= 6 && isCatalogRace(error) && !results?.length; attempt++) {
+    await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 100));
     ({ error, results } = await migrator.migrateToLatest());
   }
   const failed = results?.find((r) => r.status === 'Error');
@@ -30,6 +31,8 @@ export async function migrateToLatest(db: Kysely<any>, schema: string): Promise<
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
-function isUndefinedTable(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '42P01';
+/** undefined_table, undefined_column, or an internal "cache lookup failed" on a dropped relation. */
+function isCatalogRace(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return code === '42P01' || code === '42703' || (code === 'XX000' && /cache lookup failed/.test(String((err as Error).message)));
 }
