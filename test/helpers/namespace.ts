@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../common/config.ts';
+import { ddlLockKey } from '../../orders/migrate.ts';
 
 /**
  * A fresh namespace for one test: its own Redis key prefix, Kafka topic prefix and Postgres
@@ -49,8 +50,14 @@ export async function dropNamespace(config: Config): Promise<void> {
 
   const c = new pg.Client({ connectionString: config.databaseUrl });
   await c.connect();
-  await c.query(`DROP SCHEMA IF EXISTS "${config.databaseSchema}" CASCADE`);
-  await c.end();
+  // Under the DDL lock, so no migration of another test file reads the catalog meanwhile.
+  await c.query('SELECT pg_advisory_lock($1)', [ddlLockKey]);
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS "${config.databaseSchema}" CASCADE`);
+  } finally {
+    await c.query('SELECT pg_advisory_unlock($1)', [ddlLockKey]).catch(() => {});
+    await c.end();
+  }
 
   const admin = new Kafka({ brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
