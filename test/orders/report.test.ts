@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpClient } from '../../gateway/client.ts';
 import { auditRoomStats } from '../../orders/stats-audit.ts';
@@ -148,6 +149,13 @@ describe('shows, live figures and the review report', () => {
       const f = await sys.db.selectFrom('room_followers').select('user_id').where('room_id', '=', roomId).execute();
       const c = await sys.db.selectFrom('product_visitors').select('user_id').where('room_id', '=', roomId).execute();
       return f.length === 1 && c.length === 4;
+    });
+    // Online is sampled live: wait for the sample that shows everyone gone, so the figures read
+    // below (report, then per-show stats) cannot straddle a new sample.
+    await waitFor('the online sample after everyone left', async () => {
+      const r = await sql<{ value: string | null }>`
+        SELECT value FROM room_activity WHERE room_id = ${roomId} AND type = 'room.online' ORDER BY at DESC, event_id DESC LIMIT 1`.execute(sys.db);
+      return r.rows.length === 1 && Number(r.rows[0]!.value) === 0;
     });
     expect(await auditRoomStats(sys.db, roomId)).toEqual([]);
 
