@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../common/logger.ts';
+import { RoundLoop } from '../common/round-loop.ts';
 import type { Database } from '../orders/db.ts';
 import type { Keys } from './keys.ts';
 import type { RebuildReport, Rebuilder } from './rebuild.ts';
@@ -28,47 +29,25 @@ export interface KeeperOptions {
 export class Keeper {
   readonly #o: KeeperOptions & { intervalMs: number; lookbackMs: number; settleMs: number };
   readonly #inFlight = new Map<string, Promise<RebuildReport>>();
-  #running = false;
-  #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #rounds: RoundLoop;
 
   constructor(opts: KeeperOptions) {
     this.#o = { intervalMs: 1000, lookbackMs: 24 * 3600_000, settleMs: 30_000, ...opts };
+    this.#rounds = RoundLoop.logged(() => this.checkOnce(), this.#o.intervalMs, this.#o.log, 'keeper round');
   }
 
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#loop = this.#run();
+    this.#rounds.start();
   }
 
   async stop(): Promise<void> {
-    this.#running = false;
-    this.#wake?.();
-    await this.#loop;
+    await this.#rounds.stop();
     await Promise.allSettled(this.#inFlight.values());
   }
 
   /** Someone saw ITEM_UNAVAILABLE for this item: check now rather than at the next round. */
   notify(itemId: string): void {
     void this.#rebuild(itemId);
-  }
-
-  async #run(): Promise<void> {
-    while (this.#running) {
-      try {
-        await this.checkOnce();
-      } catch (err) {
-        this.#o.log?.warn({ err: (err as Error).message }, 'keeper round failed; retrying');
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.#o.intervalMs);
-        this.#wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
   }
 
   /** Items that should have inventory now. */

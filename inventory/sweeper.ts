@@ -1,4 +1,5 @@
 import type { Logger } from '../common/logger.ts';
+import { RoundLoop } from '../common/round-loop.ts';
 import { ScriptCode, scriptError } from './codes.ts';
 import type { PriceSet } from './flash-sale.ts';
 import { GroupBuy, type Settled } from './group-buy.ts';
@@ -53,42 +54,20 @@ const maxCallsPerItem = 100;
 export class Sweeper {
   readonly #o: SweeperOptions & { batch: number; preheatLeadMs: number; intervalMs: number; concurrency: number };
   readonly #groups: GroupBuy;
-  #running = false;
-  #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #rounds: RoundLoop;
 
   constructor(opts: SweeperOptions) {
     this.#o = { batch: 500, preheatLeadMs: 60_000, intervalMs: 250, concurrency: 8, ...opts };
+    this.#rounds = RoundLoop.logged(() => this.sweepAll(), this.#o.intervalMs, this.#o.log, 'sweep round');
     this.#groups = new GroupBuy(opts);
   }
 
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#loop = this.#run();
+    this.#rounds.start();
   }
 
   async stop(): Promise<void> {
-    this.#running = false;
-    this.#wake?.();
-    await this.#loop;
-  }
-
-  async #run(): Promise<void> {
-    while (this.#running) {
-      try {
-        await this.sweepAll();
-      } catch (err) {
-        this.#o.log?.warn({ err: (err as Error).message }, 'sweep round failed; retrying');
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.#o.intervalMs);
-        this.#wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
+    await this.#rounds.stop();
   }
 
   /** One round over every registered item; returns the items where something happened. */
