@@ -7,9 +7,10 @@ import { laneOf, type Envelope, type Lane, type SnapshotFrame } from './protocol
  * Delivery of room updates to this node's sockets, in three lanes (DESIGN.md §6):
  *
  * - Logged deltas are batched per tick into one frame, serialised once and written to every
- *   socket that keeps up: after a quiet tick the first delta goes out at once (with whatever
- *   arrives in the same turn of the event loop), later ones wait for the tick. Urgent ones (sale
- *   open/close, sold out, tier crossings) flush the tick at once.
+ *   socket that keeps up: a delta that comes a tick or more after the last batch began goes out
+ *   at once (with whatever arrives in the same turn of the event loop), later ones wait for the
+ *   tick; a batch that took longer than a tick is followed at once by what arrived meanwhile.
+ *   Urgent ones (sale open/close, sold out, tier crossings) flush the tick at once.
  * - A socket whose unsent bytes pass the backpressure limit is "behind": it gets nothing more
  *   until it drains. Meanwhile its state deltas are coalesced per key (the latest value wins)
  *   and its event deltas are queued in order; when it drains it gets one `catchup` frame that
@@ -52,7 +53,7 @@ class RoomSockets {
   /** The offset of the last delta written to the sockets that keep up. */
   sentOffset: number;
   sentVersion: number;
-  /** When the room last wrote a batch (performance.now()). */
+  /** When the room last began writing a batch (performance.now()). */
   flushedAt = -Infinity;
   /** A leading-edge flush is scheduled (setImmediate). */
   soon = false;
@@ -81,8 +82,13 @@ export interface FanoutOptions {
 
 const enc = (s: string) => Buffer.from(s, 'utf8');
 
-/** Sockets written per turn of the event loop (a few tens of milliseconds of writes). */
-const flushSlice = 2500;
+/**
+ * How long one turn of the event loop may spend writing a batch before it yields to I/O
+ * (commands, buys and the backplane wait at most this long behind a large room's batch).
+ */
+const flushSliceMs = 4;
+/** Sockets written between two looks at the clock. */
+const flushStride = 64;
 
 /** A delta as a socket that is behind keeps it: state under its key (latest wins), events in order. */
 interface Queued {
@@ -206,9 +212,9 @@ export class Fanout {
     r.pending.push({ m, raw, lane });
     this.#dirty.add(r);
     if (lane.urgent) this.#safe('flush', () => this.#flush(r));
-    else if (!r.soon && performance.now() - r.flushedAt >= this.#o.tickMs) {
-      // Leading edge: after a quiet tick, write at once (with whatever arrives in this turn of
-      // the event loop); within a tick of the last write, wait for the tick.
+    else if (!r.soon && !r.flushing && performance.now() - r.flushedAt >= this.#o.tickMs) {
+      // Leading edge: a tick after the last batch began, write at once (with whatever arrives in
+      // this turn of the event loop); within a tick of it, wait for the tick.
       r.soon = true;
       setImmediate(() => {
         r.soon = false;
@@ -312,8 +318,9 @@ export class Fanout {
    * Writes the room's pending deltas: one frame per tick, split into frames of at most
    * backpressureBytes / 4 so that no single write takes a socket far past its limit (a socket
    * that falls behind mid-batch gets the rest queued). The sockets are written in slices of
-   * `flushSlice`, one turn of the event loop each, so that a room of many thousands does not hold
-   * up commands, buys and the backplane while it is written; the next batch waits for this one.
+   * about `flushSliceMs` each, one turn of the event loop each, so that a room of many thousands
+   * does not hold up commands, buys and the backplane while it is written; the next batch waits
+   * for this one.
    */
   #flush(r: RoomSockets): void {
     if (r.flushing) return;
@@ -322,6 +329,7 @@ export class Fanout {
     r.pending = [];
     this.#dirty.delete(r);
     r.flushing = true;
+    r.flushedAt = performance.now();
     const end = this.#o.metrics.fanoutSeconds.startTimer();
     const chunks = chunked(batch, Math.max(8192, Math.floor(this.#o.backpressureBytes / 4)));
     const plans: (Queued[] | undefined)[] = [];
@@ -357,28 +365,33 @@ export class Fanout {
       const last = chunks[chunks.length - 1]!.last;
       r.sentOffset = last.o;
       r.sentVersion = last.v;
-      r.flushedAt = performance.now();
       r.flushing = false;
       end();
       this.#o.metrics.framesOut.inc({ kind: 'deltas' }, frames);
       this.#o.metrics.bytesOut.inc(bytes);
       if (!r.pending.length) return;
-      // What arrived meanwhile: urgent at once, the rest with the tick.
-      if (r.pending.some((p) => p.lane.urgent)) setImmediate(() => this.#safe('flush', () => this.#flush(r)));
+      // What arrived meanwhile: at once if urgent or if this batch took a tick or more (it has
+      // waited long enough), else with the tick.
+      if (r.pending.some((p) => p.lane.urgent) || performance.now() - r.flushedAt >= this.#o.tickMs) setImmediate(() => this.#safe('flush', () => this.#flush(r)));
       else this.#dirty.add(r);
     };
 
     const step = (from: number) => {
-      const to = Math.min(sockets.length, from + flushSlice);
-      for (let k = from; k < to; k++) {
-        try {
-          write(sockets[k]!);
-        } catch (err) {
-          this.#o.metrics.handlerErrors.inc({ where: 'fanout.write' });
-          this.#o.log.error({ err }, 'writing to a socket failed');
+      const until = performance.now() + flushSliceMs;
+      let k = from;
+      while (k < sockets.length) {
+        const to = Math.min(sockets.length, k + flushStride);
+        for (; k < to; k++) {
+          try {
+            write(sockets[k]!);
+          } catch (err) {
+            this.#o.metrics.handlerErrors.inc({ where: 'fanout.write' });
+            this.#o.log.error({ err }, 'writing to a socket failed');
+          }
         }
+        if (performance.now() >= until) break;
       }
-      if (to < sockets.length) setImmediate(() => step(to));
+      if (k < sockets.length) setImmediate(() => step(k));
       else finish();
     };
     step(0);

@@ -3,22 +3,38 @@
  * ten times a second; in the same run, the same harness against a socket.io server broadcasting
  * the same frames.
  *
- *   npm run bench:fanout [-- --clients 10000 --seconds 20 --rate 10 --workers 3]
+ *   npm run bench:fanout [-- --clients 10000 --seconds 20 --rate 10 --workers 3
+ *                           --probe-every 10 --bulk-read-ms 1000 --pin auto
+ *                           --capacity-rate 40 --capacity-seconds 5]
  *
  * For each target it prints: delivery completeness (price updates seen / clients x updates
  * sent), how many clients end on the last price, send-to-receive latency p50/p99/max (the price
- * encodes the time it was due to be sent, so a server that holds up the sender is charged), deliveries/s, the server's CPU time per 100k deliveries, and the
- * server's memory per idle connection (RSS after connecting minus before, over N). Then the
- * ratios. The load generator runs in `--workers` processes; each reports its CPU use and
- * event-loop delay, printed so that a saturated load generator shows.
+ * encodes the time it was due to be sent, so a server that holds up the sender is charged),
+ * deliveries/s, the server's CPU time per 100k deliveries, and the server's memory per idle
+ * connection (RSS after connecting minus before, over N). Then a capacity phase: the price
+ * changes `--capacity-rate` times a second, more than either server writes one frame per change,
+ * and the deliveries/s each reaches. Then the ratios.
+ *
+ * Keeping the load generator out of the way on a small machine:
+ * - `--pin`: the server runs on the first CPU, the load generator (workers and this process,
+ *   which sends the host's commands) on the others (taskset; `auto` when there are 2+ CPUs).
+ * - `--probe-every`: every k-th client is a probe, in a load-generator process of its own, that
+ *   reads at once and records latency. The other clients are bulk clients (in the other
+ *   processes, at a lower priority): they read what the kernel buffered every `--bulk-read-ms`,
+ *   staggered, so one read takes several frames. The server's work is the same for both: every
+ *   frame is written to every socket. Bulk clients apply every frame and count for completeness
+ *   and the last price. Clients connect in rounds that mix probes and bulk clients, so probes
+ *   are spread over the server's write order. `--probe-every 1`: every client reads at once.
+ * - Each load-generator process reports its CPU use and event-loop delay, printed so that a
+ *   saturated load generator shows.
  *
  * The gateway runs as its own process (load-tests/gateway-server.ts) on the local stack (Redis,
  * Postgres, Kafka; started if missing) in a fresh namespace, dropped at the end.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism, loadavg, setPriority } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
 import { loadConfig } from '../common/config.ts';
@@ -30,7 +46,7 @@ import { migrateToLatest } from '../orders/migrate.ts';
 import { ensureStack } from '../scripts/stack/stack.ts';
 import { dropNamespace } from '../test/helpers/namespace.ts';
 import type { WorkerCommand, WorkerEvent } from './fanout-worker.ts';
-import { repoRoot, startProcess, stopProcess } from './lib.ts';
+import { extraNodeArgs, repoRoot, startProcess, stopProcess } from './lib.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,6 +54,11 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     rate: { type: 'string', default: '10' },
     workers: { type: 'string', default: '3' },
+    'probe-every': { type: 'string', default: '10' },
+    'bulk-read-ms': { type: 'string', default: '1000' },
+    pin: { type: 'string', default: 'auto' },
+    'capacity-rate': { type: 'string', default: '40' },
+    'capacity-seconds': { type: 'string', default: '5' },
     targets: { type: 'string', default: 'livesale,socketio' },
   },
 });
@@ -45,6 +66,37 @@ const clients = Number(args.clients);
 const seconds = Number(args.seconds);
 const rate = Number(args.rate);
 const workerCount = Math.max(1, Number(args.workers));
+const probeEvery = Math.max(1, Number(args['probe-every']));
+const bulkReadMs = Math.max(20, Number(args['bulk-read-ms']));
+/** With several load-generator processes, the probes get one of their own. */
+const capRate = Number(args['capacity-rate']);
+const capSeconds = Number(args['capacity-seconds']);
+const dedicatedProbes = probeEvery > 1 && workerCount > 1;
+const bulkNice = 5;
+const connectRound = 500;
+/**
+ * CPU pinning: the server under test on the first CPU, the load generator (workers and this
+ * process, which sends the host's commands) on the others, so they do not take turns on the
+ * same core. `auto`: when there are at least two CPUs and taskset(1) exists.
+ */
+const cpuCount = availableParallelism();
+const pin = args.pin === 'auto' ? cpuCount >= 2 && hasTaskset() : args.pin === 'on';
+const serverCpus = '0';
+const loadCpus = cpuCount > 1 ? `1-${cpuCount - 1}` : '0';
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pins every thread of a process to the given CPUs. */
+function pinTo(pid: number, cpuList: string): void {
+  if (pin) execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
+}
 const targets = String(args.targets).split(',') as ('livesale' | 'socketio')[];
 
 const say = (s: string) => process.stderr.write(`${s}\n`);
@@ -76,7 +128,7 @@ interface Worker {
 }
 
 function startWorker(): Worker {
-  const proc = fork(`${repoRoot}load-tests/fanout-worker.ts`, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(`${repoRoot}load-tests/fanout-worker.ts`, [], { execArgv: [...extraNodeArgs, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(proc);
   const queue: WorkerEvent[] = [];
   const waiters: ((e: WorkerEvent) => void)[] = [];
@@ -107,6 +159,10 @@ interface Result {
   serverSide: string;
   closed: string[];
   loadGen: { cpuPct: number[]; eldP99: number[]; eldMax: number[] };
+  probes: number;
+  unpaused: number;
+  /** The capacity phase: deliveries/s when the server is offered more than it can write. */
+  capacity?: { updates: number; deliveries: number; atFinal: number; perSecond: number; p50: number; p99: number };
 }
 
 const stack = await ensureStack({ say: (l, t) => !t && say(l) });
@@ -139,6 +195,7 @@ async function measure(target: 'livesale' | 'socketio'): Promise<Result> {
   const server = await startProcess(target === 'livesale' ? 'load-tests/gateway-server.ts' : 'load-tests/fanout-socketio-server.ts', env);
   children.add(server.proc);
   const pid = server.proc.pid!;
+  pinTo(pid, serverCpus);
   const baseUrl = `http://127.0.0.1:${server.firstLine}`;
   let roomId = 'room';
   let itemId = 'item';
@@ -154,56 +211,95 @@ async function measure(target: 'livesale' | 'socketio'): Promise<Result> {
   }
   const t0 = nowAbs();
   const workers = Array.from({ length: workerCount }, startWorker);
+  for (const w of workers) pinTo(w.proc.pid!, loadCpus);
+  // Bulk clients' reads are not measured: their processes yield the CPU to the probes.
+  if (dedicatedProbes) for (const w of workers.slice(1)) setPriority(w.proc.pid!, bulkNice);
   await sleep(1500); // let the workers load
   const rssBefore = rss(pid);
-  say(`[${target}] connecting ${clients} clients from ${workerCount} processes`);
-  const share = Math.ceil(clients / workerCount);
-  workers.forEach((w, i) => w.send({ cmd: 'connect', target, baseUrl, roomId, itemId, secret, from: i * share, count: Math.max(0, Math.min(share, clients - i * share)), t0 }));
+  say(`[${target}] connecting ${clients} clients from ${workerCount} processes${dedicatedProbes ? ` (the probes in the first, at once-readers; the others bulk, at nice ${bulkNice})` : ''}`);
+  // In rounds, so that the server's socket order (its write order in a batch) mixes probes and
+  // bulk clients evenly.
   let connected = 0;
-  for (const w of workers) {
-    const e = await w.next();
-    if (e.ev !== 'connected') throw new Error('unexpected worker event');
-    connected += e.count;
-    if (e.failed) say(`[${target}] ${e.failed} connections failed: ${e.firstError}`);
+  let failed = 0;
+  let firstError: string | undefined;
+  for (let from = 0; from < clients; from += connectRound) {
+    const lists = workers.map(() => [] as number[]);
+    for (let i = from, b = 0; i < Math.min(clients, from + connectRound); i++) {
+      if (!dedicatedProbes) lists[i % workerCount]!.push(i);
+      else if (i % probeEvery === 0) lists[0]!.push(i);
+      else lists[1 + (b++ % (workerCount - 1))]!.push(i);
+    }
+    const busy = workers.filter((_, k) => lists[k]!.length);
+    workers.forEach((w, k) => lists[k]!.length && w.send({ cmd: 'connect', target, baseUrl, roomId, itemId, secret, ids: lists[k]!, t0, probeEvery }));
+    for (const w of busy) {
+      const e = await w.next();
+      if (e.ev !== 'connected') throw new Error('unexpected worker event');
+      connected += e.count;
+      failed += e.failed;
+      firstError ??= e.firstError;
+    }
   }
+  if (failed) say(`[${target}] ${failed} connections failed: ${firstError}`);
   await sleep(2000);
   const rssAfter = rss(pid);
   say(`[${target}] ${connected} connected; server RSS ${(rssBefore / 1e6).toFixed(1)} -> ${(rssAfter / 1e6).toFixed(1)} MB`);
 
-  for (const w of workers) w.send({ cmd: 'measure' });
-  const cpu0 = cpuMs(pid);
-  const updates = Math.round(seconds * rate);
   let price = 0;
-  const start = nowAbs();
-  for (let i = 0; i < updates; i++) {
-    const due = start + (i * 1000) / rate;
-    const wait = due - nowAbs();
-    if (wait > 0) await sleep(wait);
-    // The price is the time this update was due (0.1 ms since t0): receivers compute their
-    // latency from it, so a server that slows the sender down is charged for it (no
-    // coordinated omission).
-    price = Math.max(price + 1, Math.round((due - t0) * 10));
-    if (host) {
-      const r = await host.command(roomId, { command: 'setPrice', itemId, price }, { baseVersion: version, idempotencyKey: `fan-${run}-${i}` });
-      version = r.version;
-    } else {
-      offset++;
-      const frame = JSON.stringify({ type: 'delta', o: offset, e: 'x', v: offset, d: { t: 'price', item: itemId, price } });
-      await fetch(`${baseUrl}/publish`, { method: 'POST', body: frame });
+  /** The host changes the price `rate` times a second for `secs` seconds; the workers report. */
+  const phase = async (tag: string, phaseRate: number, secs: number, waitMs: number) => {
+    for (const w of workers) w.send({ cmd: 'measure', bulkReadMs });
+    const cpu0 = cpuMs(pid);
+    const updates = Math.round(secs * phaseRate);
+    const start = nowAbs();
+    for (let i = 0; i < updates; i++) {
+      const due = start + (i * 1000) / phaseRate;
+      const wait = due - nowAbs();
+      if (wait > 0) await sleep(wait);
+      // The price is the time this update was due (0.1 ms since t0): receivers compute their
+      // latency from it, so a server that slows the sender down is charged for it (no
+      // coordinated omission).
+      price = Math.max(price + 1, Math.round((due - t0) * 10));
+      if (host) {
+        const r = await host.command(roomId, { command: 'setPrice', itemId, price }, { baseVersion: version, idempotencyKey: `fan-${run}-${tag}-${i}` });
+        version = r.version;
+      } else {
+        offset++;
+        const frame = JSON.stringify({ type: 'delta', o: offset, e: 'x', v: offset, d: { t: 'price', item: itemId, price } });
+        await fetch(`${baseUrl}/publish`, { method: 'POST', body: frame });
+      }
     }
+    for (const w of workers) w.send({ cmd: 'report', finalPrice: price, waitMs });
+    const reports = [];
+    for (const w of workers) {
+      const e = await w.next();
+      if (e.ev !== 'report') throw new Error('unexpected worker event');
+      reports.push(e);
+    }
+    const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+    for (const r of reports) h.add(hdr.decodeFromCompressedBase64(r.histogram));
+    const deliveries = reports.reduce((n, r) => n + r.deliveries, 0);
+    const wallMs = Math.max(...reports.map((r) => r.wallMs));
+    return {
+      updates,
+      reports,
+      deliveries,
+      serverCpuMs: cpuMs(pid) - cpu0,
+      atFinal: reports.reduce((n, r) => n + r.atFinal, 0),
+      p50: h.getValueAtPercentile(50) / 1000,
+      p99: h.getValueAtPercentile(99) / 1000,
+      max: h.maxValue / 1000,
+      perSecond: deliveries / (wallMs / 1000),
+    };
+  };
+  say(`[${target}] price changes ${rate}/s for ${seconds} s`);
+  const main = await phase('main', rate, seconds, 10_000);
+  let capacity: Result['capacity'];
+  if (capSeconds > 0) {
+    say(`[${target}] capacity: price changes ${capRate}/s for ${capSeconds} s`);
+    const c = await phase('cap', capRate, capSeconds, 90_000);
+    capacity = { updates: c.updates, deliveries: c.deliveries, atFinal: c.atFinal, perSecond: c.perSecond, p50: c.p50, p99: c.p99 };
   }
-  for (const w of workers) w.send({ cmd: 'report', finalPrice: price, waitMs: 10_000 });
-  const reports = [];
-  for (const w of workers) {
-    const e = await w.next();
-    if (e.ev !== 'report') throw new Error('unexpected worker event');
-    reports.push(e);
-  }
-  const serverCpuMs = cpuMs(pid) - cpu0;
-  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
-  for (const r of reports) h.add(hdr.decodeFromCompressedBase64(r.histogram));
-  const deliveries = reports.reduce((n, r) => n + r.deliveries, 0);
-  const wallMs = Math.max(...reports.map((r) => r.wallMs));
+  const { reports, deliveries, serverCpuMs } = main;
   let serverSide = '';
   if (target === 'livesale') {
     // The gateway's own view: how long a host command takes, and one batch to every socket.
@@ -221,17 +317,20 @@ async function measure(target: 'livesale' | 'socketio'): Promise<Result> {
   return {
     target,
     clients: connected,
-    updates,
+    updates: main.updates,
     deliveries,
-    atFinal: reports.reduce((n, r) => n + r.atFinal, 0),
-    p50: h.getValueAtPercentile(50) / 1000,
-    p99: h.getValueAtPercentile(99) / 1000,
-    max: h.maxValue / 1000,
-    perSecond: deliveries / (wallMs / 1000),
+    atFinal: main.atFinal,
+    p50: main.p50,
+    p99: main.p99,
+    max: main.max,
+    perSecond: main.perSecond,
+    capacity,
     serverCpuMs,
     memPerConn: (rssAfter - rssBefore) / Math.max(1, connected),
     serverSide,
     closed: reports.flatMap((r) => r.closed),
+    probes: reports.reduce((n, r) => n + r.probes, 0),
+    unpaused: reports.reduce((n, r) => n + r.unpaused, 0),
     loadGen: {
       cpuPct: reports.map((r) => (100 * r.cpuMs) / r.wallMs),
       eldP99: reports.map((r) => r.eldP99Ms),
@@ -240,6 +339,7 @@ async function measure(target: 'livesale' | 'socketio'): Promise<Result> {
   };
 }
 
+pinTo(process.pid, loadCpus);
 const loadBefore = loadavg()[0]!;
 const results: Result[] = [];
 try {
@@ -255,7 +355,7 @@ try {
 }
 
 const pad = (s: string, n: number) => s.padEnd(n);
-console.log(`fan-out: ${clients} clients in one room, price changed ${rate}/s for ${seconds} s, load generator in ${workerCount} processes; ${cpus().length} cores, 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`);
+console.log(`fan-out: ${clients} clients in one room, price changed ${rate}/s for ${seconds} s, load generator in ${workerCount} processes; ${cpuCount} cores${pin ? ` (server pinned to CPU ${serverCpus}, load generator to CPU ${loadCpus})` : ''}, 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`);
 console.log(
   `${pad('server', 12)}${pad('clients', 9)}${pad('updates', 9)}${pad('complete', 10)}${pad('at last', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('max ms', 9)}${pad('deliv/s', 10)}${pad('cpu ms/100k', 13)}mem/conn`,
 );
@@ -265,9 +365,25 @@ for (const r of results) {
     `${pad(r.target, 12)}${pad(String(r.clients), 9)}${pad(String(r.updates), 9)}${pad(`${complete.toFixed(2)}%`, 10)}${pad(`${r.atFinal}`, 9)}${pad(r.p50.toFixed(1), 9)}${pad(r.p99.toFixed(1), 9)}${pad(r.max.toFixed(1), 9)}${pad(r.perSecond.toFixed(0), 10)}${pad(((r.serverCpuMs * 100_000) / Math.max(1, r.deliveries)).toFixed(0), 13)}${(r.memPerConn / 1024).toFixed(2)} KB`,
   );
 }
+if (results.some((r) => r.capacity)) {
+  console.log(`capacity: price changed ${capRate}/s for ${capSeconds} s (more than a server writes one by one; the gateway batches what arrives within a tick into one frame)`);
+  console.log(`${pad('server', 12)}${pad('updates', 9)}${pad('complete', 10)}${pad('at last', 9)}${pad('p50 ms', 10)}${pad('p99 ms', 10)}deliv/s`);
+  for (const r of results) {
+    const c = r.capacity;
+    if (!c) continue;
+    const complete = (100 * c.deliveries) / Math.max(1, r.clients * c.updates);
+    console.log(`${pad(r.target, 12)}${pad(String(c.updates), 9)}${pad(`${complete.toFixed(2)}%`, 10)}${pad(String(c.atFinal), 9)}${pad(c.p50.toFixed(1), 10)}${pad(c.p99.toFixed(1), 10)}${c.perSecond.toFixed(0)}`);
+  }
+}
+console.log(
+  probeEvery === 1
+    ? 'latency over every client (each reads its socket at once)'
+    : `latency over the probe clients, every ${probeEvery}th (${results.map((r) => `${r.target} ${r.probes}`).join(', ')}), which read at once; the others read what the kernel buffered every ${bulkReadMs} ms (staggered) and count for completeness and the last price`,
+);
+for (const r of results) if (r.unpaused) console.log(`${r.target}: ${r.unpaused} bulk clients could not pause reading and read at once`);
 for (const r of results) {
   console.log(
-    `load generator (${r.target}): CPU per process ${r.loadGen.cpuPct.map((c) => `${c.toFixed(0)}%`).join(' ')}; event-loop delay p99 ${r.loadGen.eldP99.map((d) => d.toFixed(1)).join(' ')} ms, max ${r.loadGen.eldMax.map((d) => d.toFixed(0)).join(' ')} ms`,
+    `load generator (${r.target}${dedicatedProbes ? ', probe process first' : ''}): CPU per process ${r.loadGen.cpuPct.map((c) => `${c.toFixed(0)}%`).join(' ')}; event-loop delay p99 ${r.loadGen.eldP99.map((d) => d.toFixed(1)).join(' ')} ms, max ${r.loadGen.eldMax.map((d) => d.toFixed(0)).join(' ')} ms`,
   );
 }
 for (const r of results) {
@@ -276,7 +392,11 @@ for (const r of results) {
 const ls = results.find((r) => r.target === 'livesale');
 const sio = results.find((r) => r.target === 'socketio');
 if (ls && sio) {
-  console.log(`ratio livesale/socket.io: deliveries/s ${(ls.perSecond / sio.perSecond).toFixed(2)}x; deliveries per server CPU second ${(ls.deliveries / ls.serverCpuMs / (sio.deliveries / sio.serverCpuMs)).toFixed(2)}x`);
+  const cap = ls.capacity && sio.capacity ? `; at capacity ${(ls.capacity.perSecond / sio.capacity.perSecond).toFixed(2)}x` : '';
+  console.log(
+    `ratio livesale/socket.io: deliveries/s at ${rate}/s ${(ls.perSecond / sio.perSecond).toFixed(2)}x${cap}; deliveries per server CPU second at ${rate}/s ${(ls.deliveries / ls.serverCpuMs / (sio.deliveries / sio.serverCpuMs)).toFixed(2)}x`,
+  );
+  if (ls.perSecond >= 0.9 * ls.clients * rate) console.log(`(at ${rate}/s livesale delivers what it is offered, ${ls.clients * rate}/s at most; the capacity phase shows what each server can write)`);
 }
 if (ls?.serverSide) console.log(`gateway: ${ls.serverSide}`);
 if (ls) console.log(`gateway memory per idle connection: ${(ls.memPerConn / 1024).toFixed(2)} KB (RSS after connecting ${ls.clients} minus before)`);

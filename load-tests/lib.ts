@@ -4,6 +4,9 @@ import autocannon, { type Options, type Result } from 'autocannon';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
+/** Extra Node flags for the processes a benchmark starts, e.g. `--cpu-prof` (BENCH_NODE_ARGS). */
+export const extraNodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 /** Starts a TypeScript entry point in its own process; resolves with the first stdout line. */
 /**
  * Starts a benchmark server in its own process and resolves with the first line it prints that
@@ -12,7 +15,7 @@ export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
  */
 export function startProcess(entry: string, env: Record<string, string>): Promise<{ proc: ChildProcess; firstLine: string }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', entry], {
+    const proc = spawn(process.execPath, [...extraNodeArgs, '--import', 'tsx', entry], {
       cwd: repoRoot,
       env: { ...process.env, ...env, LIVESALE_PARENT_PID: String(process.pid) },
       stdio: ['ignore', 'pipe', 'inherit'],
