@@ -114,7 +114,6 @@ function seen(c: Client, price: number): void {
   if (!c.probe) return;
   const latencyUs = Math.max(1, Math.round((now() - t0) * 1000 - price * 100));
   histogram.recordValue(Math.min(latencyUs, 120_000_000));
-
 }
 
 /**
