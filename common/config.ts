@@ -48,6 +48,11 @@ export const defaults = {
   nodeId: '',
   /** ROOM_TICK_MS: room updates to sockets are batched per tick (sale open/close and sold-out skip it). */
   roomTickMs: 25,
+  /**
+   * ROOM_SLICE_MS: how long one turn of the event loop may spend writing a room's batch to its
+   * sockets before it yields to commands, buys and the backplane (0: one stride of 64 sockets).
+   */
+  roomSliceMs: 4,
   /** WS_MESSAGE_RATE: messages per second one WebSocket connection may send (bursts of twice that). */
   wsMessageRate: 20,
   /** USER_MESSAGE_RATE: messages per second one user may send over all their connections to a node. */
@@ -95,6 +100,7 @@ const schema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   nodeId: z.string().min(1).max(64),
   roomTickMs: z.number().int().min(1).max(60_000),
+  roomSliceMs: z.number().int().min(0).max(1000),
   wsMessageRate: z.number().int().min(1).max(100_000),
   userMessageRate: z.number().int().min(1).max(100_000),
   wsAdmissionRate: z.number().int().min(1).max(1_000_000),
@@ -153,6 +159,7 @@ export function loadConfig(overrides: Partial<Record<keyof typeof defaults, unkn
     logLevel: env.LOG_LEVEL || defaults.logLevel,
     nodeId: env.NODE_ID || defaults.nodeId || `${hostname()}-${process.pid}`,
     roomTickMs: num(env.ROOM_TICK_MS) ?? defaults.roomTickMs,
+    roomSliceMs: num(env.ROOM_SLICE_MS) ?? defaults.roomSliceMs,
     wsMessageRate: num(env.WS_MESSAGE_RATE) ?? defaults.wsMessageRate,
     userMessageRate: num(env.USER_MESSAGE_RATE) ?? defaults.userMessageRate,
     wsAdmissionRate: num(env.WS_ADMISSION_RATE) ?? defaults.wsAdmissionRate,

@@ -74,6 +74,11 @@ export interface FanoutOptions {
   /** A socket behind for longer than this is closed (4008). */
   slowCloseMs: number;
   tickMs: number;
+  /**
+   * How long one turn of the event loop may spend writing a batch before it yields to I/O
+   * (commands, buys and the backplane wait at most about this long behind a large room's batch).
+   */
+  sliceMs: number;
   /** Queued events (count) a behind socket may accumulate before it is resynced instead. */
   maxQueuedEvents?: number;
   /** A fresh snapshot of a room (for resyncs). */
@@ -82,12 +87,7 @@ export interface FanoutOptions {
 
 const enc = (s: string) => Buffer.from(s, 'utf8');
 
-/**
- * How long one turn of the event loop may spend writing a batch before it yields to I/O
- * (commands, buys and the backplane wait at most this long behind a large room's batch).
- */
-const flushSliceMs = 4;
-/** Sockets written between two looks at the clock. */
+/** Sockets written between two looks at the clock (a batch's slices are multiples of it). */
 const flushStride = 64;
 
 /** A delta as a socket that is behind keeps it: state under its key (latest wins), events in order. */
@@ -318,7 +318,7 @@ export class Fanout {
    * Writes the room's pending deltas: one frame per tick, split into frames of at most
    * backpressureBytes / 4 so that no single write takes a socket far past its limit (a socket
    * that falls behind mid-batch gets the rest queued). The sockets are written in slices of
-   * about `flushSliceMs` each, one turn of the event loop each, so that a room of many thousands
+   * about `sliceMs` each, one turn of the event loop each, so that a room of many thousands
    * does not hold up commands, buys and the backplane while it is written; the next batch waits
    * for this one.
    */
@@ -377,7 +377,7 @@ export class Fanout {
     };
 
     const step = (from: number) => {
-      const until = performance.now() + flushSliceMs;
+      const until = performance.now() + this.#o.sliceMs;
       let k = from;
       while (k < sockets.length) {
         const to = Math.min(sockets.length, k + flushStride);

@@ -76,6 +76,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     backpressureBytes: config.wsBackpressureBytes,
     slowCloseMs: config.wsSlowCloseMs,
     tickMs: config.roomTickMs,
+    sliceMs: config.roomSliceMs,
     snapshot: (roomId) => {
       const room = hub.loaded(roomId);
       return room && hub.snapshot(room);

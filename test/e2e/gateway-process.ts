@@ -30,6 +30,7 @@ export function envOf(config: Config, nodeId: string, extra: Record<string, stri
     NODE_ID: nodeId,
     LOG_LEVEL: 'info',
     ROOM_TICK_MS: String(config.roomTickMs),
+    ROOM_SLICE_MS: String(config.roomSliceMs),
     STOCK_TICK_MS: String(config.stockTickMs),
     WS_MESSAGE_RATE: String(config.wsMessageRate),
     USER_MESSAGE_RATE: String(config.userMessageRate),
