@@ -387,7 +387,7 @@ console.log(
 for (const r of results) if (r.unpaused) console.log(`${r.target}: ${r.unpaused} bulk clients could not pause reading and read at once`);
 for (const r of results) {
   console.log(
-    `load generator (${r.target}${dedicatedProbes ? ', probe process first' : ''}): CPU per process ${r.loadGen.cpuPct.map((c) => `${c.toFixed(0)}%`).join(' ')}; event-loop delay p99 ${r.loadGen.eldP99.map((d) => d.toFixed(1)).join(' ')} ms, max ${r.loadGen.eldMax.map((d) => d.toFixed(0)).join(' ')} ms`,
+    `load generator (${r.target}${dedicatedProbes ? ', probe process first' : ''}): CPU per process ${r.loadGen.cpuPct.map((c) => `${c.toFixed(0)}%`).join(' ')}; event loop late by p99 ${r.loadGen.eldP99.map((d) => d.toFixed(1)).join(' ')} ms, max ${r.loadGen.eldMax.map((d) => d.toFixed(0)).join(' ')} ms`,
   );
 }
 for (const r of results) {
