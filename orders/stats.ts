@@ -56,26 +56,35 @@ export interface MinuteFigures extends OrderFigures {
 const zeroOrders = (): OrderFigures => ({ placedOrders: 0, orderedGmv: 0, paidOrders: 0, paidGmv: 0, refunds: 0, refunded: 0 });
 const n = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 
+/** The order figures of stats_minute rows, summed per group (each under its column name). */
+const orderSums = () =>
+  [
+    sql<string>`sum(placed_orders)`.as('placed_orders'),
+    sql<string>`sum(ordered_gmv)`.as('ordered_gmv'),
+    sql<string>`sum(paid_orders)`.as('paid_orders'),
+    sql<string>`sum(paid_gmv)`.as('paid_gmv'),
+    sql<string>`sum(refunds)`.as('refunds'),
+    sql<string>`sum(refunded)`.as('refunded'),
+  ] as const;
+
+type OrderSums = Record<'placed_orders' | 'ordered_gmv' | 'paid_orders' | 'paid_gmv' | 'refunds' | 'refunded', string | null>;
+
+function orderFiguresOf(r: OrderSums): OrderFigures {
+  return { placedOrders: n(r.placed_orders), orderedGmv: n(r.ordered_gmv), paidOrders: n(r.paid_orders), paidGmv: n(r.paid_gmv), refunds: n(r.refunds), refunded: n(r.refunded) };
+}
+
 /** Order figures per item, from the per-minute table. */
 export async function orderFiguresByItem(db: Kysely<Database>, roomId: string): Promise<Map<string, OrderFigures>> {
   const rows = await db
     .selectFrom('stats_minute')
     .where('room_id', '=', roomId)
     .groupBy('item_id')
-    .select([
-      'item_id',
-      sql<string>`sum(placed_orders)`.as('placed_orders'),
-      sql<string>`sum(ordered_gmv)`.as('ordered_gmv'),
-      sql<string>`sum(paid_orders)`.as('paid_orders'),
-      sql<string>`sum(paid_gmv)`.as('paid_gmv'),
-      sql<string>`sum(refunds)`.as('refunds'),
-      sql<string>`sum(refunded)`.as('refunded'),
-    ])
+    .select(['item_id', ...orderSums()])
     .execute();
   return new Map(
     rows.map((r) => [
       r.item_id,
-      { placedOrders: n(r.placed_orders), orderedGmv: n(r.ordered_gmv), paidOrders: n(r.paid_orders), paidGmv: n(r.paid_gmv), refunds: n(r.refunds), refunded: n(r.refunded) },
+      orderFiguresOf(r),
     ]),
   );
 }
@@ -172,15 +181,7 @@ export async function minuteSeries(db: Kysely<Database>, roomId: string, range?:
       .selectFrom('stats_minute')
       .where('room_id', '=', roomId)
       .groupBy('minute')
-      .select([
-        'minute',
-        sql<string>`sum(placed_orders)`.as('placed_orders'),
-        sql<string>`sum(ordered_gmv)`.as('ordered_gmv'),
-        sql<string>`sum(paid_orders)`.as('paid_orders'),
-        sql<string>`sum(paid_gmv)`.as('paid_gmv'),
-        sql<string>`sum(refunds)`.as('refunds'),
-        sql<string>`sum(refunded)`.as('refunded'),
-      ])
+      .select(['minute', ...orderSums()])
       .execute(),
     sql<{ m: Date; n: string }>`
       SELECT date_trunc('minute', paid_at) AS m, count(DISTINCT user_id) AS n FROM orders
@@ -205,14 +206,7 @@ export async function minuteSeries(db: Kysely<Database>, roomId: string, range?:
     return f;
   };
   for (const r of orders) {
-    Object.assign(get(r.minute), {
-      placedOrders: n(r.placed_orders),
-      orderedGmv: n(r.ordered_gmv),
-      paidOrders: n(r.paid_orders),
-      paidGmv: n(r.paid_gmv),
-      refunds: n(r.refunds),
-      refunded: n(r.refunded),
-    });
+    Object.assign(get(r.minute), orderFiguresOf(r));
   }
   for (const r of buyers.rows) get(r.m).buyers = n(r.n);
   for (const r of activity.rows) Object.assign(get(r.m), { pv: n(r.pv), uv: n(r.uv), productVisitors: n(r.visitors), peakOnline: r.peak === null ? null : n(r.peak) });
