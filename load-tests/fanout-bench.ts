@@ -80,9 +80,17 @@ const connectRound = 500;
  * same core. `auto`: when there are at least two CPUs and taskset(1) exists.
  */
 const cpuCount = availableParallelism();
-const pin = args.pin === 'auto' ? cpuCount >= 2 && hasTaskset() : args.pin === 'on';
-const serverCpus = '0';
-const loadCpus = cpuCount > 1 ? `1-${cpuCount - 1}` : '0';
+/** The CPUs this process may run on (Cpus_allowed_list), e.g. [0, 1]. */
+const allowedCpus = ((): number[] => {
+  const list = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
+  return list.split(',').flatMap((part) => {
+    const [a, b = a] = part.split('-').map(Number);
+    return Number.isInteger(a) && Number.isInteger(b) ? Array.from({ length: b! - a! + 1 }, (_, k) => a! + k) : [];
+  });
+})();
+let pin = (args.pin === 'auto' ? allowedCpus.length >= 2 && hasTaskset() : args.pin === 'on') && allowedCpus.length >= 2;
+const serverCpus = String(allowedCpus[0] ?? 0);
+const loadCpus = allowedCpus.slice(1).join(',');
 
 function hasTaskset(): boolean {
   try {
@@ -93,9 +101,15 @@ function hasTaskset(): boolean {
   }
 }
 
-/** Pins every thread of a process to the given CPUs. */
+/** Pins every thread of a process to the given CPUs; if that fails, the run goes on unpinned. */
 function pinTo(pid: number, cpuList: string): void {
-  if (pin) execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
+  if (!pin) return;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
+  } catch (err) {
+    say(`pinning failed (${(err as Error).message.split('\n')[0]}); going on unpinned`);
+    pin = false;
+  }
 }
 const targets = String(args.targets).split(',') as ('livesale' | 'socketio')[];
 
