@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../common/logger.ts';
 import type { Database } from '../orders/db.ts';
-import { inventoryEvent, type InventoryEvent } from './events.ts';
+import { parseInventoryEvents, type InventoryEvent } from './events.ts';
 import type { InventoryDeps } from './item-ops.ts';
 import type { LedgerFence } from './ledger-fence.ts';
 import { itemSettings } from './item-settings.ts';
@@ -92,7 +92,7 @@ export class Auditor {
       if (err) throw err;
       return v;
     }) as [Record<string, string>, [string, string[]][], Record<string, string>];
-    return { itemId, item, users, outbox: parse(entries.map(([, f]) => f[f.indexOf('e') + 1])) };
+    return { itemId, item, users, outbox: parseInventoryEvents(entries.map(([, f]) => f[f.indexOf('e') + 1])) };
   }
 
   async #compare(s: Snapshot): Promise<AuditReport> {
@@ -100,7 +100,7 @@ export class Auditor {
     if (!item.kind) return { itemId, ok: false, drift: [], skipped: 'no inventory in Redis (lost, or never created)' };
     const V = Number(item.ver);
     const ledger = /^\d{1,18}$/.test(itemId)
-      ? parse((await this.#o.db.selectFrom('order_events').select('payload').where('item_id', '=', itemId).execute()).map((r) => r.payload))
+      ? parseInventoryEvents((await this.#o.db.selectFrom('order_events').select('payload').where('item_id', '=', itemId).execute()).map((r) => r.payload))
       : [];
     const ledgerVer = ledger.reduce((m, e) => Math.max(m, e.ver), 0);
     const all = [...ledger, ...s.outbox];
@@ -143,17 +143,4 @@ export class Auditor {
     }
     if (!r.ok) this.#o.log?.warn({ itemId: r.itemId, drift: r.drift, redisVer: r.redisVer, ledgerVer: r.ledgerVer, behind: r.behind ?? false }, 'inventory drift: Redis and the ledger disagree');
   }
-}
-
-function parse(raw: unknown[]): InventoryEvent[] {
-  const out: InventoryEvent[] = [];
-  for (const r of raw) {
-    try {
-      const p = inventoryEvent.safeParse(typeof r === 'string' ? JSON.parse(r) : r);
-      if (p.success) out.push(p.data);
-    } catch {
-      /* not JSON */
-    }
-  }
-  return out;
 }

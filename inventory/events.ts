@@ -225,3 +225,20 @@ export type OrderHeld = z.infer<typeof orderHeld>;
 export type OrderPaid = z.infer<typeof orderPaid>;
 export type InventoryEvent = z.infer<typeof inventoryEvent>;
 export type InventoryEventType = InventoryEvent['type'];
+
+/**
+ * The valid inventory events among raw payloads (JSON text or parsed objects), in order; a
+ * payload that is not JSON or not an event is skipped (the writer dead-letters those).
+ */
+export function parseInventoryEvents(raw: readonly unknown[]): InventoryEvent[] {
+  const out: InventoryEvent[] = [];
+  for (const r of raw) {
+    try {
+      const p = inventoryEvent.safeParse(typeof r === 'string' ? JSON.parse(r) : r);
+      if (p.success) out.push(p.data);
+    } catch {
+      /* not JSON */
+    }
+  }
+  return out;
+}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Logger } from '../common/logger.ts';
 import type { Database } from '../orders/db.ts';
-import { inventoryEvent, type InventoryEvent } from './events.ts';
+import { parseInventoryEvents, type InventoryEvent } from './events.ts';
 import type { InventoryDeps } from './item-ops.ts';
 import { relayGroup } from './keys.ts';
 import type { LedgerFence } from './ledger-fence.ts';
@@ -128,27 +128,13 @@ export class Rebuilder {
   async #ledgerEvents(itemId: string): Promise<InventoryEvent[]> {
     if (!/^\d{1,18}$/.test(itemId)) return []; // the ledger keys items by number
     const rows = await this.#o.db.selectFrom('order_events').select('payload').where('item_id', '=', itemId).execute();
-    return parseAll(rows.map((r) => r.payload));
+    return parseInventoryEvents(rows.map((r) => r.payload));
   }
 
   async #outboxEvents(itemId: string): Promise<InventoryEvent[]> {
     const entries = (await this.#o.redis.xrange(this.#o.keys.item(itemId).outbox, '-', '+')) as [string, string[]][];
-    return parseAll(entries.map(([, f]) => f[f.indexOf('e') + 1]));
+    return parseInventoryEvents(entries.map(([, f]) => f[f.indexOf('e') + 1]));
   }
-
-}
-
-function parseAll(raw: unknown[]): InventoryEvent[] {
-  const out: InventoryEvent[] = [];
-  for (const r of raw) {
-    try {
-      const p = inventoryEvent.safeParse(typeof r === 'string' ? JSON.parse(r) : r);
-      if (p.success) out.push(p.data);
-    } catch {
-      /* not JSON: skipped, as the writer dead-letters it */
-    }
-  }
-  return out;
 }
 
 /** The data of users, holds, deadlines and subscribers, as restore-part takes it. */
