@@ -30,29 +30,22 @@
 --- @include "includes/now-ms"
 --- @include "includes/parse-int"
 --- @include "includes/emit-event"
+--- @include "includes/buy"
 --- @include "includes/scheduled-price"
 
 local itemKey, usersKey, holdsKey, deadlinesKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local userId, idem, orderId = ARGV[1], ARGV[3], ARGV[4]
 local qty = parseInt(ARGV[2], 1, 10000)
 
-if not userId or userId == '' or #userId > 128 or string.find(userId, ' ', 1, true) then return '-20,user' end
-if not qty then return '-20,quantity' end
-if not idem or idem == '' or #idem > 128 then return '-20,idempotency key' end
-if not orderId or #orderId > 64 or not string.match(orderId, '^[%w_-]+$') then return '-20,order id' end
+local bad = badBuyArgs(userId, qty, idem, orderId)
+if bad then return bad end
 
 local item = redis.call('HMGET', itemKey, 'avail', 'held', 'price', 'limit', 'start', 'end', 'hold_ms', 'ver', 'ej', 'kind', 'np', 'nat')
 if not item[1] then return '-10' end
 if item[10] ~= 'flash' then return '-17' end
 
-local idemField = userId .. ' ' .. idem
-local mine = redis.call('HMGET', usersKey, idemField, userId)
+local idemField, mine, answer = userRecord(usersKey, userId, idem)
 if mine[1] then return '-5|' .. mine[1] end
-
-local function answer(a)
-  redis.call('HSET', usersKey, idemField, a)
-  return a
-end
 
 local now = nowMs()
 local price, ver = tonumber(item[3]), tonumber(item[8])
