@@ -5,4 +5,4 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 ENV NODE_ENV=production HOST=0.0.0.0
-CMD ["node", "--import", "tsx", "gateway/main.ts"]
+CMD ["node", "--import", "tsx", "scripts/gateway.ts"]

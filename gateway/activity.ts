@@ -1,6 +1,6 @@
 import type { Kafka, Producer } from 'kafkajs';
-import type { Logger } from '../common/logger.ts';
-import { activityEvent, type ActivityEvent } from '../orders/activity.ts';
+import type { Logger } from '../common/platform/logger.ts';
+import { activityEvent, type ActivityEvent } from '../common/contracts/activity-events.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
 export interface ActivityOptions {
@@ -16,7 +16,7 @@ export interface ActivityOptions {
 }
 
 /**
- * Room-activity events (orders/activity.ts) to Kafka, keyed by room id, off the socket path:
+ * Room-activity events (common/contracts/activity-events.ts) to Kafka, keyed by room id, off the socket path:
  * `publish` only validates and queues; a background loop sends batches. When Kafka is away the
  * queue is bounded and the oldest events are dropped (and counted), so sockets never wait and
  * memory never grows without bound. Event ids are deterministic, so a re-send is harmless.

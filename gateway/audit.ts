@@ -1,27 +1,6 @@
-import type { Generated, Kysely } from 'kysely';
-import type { Logger } from '../common/logger.ts';
-import type { Database } from '../orders/db.ts';
-
-/** The host_commands table (migration 2026-11-24-0201-host-command-audit). */
-export interface HostCommandsTable {
-  id: Generated<string>;
-  room_id: string;
-  actor: string;
-  role: string;
-  command: string;
-  idempotency_key: string | null;
-  base_version: number | null;
-  payload: string;
-  outcome: 'applied' | 'duplicate' | 'rejected';
-  version: number | null;
-  room_offset: string | number | null;
-  error_code: string | null;
-  error_message: string | null;
-  via: string;
-  node: string;
-  duration_ms: number;
-  at: Date;
-}
+import type { Kysely } from 'kysely';
+import type { Logger } from '../common/platform/logger.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
 
 export interface AuditRecord {
   roomId: string;
@@ -45,7 +24,7 @@ export interface AuditEntry extends AuditRecord {
   id: string;
 }
 
-type AuditDb = Kysely<Database & { host_commands: HostCommandsTable }>;
+type AuditDb = Kysely<Database>;
 
 /**
  * The audit log of host commands, in Postgres. Records are written in batches (one INSERT per
@@ -62,7 +41,7 @@ export class AuditLog {
   #writing: Promise<void> = Promise.resolve();
 
   constructor(deps: { db: Kysely<Database>; log: Logger; node: string }) {
-    this.#db = deps.db.withTables<{ host_commands: HostCommandsTable }>();
+    this.#db = deps.db;
     this.#log = deps.log;
     this.#node = deps.node;
   }

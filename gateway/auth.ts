@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
-import { LivesaleError } from '../common/errors.ts';
+import { LivesaleError } from '../common/platform/errors.ts';
 
 export const roles = ['shopper', 'host', 'ops'] as const;
 export type Role = (typeof roles)[number];

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { Config } from '../common/config.ts';
-import { LivesaleError, asLivesaleError } from '../common/errors.ts';
-import type { Logger } from '../common/logger.ts';
+import type { Config } from '../common/platform/config.ts';
+import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
+import type { Logger } from '../common/platform/logger.ts';
 import type { ActivityPublisher } from './activity.ts';
 import type { AuditLog } from './audit.ts';
 import type { Principal } from './auth.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { nextDoc, type Command, type CommandName, type CommandOf, type CommandResult, type Delta, type RoomDoc } from './protocol.ts';
+import { nextDoc, type Command, type CommandName, type CommandOf, type CommandResult, type Delta, type RoomDoc } from '../common/contracts/protocol.ts';
 import type { RoomHub } from './room-hub.ts';
 import type { RoomStore, StoredRoom } from './room-store.ts';
 

@@ -1,7 +1,7 @@
-import type { Logger } from '../common/logger.ts';
+import type { Logger } from '../common/platform/logger.ts';
 import type { SocketData, Ws } from './context.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { laneOf, type Envelope, type Lane, type SnapshotFrame } from './protocol.ts';
+import { laneOf, type Envelope, type Lane, type SnapshotFrame } from '../common/contracts/protocol.ts';
 
 /**
  * Delivery of room updates to this node's sockets, in three lanes (DESIGN.md §6):

@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { LivesaleError, asLivesaleError } from '../common/errors.ts';
+import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
 
 const statusText: Record<number, string> = {
   200: '200 OK',

@@ -1,8 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { Logger } from '../common/logger.ts';
+import type { Logger } from '../common/platform/logger.ts';
 import { itemViewOf } from '../inventory/item-ops.ts';
-import type { Keys } from '../inventory/keys.ts';
-import { applyDelta, type Envelope, type GroupProgress, type RoomView, type SnapshotFrame, type StockLevel } from './protocol.ts';
+import type { Keys } from '../common/contracts/keys.ts';
+import { applyDelta, type Envelope, type GroupProgress, type RoomView, type SnapshotFrame, type StockLevel } from '../common/contracts/protocol.ts';
 import type { RoomStore } from './room-store.ts';
 
 export interface LocalRoom {

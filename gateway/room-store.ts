@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
-import { LivesaleError } from '../common/errors.ts';
-import type { Keys } from '../inventory/keys.ts';
-import { Scripts, loadScripts } from '../inventory/loader.ts';
-import type { Delta, RoomDoc } from './protocol.ts';
+import { LivesaleError } from '../common/platform/errors.ts';
+import type { Keys } from '../common/contracts/keys.ts';
+import { Scripts, loadScripts } from '../common/platform/lua-loader.ts';
+import type { Delta, RoomDoc } from '../common/contracts/protocol.ts';
 
 const roomScripts = loadScripts(fileURLToPath(new URL('./lua', import.meta.url)));
 

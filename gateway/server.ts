@@ -4,16 +4,16 @@ import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import uWS, { type HttpResponse, type TemplatedApp } from 'uWebSockets.js';
 import type { z } from 'zod';
-import type { Config } from '../common/config.ts';
-import { LivesaleError, asLivesaleError } from '../common/errors.ts';
-import type { Logger } from '../common/logger.ts';
+import type { Config } from '../common/platform/config.ts';
+import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
+import type { Logger } from '../common/platform/logger.ts';
 import { FlashSale } from '../inventory/flash-sale.ts';
-import type { Keys } from '../inventory/keys.ts';
-import { Scripts } from '../inventory/loader.ts';
+import type { Keys } from '../common/contracts/keys.ts';
+import { Scripts } from '../common/platform/lua-loader.ts';
 import { Payments } from '../inventory/payments.ts';
 import { Catalog } from '../orders/catalog.ts';
-import type { Database } from '../orders/db.ts';
-import { createKafka } from '../orders/kafka.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
+import { createKafka } from '../common/platform/kafka.ts';
 import { ActivityPublisher } from './activity.ts';
 import { AuditLog } from './audit.ts';
 import { Auth, bearer } from './auth.ts';
@@ -22,12 +22,13 @@ import type { GatewayContext, HttpHandler, WsMessageType } from './context.ts';
 import { Fanout } from './fanout.ts';
 import { copyRequest, errorReply, parseJson, readBody, send, type ResState } from './http.ts';
 import { createMetrics } from './metrics.ts';
-import { describeIssues } from './protocol.ts';
+import { describeIssues } from '../common/contracts/protocol.ts';
 import { RoomHub, type LocalRoom } from './room-hub.ts';
 import { RoomStore } from './room-store.ts';
 import { hostExecutors } from './routes/host-commands.ts';
 import { registerRoutes } from './routes/index.ts';
 import { registerWebSocket, type WsState } from './ws.ts';
+import { inventoryScripts } from '../inventory/scripts.ts';
 
 export interface GatewayDeps {
   config: Config;
@@ -62,7 +63,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const st: WsState = { sockets: new Set(), types: new Map(), closing: false, inFlight: 0 };
 
   const auth = new Auth(config.jwtSecret);
-  const scripts = new Scripts(redis);
+  const scripts = inventoryScripts(redis);
   const store = new RoomStore({ redis, keys });
   const metrics = createMetrics();
   const kafka = deps.kafka ?? createKafka(config, log, 'gateway');

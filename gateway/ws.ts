@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import uWS, { type HttpResponse, type TemplatedApp } from 'uWebSockets.js';
-import { LivesaleError, asLivesaleError } from '../common/errors.ts';
+import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
 import { bearer, type Principal } from './auth.ts';
 import type { GatewayContext, SocketData, Ws, WsMessageType } from './context.ts';
 import { errorReply, send, type ResState } from './http.ts';
 import { KeyedBuckets, newBucket, take } from './limits.ts';
-import { describeIssues } from './protocol.ts';
+import { describeIssues } from '../common/contracts/protocol.ts';
 import { deltaFrame, type LocalRoom } from './room-hub.ts';
 
 export interface WsState {

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Logger } from '../common/logger.ts';
-import type { Database } from '../orders/db.ts';
-import { parseInventoryEvents, type InventoryEvent } from './events.ts';
+import type { Logger } from '../common/platform/logger.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
+import { parseInventoryEvents, type InventoryEvent } from '../common/contracts/inventory-events.ts';
 import type { InventoryDeps } from './item-ops.ts';
 import type { LedgerFence } from './ledger-fence.ts';
 import { itemSettings } from './item-settings.ts';

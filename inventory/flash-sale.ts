@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { LivesaleError, errorTable } from '../common/errors.ts';
-import { ScriptCode, refusalFor, scriptError, type Refusal } from './codes.ts';
+import { LivesaleError, errorTable } from '../common/platform/errors.ts';
+import { ScriptCode, refusalFor, scriptError, type Refusal } from '../common/contracts/script-codes.ts';
 import { ItemOps, splitAnswer, type HostOptions } from './item-ops.ts';
-import { relayGroup, type ItemKeys } from './keys.ts';
+import { relayGroup, type ItemKeys } from '../common/contracts/keys.ts';
 import { checkIdem, checkInt, checkOpId, checkQty, checkUser } from './validate.ts';
 
 /**

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { LivesaleError } from '../common/errors.ts';
-import { ScriptCode, scriptError } from './codes.ts';
+import { LivesaleError } from '../common/platform/errors.ts';
+import { ScriptCode, scriptError } from '../common/contracts/script-codes.ts';
 import { decodeRefusal, defaultRemindMs, type Duplicate, type GroupClosedRefusal, type Refused } from './flash-sale.ts';
 import { ItemOps, splitAnswer, type HostOptions } from './item-ops.ts';
-import { relayGroup } from './keys.ts';
+import { relayGroup } from '../common/contracts/keys.ts';
 import { settle, type BelowFirstTier, type CountBy, type GroupOutcome, type SettlementAction, type SettlementOrder } from './settlement.ts';
 import { encodeTiers, validateTiers, type Tier } from './tiers.ts';
 import { checkIdem, checkInt, checkOpId, checkQty, checkUser } from './validate.ts';

@@ -1,8 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
-import { LivesaleError } from '../common/errors.ts';
-import { ScriptCode, scriptError } from './codes.ts';
-import type { Keys } from './keys.ts';
-import type { Scripts } from './loader.ts';
+import { LivesaleError } from '../common/platform/errors.ts';
+import { ScriptCode, scriptError } from '../common/contracts/script-codes.ts';
+import type { Keys } from '../common/contracts/keys.ts';
+import type { Scripts } from '../common/platform/lua-loader.ts';
 import { decodeTiers, tierAt, type Tier } from './tiers.ts';
 import { checkInt, checkOpId, checkOrderId, checkUser } from './validate.ts';
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../orders/db.ts';
-import type { InventoryEvent } from './events.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
+import type { InventoryEvent } from '../common/contracts/inventory-events.ts';
 import { settingsFromCreated, type ItemSettings } from './ledger-fold.ts';
 
 /**

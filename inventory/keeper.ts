@@ -1,9 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { Cluster, Redis } from 'ioredis';
-import type { Logger } from '../common/logger.ts';
-import { RoundLoop } from '../common/round-loop.ts';
-import type { Database } from '../orders/db.ts';
-import type { Keys } from './keys.ts';
+import type { Logger } from '../common/platform/logger.ts';
+import { RoundLoop } from '../common/platform/round-loop.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
+import type { Keys } from '../common/contracts/keys.ts';
 import type { RebuildReport, Rebuilder } from './rebuild.ts';
 
 /**

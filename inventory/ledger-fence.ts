@@ -1,5 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
-import { LivesaleError } from '../common/errors.ts';
+import { LivesaleError } from '../common/platform/errors.ts';
 
 /**
  * Waits until the ledger has everything Kafka had at a moment: the high watermarks of the orders

@@ -1,4 +1,4 @@
-import type { InventoryEvent } from './events.ts';
+import type { InventoryEvent } from '../common/contracts/inventory-events.ts';
 import { tierAt, type Tier } from './tiers.ts';
 
 /**

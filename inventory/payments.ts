@@ -1,6 +1,6 @@
 import type { Kafka, Producer } from 'kafkajs';
-import { LivesaleError } from '../common/errors.ts';
-import { ScriptCode, scriptError } from './codes.ts';
+import { LivesaleError } from '../common/platform/errors.ts';
+import { ScriptCode, scriptError } from '../common/contracts/script-codes.ts';
 import type { InventoryDeps } from './item-ops.ts';
 import { checkInt, checkOrderId, checkUser } from './validate.ts';
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Logger } from '../common/logger.ts';
-import type { Database } from '../orders/db.ts';
-import { parseInventoryEvents, type InventoryEvent } from './events.ts';
+import type { Logger } from '../common/platform/logger.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
+import { parseInventoryEvents, type InventoryEvent } from '../common/contracts/inventory-events.ts';
 import type { InventoryDeps } from './item-ops.ts';
-import { relayGroup } from './keys.ts';
+import { relayGroup } from '../common/contracts/keys.ts';
 import type { LedgerFence } from './ledger-fence.ts';
 import { createdEvent, itemSettings } from './item-settings.ts';
 import { foldLedger, type FoldedItem } from './ledger-fold.ts';

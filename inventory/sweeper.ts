@@ -1,6 +1,6 @@
-import type { Logger } from '../common/logger.ts';
-import { RoundLoop } from '../common/round-loop.ts';
-import { ScriptCode, scriptError } from './codes.ts';
+import type { Logger } from '../common/platform/logger.ts';
+import { RoundLoop } from '../common/platform/round-loop.ts';
+import { ScriptCode, scriptError } from '../common/contracts/script-codes.ts';
 import type { PriceSet } from './flash-sale.ts';
 import { GroupBuy, type Settled } from './group-buy.ts';
 import type { InventoryDeps } from './item-ops.ts';

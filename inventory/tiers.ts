@@ -1,4 +1,4 @@
-import { LivesaleError } from '../common/errors.ts';
+import { LivesaleError } from '../common/platform/errors.ts';
 
 /**
  * Tiers of a tiered group buy (阶梯团): `(threshold, price)` pairs over a base price, e.g. base

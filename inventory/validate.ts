@@ -1,4 +1,4 @@
-import { LivesaleError } from '../common/errors.ts';
+import { LivesaleError } from '../common/platform/errors.ts';
 
 /** Argument checks the wrappers make before calling a script (the scripts check again). */
 

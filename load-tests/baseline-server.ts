@@ -7,12 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import uWS from 'uWebSockets.js';
 import { reserveKeys } from '../inventory/flash-sale.ts';
-import { Keys } from '../inventory/keys.ts';
-import { Scripts } from '../inventory/loader.ts';
-import { whenParentExits } from '../common/shutdown.ts';
+import { Keys } from '../common/contracts/keys.ts';
+import { Scripts } from '../common/platform/lua-loader.ts';
+import { whenParentExits } from '../common/platform/lifecycle.ts';
+import { inventoryScripts } from '../inventory/scripts.ts';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true });
-const scripts = new Scripts(redis);
+const scripts = inventoryScripts(redis);
 const keys = new Keys(process.env.KEY_PREFIX ?? 'bench:');
 const itemId = process.env.ITEM_ID ?? '1';
 const k = keys.item(itemId);

@@ -10,14 +10,15 @@
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../common/config.ts';
+import { loadConfig } from '../common/platform/config.ts';
 import { Auth } from '../gateway/auth.ts';
-import { HttpClient } from '../gateway/client.ts';
+import { HttpClient } from '../web/client.ts';
 import { FlashSale } from '../inventory/flash-sale.ts';
-import { Keys } from '../inventory/keys.ts';
-import { Scripts } from '../inventory/loader.ts';
+import { Keys } from '../common/contracts/keys.ts';
+import { Scripts } from '../common/platform/lua-loader.ts';
 import { ensureStack } from '../scripts/stack/stack.ts';
 import { cannon, printTable, row, startProcess, stopProcess } from './lib.ts';
+import { inventoryScripts } from '../inventory/scripts.ts';
 
 const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '100' }, users: { type: 'string', default: '2000' } } });
 const duration = Number(args.duration);
@@ -43,7 +44,7 @@ const tokens = await Promise.all(Array.from({ length: users }, (_, i) => auth.is
 
 // ---- the gateway (its own process), with a room and an item created through its API
 const { migrateToLatest } = await import('../orders/migrate.ts');
-const { createDbFromConfig } = await import('../common/clients.ts');
+const { createDbFromConfig } = await import('../common/contracts/ledger-schema.ts');
 const db = createDbFromConfig(loadConfig({}, env));
 await migrateToLatest(db, run);
 const gw = await startProcess('load-tests/gateway-server.ts', env);
@@ -55,7 +56,7 @@ const item = await host.addItem(room.id, { title: 'bench', price: 100, stock: 10
 
 // ---- the baseline, on its own item with the same settings
 const baseKeys = new Keys(`${run}base:`);
-await new FlashSale({ redis, keys: baseKeys, scripts: new Scripts(redis) }).createItem({
+await new FlashSale({ redis, keys: baseKeys, scripts: inventoryScripts(redis) }).createItem({
   itemId: 'b1', roomId: 'b', total: 100_000_000, price: 100, perUserLimit: 10_000, startsAt: now - 1000, endsAt: now + 3600_000, holdMs: 900_000,
 });
 const base = await startProcess('load-tests/baseline-server.ts', { ...env, KEY_PREFIX: `${run}base:`, ITEM_ID: 'b1' });

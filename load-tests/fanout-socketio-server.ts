@@ -7,7 +7,7 @@
  */
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
-import { whenParentExits } from '../common/shutdown.ts';
+import { whenParentExits } from '../common/platform/lifecycle.ts';
 
 const http = createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/publish') {

@@ -1,6 +1,6 @@
 /**
  * A load-generator process of the fan-out benchmark (started by fanout-bench.ts): opens its
- * share of the clients to the gateway (the typed client, gateway/client.ts) or to the socket.io
+ * share of the clients to the gateway (the typed client, web/client.ts) or to the socket.io
  * baseline, counts every price update each client sees, records the send-to-receive latency (the
  * price encodes its send time) on the probe clients, and reports how many clients end on the
  * last price and its own CPU time and event-loop delay (to show it was not the bottleneck).
@@ -19,8 +19,8 @@ import * as hdr from 'hdr-histogram-js';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { Auth } from '../gateway/auth.ts';
-import { RoomSocket, type WebSocketCtor } from '../gateway/client.ts';
-import { applyDelta, type DeltaFrame } from '../gateway/protocol.ts';
+import { RoomSocket, type WebSocketCtor } from '../web/client.ts';
+import { applyDelta, type DeltaFrame } from '../common/contracts/protocol.ts';
 
 export type WorkerCommand =
   | {

@@ -1,10 +1,11 @@
-/** The gateway as a benchmark target: like gateway/main.ts, but prints its port on stdout. */
-import { createDbFromConfig, createRedis } from '../common/clients.ts';
-import { loadConfig } from '../common/config.ts';
-import { createLogger } from '../common/logger.ts';
+/** The gateway as a benchmark target: like scripts/gateway.ts, but prints its port on stdout. */
+import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
+import { createRedis } from '../common/platform/redis.ts';
+import { loadConfig } from '../common/platform/config.ts';
+import { createLogger } from '../common/platform/logger.ts';
 import { startGateway } from '../gateway/server.ts';
-import { Keys } from '../inventory/keys.ts';
-import { whenParentExits } from '../common/shutdown.ts';
+import { Keys } from '../common/contracts/keys.ts';
+import { whenParentExits } from '../common/platform/lifecycle.ts';
 
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'gateway', nodeId: config.nodeId });

@@ -19,10 +19,11 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { FlashSale, reserveKeys } from '../inventory/flash-sale.ts';
 import { GroupBuy } from '../inventory/group-buy.ts';
-import { Keys } from '../inventory/keys.ts';
-import { Scripts } from '../inventory/loader.ts';
+import { Keys } from '../common/contracts/keys.ts';
+import { Scripts } from '../common/platform/lua-loader.ts';
 import { freePort, which } from '../scripts/stack/proc.ts';
 import { startRedis } from '../scripts/stack/redis.ts';
+import { inventoryScripts } from '../inventory/scripts.ts';
 
 const { values: args } = parseArgs({
   options: { requests: { type: 'string', default: '100000' }, concurrency: { type: 'string', default: '100' }, rounds: { type: 'string', default: '1' } },
@@ -37,12 +38,12 @@ const dir = mkdtempSync(join(tmpdir(), 'livesale-bench-'));
 const server = await startRedis({ port: await freePort(), dir });
 const redis = new Redis(server.url, { enableAutoPipelining: true });
 const keys = new Keys('bench:');
-const scripts = new Scripts(redis);
+const scripts = inventoryScripts(redis);
 const flash = new FlashSale({ redis, keys, scripts });
 const groups = new GroupBuy({ redis, keys, scripts });
 // The same wrapper over a client without auto-pipelining (REDIS_AUTO_PIPELINING=false).
 const plainRedis = new Redis(server.url, { enableAutoPipelining: false });
-const plainScripts = new Scripts(plainRedis);
+const plainScripts = inventoryScripts(plainRedis);
 const plainFlash = new FlashSale({ redis: plainRedis, keys, scripts: plainScripts });
 const plainGroups = new GroupBuy({ redis: plainRedis, keys, scripts: plainScripts });
 const now = Date.now();

@@ -15,17 +15,18 @@ import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
-import { createDbFromConfig } from '../common/clients.ts';
-import { loadConfig } from '../common/config.ts';
-import { createLogger } from '../common/logger.ts';
+import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
+import { loadConfig } from '../common/platform/config.ts';
+import { createLogger } from '../common/platform/logger.ts';
 import { FlashSale } from '../inventory/flash-sale.ts';
-import { Keys } from '../inventory/keys.ts';
-import { Scripts } from '../inventory/loader.ts';
-import { createKafka, ensureTopics } from '../orders/kafka.ts';
+import { Keys } from '../common/contracts/keys.ts';
+import { Scripts } from '../common/platform/lua-loader.ts';
+import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
 import { migrateToLatest } from '../orders/migrate.ts';
 import { Writer } from '../orders/writer.ts';
 import { ensureStack } from '../scripts/stack/stack.ts';
 import { repoRoot } from './lib.ts';
+import { inventoryScripts } from '../inventory/scripts.ts';
 
 const { values: args } = parseArgs({ options: { rate: { type: 'string', default: '5000' }, duration: { type: 'string', default: '20' }, items: { type: 'string', default: '12' }, concurrency: { type: 'string', default: '6' } } });
 const RATE = Number(args.rate);
@@ -52,7 +53,7 @@ await migrateToLatest(db, run);
 const kafka = createKafka(config, log, 'bench');
 await ensureTopics(kafka, config);
 const redis = new Redis(stack.redisUrl);
-const flash = new FlashSale({ redis, keys: new Keys(config.keyPrefix), scripts: new Scripts(redis) });
+const flash = new FlashSale({ redis, keys: new Keys(config.keyPrefix), scripts: inventoryScripts(redis) });
 const now = Date.now();
 const itemIds = Array.from({ length: ITEMS }, (_, i) => String(8001 + i));
 for (const id of itemIds) {
@@ -96,7 +97,7 @@ const writer = new Writer({
   },
 });
 await writer.start();
-const relay = spawn(process.execPath, ['--import', 'tsx', 'orders/relay-main.ts'], { cwd: repoRoot, env: { ...process.env, ...env, NODE_ID: `${run}-relay` }, stdio: ['ignore', 'ignore', 'inherit'] });
+const relay = spawn(process.execPath, ['--import', 'tsx', 'scripts/relay.ts'], { cwd: repoRoot, env: { ...process.env, ...env, NODE_ID: `${run}-relay` }, stdio: ['ignore', 'ignore', 'inherit'] });
 // Let the consumer groups settle before the load starts.
 await new Promise((r) => setTimeout(r, 3000));
 

@@ -6,11 +6,12 @@
  */
 import { Redis } from 'ioredis';
 import { FlashSale } from '../inventory/flash-sale.ts';
-import { Keys } from '../inventory/keys.ts';
-import { Scripts } from '../inventory/loader.ts';
+import { Keys } from '../common/contracts/keys.ts';
+import { Scripts } from '../common/platform/lua-loader.ts';
+import { inventoryScripts } from '../inventory/scripts.ts';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true });
-const flash = new FlashSale({ redis, keys: new Keys(process.env.KEY_PREFIX ?? 'bench:'), scripts: new Scripts(redis) });
+const flash = new FlashSale({ redis, keys: new Keys(process.env.KEY_PREFIX ?? 'bench:'), scripts: inventoryScripts(redis) });
 const items = (process.env.ITEM_IDS ?? '').split(',').filter(Boolean);
 const rate = Number(process.env.RATE ?? 5000);
 const seconds = Number(process.env.DURATION_S ?? 20);

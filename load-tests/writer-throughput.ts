@@ -13,11 +13,11 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import { createDbFromConfig } from '../common/clients.ts';
-import { loadConfig } from '../common/config.ts';
-import { createLogger } from '../common/logger.ts';
-import type { InventoryEvent } from '../inventory/events.ts';
-import { createKafka, ensureTopics } from '../orders/kafka.ts';
+import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
+import { loadConfig } from '../common/platform/config.ts';
+import { createLogger } from '../common/platform/logger.ts';
+import type { InventoryEvent } from '../common/contracts/inventory-events.ts';
+import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
 import { migrateToLatest } from '../orders/migrate.ts';
 import { foldOrder, isOrderEvent, type OrderEvent } from '../orders/order-fold.ts';
 import { auditRoomStats } from '../orders/stats-audit.ts';

@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
-import { activityEvent, type ActivityEvent } from './activity.ts';
+import { activityEvent, type ActivityEvent } from '../common/contracts/activity-events.ts';
 import type { BatchResult, Parsed } from './batch-consumer.ts';
-import type { Database } from './db.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
 
 const dbId = /^\d{1,18}$/;
 

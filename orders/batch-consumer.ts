@@ -1,7 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Kysely, Transaction } from 'kysely';
-import type { Logger } from '../common/logger.ts';
-import type { Database } from './db.ts';
+import type { Logger } from '../common/platform/logger.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
 
 /** A message's verdict: an event to write, or poison with its error. */
 export type Parsed<E> = { ok: true; event: E; raw: string } | { ok: false; error: string };

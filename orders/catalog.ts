@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database } from './db.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
 
 export interface RoomRow {
   id: string;

@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
-import { inventoryEvent, type InventoryEvent } from '../inventory/events.ts';
+import { inventoryEvent, type InventoryEvent } from '../common/contracts/inventory-events.ts';
 import type { BatchResult, Parsed } from './batch-consumer.ts';
-import type { Database, OrderState } from './db.ts';
+import type { Database, OrderState } from '../common/contracts/ledger-schema.ts';
 import { addBuckets, applyEvent, contributions, foldOrder, isOrderEvent, isZero, minuteOf, type Bucket, type OrderEvent, type OrderRow } from './order-fold.ts';
 
 const dbId = /^\d{1,18}$/;

@@ -1,5 +1,5 @@
-import type { InventoryEvent } from '../inventory/events.ts';
-import type { OrderState } from './db.ts';
+import type { InventoryEvent } from '../common/contracts/inventory-events.ts';
+import type { OrderState } from '../common/contracts/ledger-schema.ts';
 
 /**
  * The order state machine as a fold over facts. Each event of an order establishes facts (it was

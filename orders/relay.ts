@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Kafka, Producer } from 'kafkajs';
-import type { Logger } from '../common/logger.ts';
-import { relayGroup, type Keys } from '../inventory/keys.ts';
+import type { Logger } from '../common/platform/logger.ts';
+import { relayGroup, type Keys } from '../common/contracts/keys.ts';
 
 export interface RelayOptions {
   redis: Redis | Cluster;

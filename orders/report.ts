@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import { LivesaleError } from '../common/errors.ts';
-import type { Database } from './db.ts';
+import { LivesaleError } from '../common/platform/errors.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
 import { metricDictionary, type MetricName, type MetricValue } from './metrics.ts';
 import type { Show } from './shows.ts';
 import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics } from './stats.ts';

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
-import { LivesaleError } from '../common/errors.ts';
-import type { Database } from './db.ts';
+import { LivesaleError } from '../common/platform/errors.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
 
 /**
  * Shows: one room's broadcast with its planned times and its run sheet (the products the host

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from './db.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
 
 /**
  * Recomputes a room's figures from the ledger rows themselves (orders and refunds; the

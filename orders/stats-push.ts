@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Logger } from '../common/logger.ts';
-import type { Database } from './db.ts';
+import type { Logger } from '../common/platform/logger.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
 import { roomStats } from './stats.ts';
 
 export interface StatsPusherOptions {

@@ -1,11 +1,11 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { Kysely } from 'kysely';
-import type { Logger } from '../common/logger.ts';
-import type { InventoryEvent } from '../inventory/events.ts';
-import type { ActivityEvent } from './activity.ts';
+import type { Logger } from '../common/platform/logger.ts';
+import type { InventoryEvent } from '../common/contracts/inventory-events.ts';
+import type { ActivityEvent } from '../common/contracts/activity-events.ts';
 import { parseActivityEvent, writeActivityBatch } from './activity-write.ts';
 import { BatchConsumer, type CommitInfo } from './batch-consumer.ts';
-import type { Database } from './db.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
 import { parseInventoryEvent, writeInventoryBatch } from './ledger-write.ts';
 
 export interface WriterOptions {

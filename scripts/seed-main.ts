@@ -3,7 +3,7 @@
  *   GATEWAY_URL=http://127.0.0.1:8080 JWT_SECRET=... node --import tsx scripts/seed-main.ts
  */
 import { Auth } from '../gateway/auth.ts';
-import { HttpClient } from '../gateway/client.ts';
+import { HttpClient } from '../web/client.ts';
 import { seedDemoShow } from './seed.ts';
 
 const url = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';

@@ -1,4 +1,4 @@
-import { ApiError, type HttpClient } from '../gateway/client.ts';
+import { ApiError, type HttpClient } from '../web/client.ts';
 
 export interface DemoShow {
   roomId: string;

@@ -11,13 +11,14 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createDbFromConfig } from '../common/clients.ts';
-import { loadConfig } from '../common/config.ts';
-import { createLogger } from '../common/logger.ts';
+import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
+import { loadConfig } from '../common/platform/config.ts';
+import { createLogger } from '../common/platform/logger.ts';
 import { Auth } from '../gateway/auth.ts';
-import { HttpClient, metricValue } from '../gateway/client.ts';
-import { createKafka, ensureTopics } from '../orders/kafka.ts';
+import { HttpClient, metricValue } from '../web/client.ts';
+import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
 import { migrateToLatest } from '../orders/migrate.ts';
+import { buildWeb } from './build/web.ts';
 import { seedDemoShow } from './seed.ts';
 import { ensureStack, stackDir, stopStack, type StackState } from './stack/stack.ts';
 
@@ -78,13 +79,16 @@ try {
   await ensureTopics(createKafka(config, log, 'start'), config);
   say(`[start] kafka topics ready: ${config.topics.orders}, ${config.topics.deadLetter}, ${config.topics.activity}`);
 
+  await buildWeb({ quiet: true });
+  say('[start] pages built into dist/web');
+
   const logDir = join(stackDir(), 'logs');
   mkdirSync(logDir, { recursive: true });
   const services = [
-    { name: 'gateway', entry: 'gateway/main.ts' },
-    { name: 'relay', entry: 'orders/relay-main.ts' },
-    { name: 'sweeper', entry: 'inventory/sweeper-main.ts' },
-    { name: 'writer', entry: 'orders/writer-main.ts' },
+    { name: 'gateway', entry: 'scripts/gateway.ts' },
+    { name: 'relay', entry: 'scripts/relay.ts' },
+    { name: 'sweeper', entry: 'scripts/sweeper.ts' },
+    { name: 'writer', entry: 'scripts/writer.ts' },
   ];
   for (const s of services) {
     const file = join(logDir, `${s.name}.log`);

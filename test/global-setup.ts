@@ -1,10 +1,13 @@
 import type { TestProject } from 'vitest/node';
+import { buildWeb } from '../scripts/build/web.ts';
 import { ensureStack, stopStack, type StackState } from '../scripts/stack/stack.ts';
 
 let started: StackState = {};
 
-/** Makes Redis, Postgres and Kafka reachable (starting whatever is missing) before any test runs. */
+/** Builds the pages and makes Redis, Postgres and Kafka reachable (starting whatever is missing) before any test runs. */
 export async function setup(_project: TestProject): Promise<void> {
+  // The gateway serves the built pages only.
+  await buildWeb({ quiet: true });
   const s = await ensureStack({ say: (line, transient) => !transient && process.stderr.write(`${line}\n`) });
   started = s.started;
   process.env.REDIS_URL = s.redisUrl;

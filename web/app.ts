@@ -1,10 +1,10 @@
 /// <reference lib="dom" />
 /**
  * The demo page: one room as a shopper, the host console or an ops dashboard sees it, on the
- * typed client (gateway/client.ts). Served by the gateway at /web/.
+ * typed client (web/client.ts). Served by the gateway at /web/.
  */
-import { ApiError, HttpClient, RoomSocket, type CommandInput } from '../gateway/client.ts';
-import { effectivePrice, type ItemInfo, type RoomView, type ServerFrame } from '../gateway/protocol.ts';
+import { ApiError, HttpClient, RoomSocket, type CommandInput } from './client.ts';
+import { effectivePrice, type ItemInfo, type RoomView, type ServerFrame } from '../common/contracts/protocol.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const el = (tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]) => {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { LivesaleError } from '../../common/errors.ts';
+import { LivesaleError } from '../../common/platform/errors.ts';
 import { GroupBuy } from '../../inventory/group-buy.ts';
 import { documentExecutors, type ExecContext, type Executors } from '../commands.ts';
 import type { GatewayContext } from '../context.ts';
-import type { ItemInfo } from '../protocol.ts';
+import type { ItemInfo } from '../../common/contracts/protocol.ts';
 
 /**
  * The executors of every host command: the document-only ones (commands.ts) and the ones that

@@ -8,7 +8,7 @@ import { registerWebRoutes } from './web.ts';
 
 /**
  * Every route module, in registration order. The server registers them on its context; the
- * protocol documentation (gateway/protocol-docs.ts) registers them on a recording context to
+ * protocol documentation (scripts/protocol-docs.ts) registers them on a recording context to
  * list every HTTP endpoint and WebSocket message. A new route module adds one line here.
  */
 export function registerRoutes(ctx: GatewayContext): void {

@@ -1,4 +1,4 @@
-import { LivesaleError } from '../../common/errors.ts';
+import { LivesaleError } from '../../common/platform/errors.ts';
 import type { ReserveResult } from '../../inventory/flash-sale.ts';
 import { GroupBuy, type JoinResult as InventoryJoinResult } from '../../inventory/group-buy.ts';
 import { requireRole, type Principal } from '../auth.ts';
@@ -17,7 +17,7 @@ import {
   type BuyResult,
   type GroupProgress,
   type JoinResult,
-} from '../protocol.ts';
+} from '../../common/contracts/protocol.ts';
 
 export function buyReply(r: ReserveResult): BuyResult {
   switch (r.outcome) {

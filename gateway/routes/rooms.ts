@@ -1,4 +1,4 @@
-import { LivesaleError } from '../../common/errors.ts';
+import { LivesaleError } from '../../common/platform/errors.ts';
 import { requireRole } from '../auth.ts';
 import type { GatewayContext } from '../context.ts';
 import type { Req } from '../http.ts';
@@ -14,7 +14,7 @@ import {
   productClickMessage,
   type Command,
   type RoomDoc,
-} from '../protocol.ts';
+} from '../../common/contracts/protocol.ts';
 
 /** The command envelope of a convenience endpoint: from the body, or the Idempotency-Key and If-Match headers. */
 function envelope(r: Req, b: { idempotencyKey?: string | undefined; baseVersion?: number | undefined }): { idempotencyKey: string; baseVersion: number } {

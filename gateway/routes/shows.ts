@@ -1,4 +1,4 @@
-import { LivesaleError } from '../../common/errors.ts';
+import { LivesaleError } from '../../common/platform/errors.ts';
 import { buildReport, parseCsvPart, reportCsv, reportText } from '../../orders/report.ts';
 import { createShow, createShowBody, requireShow, showOfRoom, type Show } from '../../orders/shows.ts';
 import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics } from '../../orders/stats.ts';

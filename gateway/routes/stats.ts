@@ -1,4 +1,4 @@
-import { LivesaleError } from '../../common/errors.ts';
+import { LivesaleError } from '../../common/platform/errors.ts';
 import { dictionaryEntries } from '../../orders/metrics.ts';
 import { roomStats } from '../../orders/stats.ts';
 import type { GatewayContext } from '../context.ts';

@@ -1,6 +1,6 @@
-import { LivesaleError } from '../../common/errors.ts';
+import { LivesaleError } from '../../common/platform/errors.ts';
 import type { GatewayContext } from '../context.ts';
-import { authMessage, demoTokenBody, pingMessage } from '../protocol.ts';
+import { authMessage, demoTokenBody, pingMessage } from '../../common/contracts/protocol.ts';
 
 /** Health, readiness, metrics, demo tokens; ping and token refresh over WebSocket. */
 export function registerSystemRoutes(ctx: GatewayContext): void {

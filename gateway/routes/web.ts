@@ -1,80 +1,70 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { extname, resolve, sep } from 'node:path';
+import { dirname, extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LivesaleError } from '../../common/errors.ts';
+import { LivesaleError } from '../../common/platform/errors.ts';
 import type { GatewayContext } from '../context.ts';
 
 /**
- * The demo page (web/): a shopper, host console and ops view of a room, built on the typed
- * client. TypeScript files are served as JavaScript modules, stripped of their types on first
- * request (with the typescript package, present in development installs); zod is served from
- * node_modules for the protocol module.
+ * The pages (web/), as built by `npm run build` into dist/web: static files, read once and kept
+ * in memory. Nothing is compiled per request, and nothing outside dist/web is ever served.
  */
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const dirs = { web: resolve(root, 'web'), gateway: resolve(root, 'gateway'), zod: resolve(root, 'node_modules/zod') };
 const types: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
-  '.ts': 'text/javascript; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
 };
-/** The only gateway modules a page may load. */
-const gatewayModules = new Set(['client.ts', 'protocol.ts']);
 
-type Transpile = (source: string, file: string) => string;
-let transpiler: Promise<Transpile | undefined> | undefined;
-
-function loadTranspiler(): Promise<Transpile | undefined> {
-  transpiler ??= import('typescript').then(
-    (m) => {
-      const ts = (m as { default?: typeof import('typescript') }).default ?? (m as unknown as typeof import('typescript'));
-      return (source: string, file: string) =>
-        ts.transpileModule(source, { fileName: file, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } }).outputText;
-    },
-    () => undefined,
-  );
-  return transpiler;
+/** The project root: the nearest folder above this module with a package.json (source or built). */
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(resolve(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('livesale: package.json not found above the gateway');
+    dir = up;
+  }
+  return dir;
 }
 
-/** A file under `dir`, never outside it; NOT_FOUND otherwise. */
+/** Where the built pages are: WEB_DIR if set, else dist/web of the project. */
+export function webDir(): string {
+  return process.env.WEB_DIR ? resolve(process.env.WEB_DIR) : resolve(projectRoot(), 'dist/web');
+}
+
+/** `rel` decoded and resolved inside `dir`, never outside it; BAD_REQUEST or NOT_FOUND otherwise. */
 function inside(dir: string, rel: string): string {
-  const file = resolve(dir, rel);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rel);
+  } catch {
+    throw new LivesaleError('BAD_REQUEST', 'the path is not valid percent-encoding');
+  }
+  const file = resolve(dir, decoded);
   if (!file.startsWith(dir + sep) || !types[extname(file)]) throw new LivesaleError('NOT_FOUND', 'no such file');
   return file;
 }
 
 export function registerWebRoutes(ctx: GatewayContext): void {
+  const dir = webDir();
+  if (!existsSync(resolve(dir, 'index.html'))) ctx.log.warn({ dir }, 'the pages are not built: run npm run build (the gateway answers 404 for them)');
   const cache = new Map<string, string>();
 
   async function serve(file: string): Promise<{ status: number; body: string; contentType: string }> {
-    const ext = extname(file);
     let body = cache.get(file);
     if (body === undefined) {
-      const source = await readFile(file, 'utf8').catch(() => {
-        throw new LivesaleError('NOT_FOUND', 'no such file');
+      body = await readFile(file, 'utf8').catch(() => {
+        throw new LivesaleError('NOT_FOUND', existsSync(dir) ? 'no such file' : 'the pages are not built (npm run build)');
       });
-      if (ext === '.ts') {
-        const transpile = await loadTranspiler();
-        if (!transpile) throw new LivesaleError('NOT_FOUND', 'the demo page needs the typescript package (a development install)');
-        body = transpile(source, file);
-      } else body = source;
       cache.set(file, body);
     }
-    return { status: 200, body, contentType: types[ext]! };
+    return { status: 200, body, contentType: types[extname(file)]! };
   }
 
   ctx.route('get', '/', 'web.root', async () => ({ status: 302, body: '', headers: { location: '/web/' }, contentType: 'text/plain' }));
-  ctx.route('get', '/web/', 'web.index', async () => serve(resolve(dirs.web, 'index.html')));
-  ctx.route('get', '/web/*', 'web.file', async (r) => serve(inside(dirs.web, decodeURIComponent(r.url.slice('/web/'.length)))));
-  ctx.route('get', '/gateway/*', 'web.module', async (r) => {
-    const name = r.url.slice('/gateway/'.length);
-    if (!gatewayModules.has(name)) throw new LivesaleError('NOT_FOUND', 'no such module');
-    return serve(inside(dirs.gateway, name));
-  });
-  ctx.route('get', '/vendor/zod/*', 'web.zod', async (r) => {
-    const rel = decodeURIComponent(r.url.slice('/vendor/zod/'.length));
-    if (!rel.endsWith('.js')) throw new LivesaleError('NOT_FOUND', 'no such file');
-    return serve(inside(dirs.zod, rel));
-  });
+  ctx.route('get', '/web/', 'web.index', async () => serve(resolve(dir, 'index.html')));
+  ctx.route('get', '/web/*', 'web.file', async (r) => serve(inside(dir, r.url.slice('/web/'.length))));
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { defaults } from '../../common/config.ts';
+import { defaults } from '../../common/platform/config.ts';
 import { defaultSay, startKafka } from './kafka.ts';
 import { ensureDatabase, startPostgres } from './postgres.ts';
 import { cmdline, cwdOf, freePort, pidAlive, portOpen, stopPid } from './proc.ts';

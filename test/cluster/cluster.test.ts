@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Keys } from '../../inventory/keys.ts';
+import { Keys } from '../../common/contracts/keys.ts';
 import { dropNamespace, testConfig } from '../helpers/namespace.ts';
 import { inventoryEnv, type InventoryEnv } from '../inventory/env.ts';
 import { flashSaleSuite } from '../inventory/suites/flash-sale.suite.ts';

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { metricValue, type RoomSocket } from '../../gateway/client.ts';
-import type { BuyResult } from '../../gateway/protocol.ts';
+import { metricValue, type RoomSocket } from '../../web/client.ts';
+import type { BuyResult } from '../../common/contracts/protocol.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../../common/config.ts';
+import type { Config } from '../../common/platform/config.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -42,10 +42,10 @@ export function envOf(config: Config, nodeId: string, extra: Record<string, stri
   };
 }
 
-/** Starts `gateway/main.ts` as its own process; resolves once it listens. */
+/** Starts `scripts/gateway.ts` as its own process; resolves once it listens. */
 export function startGatewayProcess(config: Config, nodeId: string, extra: Record<string, string> = {}): Promise<GatewayProcess> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/gateway.ts'], {
       cwd: root,
       env: { ...process.env, ...envOf(config, nodeId, extra) },
       stdio: ['ignore', 'pipe', 'pipe'],

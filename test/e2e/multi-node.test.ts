@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { HttpClient, RoomSocket, type WebSocketCtor } from '../../gateway/client.ts';
-import type { ServerFrame } from '../../gateway/protocol.ts';
+import { HttpClient, RoomSocket, type WebSocketCtor } from '../../web/client.ts';
+import type { ServerFrame } from '../../common/contracts/protocol.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startGatewayProcess, type GatewayProcess } from './gateway-process.ts';

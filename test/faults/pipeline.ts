@@ -5,18 +5,19 @@ import { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { sql, type Kysely } from 'kysely';
 import { expect } from 'vitest';
-import { LivesaleError } from '../../common/errors.ts';
-import { createLogger } from '../../common/logger.ts';
+import { LivesaleError } from '../../common/platform/errors.ts';
+import { createLogger } from '../../common/platform/logger.ts';
 import { FlashSale } from '../../inventory/flash-sale.ts';
-import { Keys, relayGroup } from '../../inventory/keys.ts';
-import { Scripts } from '../../inventory/loader.ts';
+import { Keys, relayGroup } from '../../common/contracts/keys.ts';
+import { Scripts } from '../../common/platform/lua-loader.ts';
 import { Payments } from '../../inventory/payments.ts';
-import { createDb, type Database } from '../../orders/db.ts';
-import { createKafka, ensureTopics } from '../../orders/kafka.ts';
+import { createDb, type Database } from '../../common/contracts/ledger-schema.ts';
+import { createKafka, ensureTopics } from '../../common/platform/kafka.ts';
 import { migrateToLatest } from '../../orders/migrate.ts';
 import { auditRoomStats } from '../../orders/stats-audit.ts';
 import { showFigures } from '../../orders/stats.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { inventoryScripts } from '../../inventory/scripts.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -107,7 +108,7 @@ export class Pipeline {
     this.redis = new Redis(svc.redisUrl, { enableAutoPipelining: true });
     this.db = createDb({ url: svc.databaseUrl, schema: this.schema, max: 4 });
     this.kafka = this.#kafka();
-    this.#flash = new FlashSale({ redis: this.redis, keys: new Keys(this.keyPrefix), scripts: new Scripts(this.redis) });
+    this.#flash = new FlashSale({ redis: this.redis, keys: new Keys(this.keyPrefix), scripts: inventoryScripts(this.redis) });
   }
 
   #kafka(): Kafka {
@@ -139,7 +140,7 @@ export class Pipeline {
     for (const itemId of this.itemIds) {
       await this.#flash.createItem({ itemId, roomId: this.roomId, total: 1_000_000, price: 1990 + Number(itemId.slice(-1)) * 100, perUserLimit: 5, startsAt: now - 1000, endsAt: now + 3600_000, holdMs: 3600_000 });
     }
-    this.#payments = new Payments({ redis: this.redis, keys: new Keys(this.keyPrefix), scripts: new Scripts(this.redis), kafka: this.kafka, topic: `${this.topicPrefix}orders`, confirmTimeoutMs: 3000 });
+    this.#payments = new Payments({ redis: this.redis, keys: new Keys(this.keyPrefix), scripts: inventoryScripts(this.redis), kafka: this.kafka, topic: `${this.topicPrefix}orders`, confirmTimeoutMs: 3000 });
     await this.#payments.start();
   }
 
@@ -157,13 +158,13 @@ export class Pipeline {
   }
 
   async startWriter(): Promise<Service> {
-    const s = this.#spawn('writer', 'orders/writer-main.ts', `writer-${this.id}`);
+    const s = this.#spawn('writer', 'scripts/writer.ts', `writer-${this.id}`);
     await s.ready(/writer running/);
     return s;
   }
 
   async startRelay(name: string): Promise<Service> {
-    const s = this.#spawn(`relay ${name}`, 'orders/relay-main.ts', `relay-${name}-${this.id}`);
+    const s = this.#spawn(`relay ${name}`, 'scripts/relay.ts', `relay-${name}-${this.id}`);
     await s.ready(/relay running/);
     return s;
   }

@@ -1,8 +1,8 @@
 import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RoomSocket } from '../../gateway/client.ts';
+import { RoomSocket } from '../../web/client.ts';
 import { startGateway, type Gateway } from '../../gateway/server.ts';
-import { activityEvent, type ActivityEvent } from '../../orders/activity.ts';
+import { activityEvent, type ActivityEvent } from '../../common/contracts/activity-events.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { NodeWebSocket, hostWithRoom, openWindow } from './support.ts';

@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, type CommandInput } from '../../gateway/client.ts';
-import { commandNames, type CommandName } from '../../gateway/protocol.ts';
+import { ApiError, type CommandInput } from '../../web/client.ts';
+import { commandNames, type CommandName } from '../../common/contracts/protocol.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { hostWithRoom, openWindow, rawSocket } from './support.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, HttpClient, RoomSocket } from '../../gateway/client.ts';
+import { ApiError, HttpClient, RoomSocket } from '../../web/client.ts';
 import { startGateway, type Gateway } from '../../gateway/server.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { NodeWebSocket, hostWithRoom, openWindow } from './support.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { collectEndpoints, docsDir, endpointDocs, expectedFiles, messageDocs } from '../../gateway/protocol-docs.ts';
-import { commandNames, serverFrameSchemas } from '../../gateway/protocol.ts';
+import { collectEndpoints, docsDir, endpointDocs, expectedFiles, messageDocs } from '../../scripts/protocol-docs.ts';
+import { commandNames, serverFrameSchemas } from '../../common/contracts/protocol.ts';
 
 it('every registered HTTP endpoint and WebSocket message is described', () => {
   const { routes, messages } = collectEndpoints();

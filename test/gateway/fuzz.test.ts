@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ServerFrame } from '../../gateway/protocol.ts';
+import type { ServerFrame } from '../../common/contracts/protocol.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { hostWithRoom, openWindow, rawSocket } from './support.ts';

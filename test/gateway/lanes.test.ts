@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RoomSocket, type WebSocketCtor } from '../../gateway/client.ts';
-import type { Delta } from '../../gateway/protocol.ts';
+import { RoomSocket, type WebSocketCtor } from '../../web/client.ts';
+import type { Delta } from '../../common/contracts/protocol.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { hostWithRoom, record } from './support.ts';

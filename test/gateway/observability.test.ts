@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { HttpClient, RoomSocket } from '../../gateway/client.ts';
+import { HttpClient, RoomSocket } from '../../web/client.ts';
 import { startGateway, type Gateway } from '../../gateway/server.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { NodeWebSocket, hostWithRoom, openWindow } from './support.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RoomSocket } from '../../gateway/client.ts';
+import { RoomSocket } from '../../web/client.ts';
 import { startGateway, type Gateway } from '../../gateway/server.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { HttpClient, RoomSocket } from '../../gateway/client.ts';
+import { HttpClient, RoomSocket } from '../../web/client.ts';
 import { startGateway } from '../../gateway/server.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
-import type { RoomSocket, WebSocketCtor } from '../../gateway/client.ts';
-import { serverFrameSchemas, type ServerFrame } from '../../gateway/protocol.ts';
+import type { RoomSocket, WebSocketCtor } from '../../web/client.ts';
+import { serverFrameSchemas, type ServerFrame } from '../../common/contracts/protocol.ts';
 import type { System } from '../helpers/system.ts';
 
 /** Every frame a socket receives from now on, each checked against its schema (problems collected). */

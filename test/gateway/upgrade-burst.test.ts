@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { RoomSocket, type WebSocketCtor } from '../../gateway/client.ts';
+import { RoomSocket, type WebSocketCtor } from '../../web/client.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 
 let sys: System;

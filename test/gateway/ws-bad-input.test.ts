@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorFrame, ServerFrame } from '../../gateway/protocol.ts';
-import type { RoomSocket } from '../../gateway/client.ts';
+import type { ErrorFrame, ServerFrame } from '../../common/contracts/protocol.ts';
+import type { RoomSocket } from '../../web/client.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { loadConfig, type Config } from '../../common/config.ts';
+import { loadConfig, type Config } from '../../common/platform/config.ts';
 import { ddlLockKey } from '../../orders/migrate.ts';
 
 /**

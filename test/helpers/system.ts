@@ -2,14 +2,15 @@ import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Kysely } from 'kysely';
 import WebSocket from 'ws';
-import { createDbFromConfig, createRedis } from '../../common/clients.ts';
-import type { Config } from '../../common/config.ts';
-import { createLogger, type Logger } from '../../common/logger.ts';
-import { HttpClient, RoomSocket, type WebSocketCtor } from '../../gateway/client.ts';
+import { createDbFromConfig } from '../../common/contracts/ledger-schema.ts';
+import { createRedis } from '../../common/platform/redis.ts';
+import type { Config } from '../../common/platform/config.ts';
+import { createLogger, type Logger } from '../../common/platform/logger.ts';
+import { HttpClient, RoomSocket, type WebSocketCtor } from '../../web/client.ts';
 import { startGateway, type Gateway } from '../../gateway/server.ts';
-import { Keys } from '../../inventory/keys.ts';
-import type { Database } from '../../orders/db.ts';
-import { createKafka, ensureTopics } from '../../orders/kafka.ts';
+import { Keys } from '../../common/contracts/keys.ts';
+import type { Database } from '../../common/contracts/ledger-schema.ts';
+import { createKafka, ensureTopics } from '../../common/platform/kafka.ts';
 import { migrateToLatest } from '../../orders/migrate.ts';
 import { Relay } from '../../orders/relay.ts';
 import { StatsPusher } from '../../orders/stats-push.ts';
@@ -34,7 +35,7 @@ export interface System {
 }
 
 export interface SystemOptions {
-  /** Push live figures to ops and host sockets after each committed ledger batch (as writer-main does). */
+  /** Push live figures to ops and host sockets after each committed ledger batch (as writer does). */
   liveStats?: boolean;
 }
 

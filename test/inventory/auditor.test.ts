@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../../common/clients.ts';
+import { createRedis } from '../../common/platform/redis.ts';
 import { Auditor } from '../../inventory/auditor.ts';
 import type { Held } from '../../inventory/flash-sale.ts';
 import { startPipeline, type Pipeline } from './pipeline.ts';
@@ -112,7 +112,7 @@ describe('auditor', () => {
     };
     const run = (extra: string[]) =>
       new Promise<{ code: number; out: string }>((resolve) => {
-        const c = spawn(process.execPath, ['--import', 'tsx', 'inventory/audit-main.ts', '--item', itemId, '--writer-group', `${p.config.kafkaTopicPrefix}writer`, ...extra], { cwd: root, env });
+        const c = spawn(process.execPath, ['--import', 'tsx', 'scripts/audit.ts', '--item', itemId, '--writer-group', `${p.config.kafkaTopicPrefix}writer`, ...extra], { cwd: root, env });
         let out = '';
         c.stdout.on('data', (d: Buffer) => (out += d.toString()));
         c.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,12 +1,13 @@
 import type { Cluster, Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import type { Config } from '../../common/config.ts';
+import type { Config } from '../../common/platform/config.ts';
 import { FlashSale } from '../../inventory/flash-sale.ts';
 import { GroupBuy } from '../../inventory/group-buy.ts';
-import { Keys } from '../../inventory/keys.ts';
-import { Scripts } from '../../inventory/loader.ts';
+import { Keys } from '../../common/contracts/keys.ts';
+import { Scripts } from '../../common/platform/lua-loader.ts';
 import { Payments } from '../../inventory/payments.ts';
-import { ensureTopics } from '../../orders/kafka.ts';
+import { ensureTopics } from '../../common/platform/kafka.ts';
+import { inventoryScripts } from '../../inventory/scripts.ts';
 
 /** What the inventory suites run against: a Redis (single or Cluster) and the shared Kafka. */
 export interface InventoryEnv {
@@ -24,7 +25,7 @@ export interface InventoryEnv {
 
 export async function inventoryEnv(config: Config, redis: Redis | Cluster): Promise<InventoryEnv & { close(): Promise<void> }> {
   const keys = new Keys(config.keyPrefix);
-  const scripts = new Scripts(redis);
+  const scripts = inventoryScripts(redis);
   const deps = { redis, keys, scripts };
   const kafka = new Kafka({ clientId: `test-${config.nodeId}`, brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING });
   await ensureTopics(kafka, config);

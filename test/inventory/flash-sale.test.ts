@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe } from 'vitest';
-import { createRedis } from '../../common/clients.ts';
+import { createRedis } from '../../common/platform/redis.ts';
 import { dropNamespace, testConfig } from '../helpers/namespace.ts';
 import { inventoryEnv, type InventoryEnv } from './env.ts';
 import { flashSaleSuite } from './suites/flash-sale.suite.ts';

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { ItemKeys } from '../../inventory/keys.ts';
+import type { ItemKeys } from '../../common/contracts/keys.ts';
 
 /** Every key of one item with its full content: equal dumps mean nothing changed (works on Redis Cluster too). */
 export async function dumpItem(redis: Redis | Cluster, k: ItemKeys): Promise<Record<string, unknown>> {

@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../../common/clients.ts';
-import { ScriptLoadError, Scripts, buildScript, loadScripts } from '../../inventory/loader.ts';
+import { createRedis } from '../../common/platform/redis.ts';
+import { ScriptLoadError, Scripts, buildScript, loadScripts } from '../../common/platform/lua-loader.ts';
 import { privateRedis } from '../helpers/services.ts';
+import { loadInventoryScripts } from '../../inventory/scripts.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/lua', import.meta.url));
 
@@ -58,7 +59,7 @@ describe('Lua script loader', () => {
   });
 
   it('builds every project script without error', () => {
-    const scripts = loadScripts();
+    const scripts = loadInventoryScripts();
     expect(scripts.size).toBeGreaterThan(0);
     for (const s of scripts.values()) expect(s.lua).not.toMatch(/@include/);
   });

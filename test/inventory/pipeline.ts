@@ -1,27 +1,28 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Kysely } from 'kysely';
-import { createDbFromConfig } from '../../common/clients.ts';
-import type { Config } from '../../common/config.ts';
-import { createLogger, type Logger } from '../../common/logger.ts';
+import { createDbFromConfig } from '../../common/contracts/ledger-schema.ts';
+import type { Config } from '../../common/platform/config.ts';
+import { createLogger, type Logger } from '../../common/platform/logger.ts';
 import { Auditor } from '../../inventory/auditor.ts';
 import { FlashSale } from '../../inventory/flash-sale.ts';
 import { GroupBuy } from '../../inventory/group-buy.ts';
 import { Keeper } from '../../inventory/keeper.ts';
-import { Keys } from '../../inventory/keys.ts';
+import { Keys } from '../../common/contracts/keys.ts';
 import { LedgerFence } from '../../inventory/ledger-fence.ts';
-import { Scripts } from '../../inventory/loader.ts';
+import { Scripts } from '../../common/platform/lua-loader.ts';
 import { Payments } from '../../inventory/payments.ts';
 import { Rebuilder, type RebuildReport } from '../../inventory/rebuild.ts';
 import { Sweeper } from '../../inventory/sweeper.ts';
 import { Catalog } from '../../orders/catalog.ts';
-import type { Database } from '../../orders/db.ts';
-import { createKafka, ensureTopics } from '../../orders/kafka.ts';
+import type { Database } from '../../common/contracts/ledger-schema.ts';
+import { createKafka, ensureTopics } from '../../common/platform/kafka.ts';
 import { migrateToLatest } from '../../orders/migrate.ts';
 import { Relay } from '../../orders/relay.ts';
 import { Writer } from '../../orders/writer.ts';
 import { dropNamespace, testConfig } from '../helpers/namespace.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { inventoryScripts } from '../../inventory/scripts.ts';
 
 /**
  * The inventory with the whole ledger pipeline behind it, in this process: a Redis (often a
@@ -63,7 +64,7 @@ export async function startPipeline(redis: Redis | Cluster, opts: { graceMs?: nu
   const kafka = createKafka(config, log);
   await ensureTopics(kafka, config);
   const keys = new Keys(config.keyPrefix);
-  const scripts = new Scripts(redis);
+  const scripts = inventoryScripts(redis);
   const deps = { redis, keys, scripts };
   const writerGroupId = `${config.kafkaTopicPrefix}writer`;
   const writer = new Writer({ kafka, db, topic: config.topics.orders, deadLetterTopic: config.topics.deadLetter, groupId: writerGroupId, log });

@@ -1,17 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDbFromConfig, createRedis } from '../../common/clients.ts';
-import { createLogger } from '../../common/logger.ts';
+import { createDbFromConfig } from '../../common/contracts/ledger-schema.ts';
+import { createRedis } from '../../common/platform/redis.ts';
+import { createLogger } from '../../common/platform/logger.ts';
 import { GroupBuy, type Joined } from '../../inventory/group-buy.ts';
-import { Keys } from '../../inventory/keys.ts';
+import { Keys } from '../../common/contracts/keys.ts';
 import { LedgerFence } from '../../inventory/ledger-fence.ts';
-import { Scripts } from '../../inventory/loader.ts';
+import { Scripts } from '../../common/platform/lua-loader.ts';
 import { Payments } from '../../inventory/payments.ts';
 import { Rebuilder } from '../../inventory/rebuild.ts';
 import { Catalog } from '../../orders/catalog.ts';
-import { createKafka, ensureTopics } from '../../orders/kafka.ts';
+import { createKafka, ensureTopics } from '../../common/platform/kafka.ts';
 import { migrateToLatest } from '../../orders/migrate.ts';
 import { dropNamespace, testConfig } from '../helpers/namespace.ts';
 import { outbox, redisNow } from './helpers.ts';
+import { inventoryScripts } from '../../inventory/scripts.ts';
 
 /**
  * The rebuild on its own, without a relay (nothing reaches the ledger): from a surviving outbox,
@@ -24,7 +26,7 @@ const redis = createRedis(config);
 const db = createDbFromConfig(config, 4);
 const kafka = createKafka(config, log);
 const keys = new Keys(config.keyPrefix);
-const scripts = new Scripts(redis);
+const scripts = inventoryScripts(redis);
 const deps = { redis, keys, scripts };
 const groups = new GroupBuy(deps);
 const catalog = new Catalog(db);

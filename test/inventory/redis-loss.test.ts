@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../../common/clients.ts';
-import { LivesaleError } from '../../common/errors.ts';
+import { createRedis } from '../../common/platform/redis.ts';
+import { LivesaleError } from '../../common/platform/errors.ts';
 import type { Held } from '../../inventory/flash-sale.ts';
 import { startRedis, type RedisProcess } from '../../scripts/stack/redis.ts';
 import { privateRedis } from '../helpers/services.ts';

@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createRedis } from '../../common/clients.ts';
+import { createRedis } from '../../common/platform/redis.ts';
 import { FlashSale, reserveKeys } from '../../inventory/flash-sale.ts';
-import { Keys } from '../../inventory/keys.ts';
-import { Scripts } from '../../inventory/loader.ts';
+import { Keys } from '../../common/contracts/keys.ts';
+import { Scripts } from '../../common/platform/lua-loader.ts';
 import { privateRedis } from '../helpers/services.ts';
 import { redisNow } from './helpers.ts';
+import { inventoryScripts } from '../../inventory/scripts.ts';
 
 /**
  * A flushed script cache (SCRIPT FLUSH, a restart, a failover) never fails a request, including
@@ -31,7 +32,7 @@ afterAll(async () => {
 
 it('no request fails while SCRIPT FLUSH runs again and again under load', async () => {
   const keys = new Keys('flush:');
-  const scripts = new Scripts(redis);
+  const scripts = inventoryScripts(redis);
   const flash = new FlashSale({ redis, keys, scripts });
   const now = await redisNow(redis);
   await flash.createItem({ itemId: 'x', roomId: 'r', total: 1_000_000, price: 1, perUserLimit: 10_000, startsAt: now - 1000, endsAt: now + 600_000, holdMs: 600_000 });

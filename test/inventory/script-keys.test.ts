@@ -2,15 +2,16 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis } from '../../common/clients.ts';
+import { createRedis } from '../../common/platform/redis.ts';
 import { GroupBuy } from '../../inventory/group-buy.ts';
-import { Keys } from '../../inventory/keys.ts';
-import { Scripts, loadScripts } from '../../inventory/loader.ts';
+import { Keys } from '../../common/contracts/keys.ts';
+import { Scripts, loadScripts } from '../../common/platform/lua-loader.ts';
 import { Sweeper } from '../../inventory/sweeper.ts';
 import { FlashSale } from '../../inventory/flash-sale.ts';
 import { privateRedis } from '../helpers/services.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { redisNow } from './helpers.ts';
+import { loadInventoryScripts } from '../../inventory/scripts.ts';
 
 /**
  * The build fails if any script touches a key that was not passed in KEYS (on Redis Cluster a
@@ -118,7 +119,7 @@ describe('every script touches only the keys passed in KEYS', () => {
   });
 
   it('holds for every inventory script, each run at least once', async () => {
-    const loaded = loadScripts();
+    const loaded = loadInventoryScripts();
     const keys = new Keys('kc:');
     const scripts = new Scripts(redis, loaded);
     const deps = { redis, keys, scripts };

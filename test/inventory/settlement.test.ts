@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LivesaleError } from '../../common/errors.ts';
+import { LivesaleError } from '../../common/platform/errors.ts';
 import { finalTier, settle, type BelowFirstTier, type SettlementOrder } from '../../inventory/settlement.ts';
 import { decodeTiers, encodeTiers, tierAt, validateTiers, type TierSpec } from '../../inventory/tiers.ts';
 

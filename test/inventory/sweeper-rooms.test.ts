@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { RoomPublisher } from '../../inventory/room-publisher.ts';
+import { RoomPublisher } from '../../gateway/room-publisher.ts';
 import { Sweeper } from '../../inventory/sweeper.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { InventoryEvent } from '../../inventory/events.ts';
-import type { ActivityEvent } from '../../orders/activity.ts';
+import type { InventoryEvent } from '../../common/contracts/inventory-events.ts';
+import type { ActivityEvent } from '../../common/contracts/activity-events.ts';
 
 /**
  * Builders of inventory and room-activity events as the scripts and gateway nodes write them
- * (the contracts of inventory/events.ts and orders/activity.ts), for tests that produce to Kafka
+ * (the contracts of common/contracts/inventory-events.ts and common/contracts/activity-events.ts), for tests that produce to Kafka
  * directly or write batches straight into the ledger.
  */
 

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDbFromConfig } from '../../common/clients.ts';
-import type { Config } from '../../common/config.ts';
-import type { InventoryEvent } from '../../inventory/events.ts';
-import type { Database } from '../../orders/db.ts';
+import { createDbFromConfig } from '../../common/contracts/ledger-schema.ts';
+import type { Config } from '../../common/platform/config.ts';
+import type { InventoryEvent } from '../../common/contracts/inventory-events.ts';
+import type { Database } from '../../common/contracts/ledger-schema.ts';
 import { parseInventoryEvent, writeInventoryBatch } from '../../orders/ledger-write.ts';
 import { migrateToLatest } from '../../orders/migrate.ts';
 import { foldOrder, isOrderEvent, type OrderEvent } from '../../orders/order-fold.ts';

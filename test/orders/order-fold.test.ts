@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { InventoryEvent } from '../../inventory/events.ts';
+import type { InventoryEvent } from '../../common/contracts/inventory-events.ts';
 import { addBuckets, applyEvent, contributions, foldOrder, isZero, type Bucket, type OrderEvent, type OrderRow } from '../../orders/order-fold.ts';
 import { cancelled, expired, held, paid, refund, reminder, repriced } from './events.ts';
 

@@ -18,7 +18,7 @@ afterAll(async () => {
 
 function report(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'orders/report-main.ts', ...args], {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'scripts/report.ts', ...args], {
       cwd: repoRoot,
       env: { ...process.env, DATABASE_URL: sys.config.databaseUrl, DATABASE_SCHEMA: sys.config.databaseSchema, LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpClient } from '../../gateway/client.ts';
+import type { HttpClient } from '../../web/client.ts';
 import { auditRoomStats } from '../../orders/stats-audit.ts';
 import type { ShowReport } from '../../orders/report.ts';
 import { startSystem, type System } from '../helpers/system.ts';

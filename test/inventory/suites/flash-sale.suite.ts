@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { LivesaleError } from '../../../common/errors.ts';
+import { LivesaleError } from '../../../common/platform/errors.ts';
 import { reserveKeys, type FlashItemSpec, type Held } from '../../../inventory/flash-sale.ts';
-import { inventoryEvent } from '../../../inventory/events.ts';
+import { inventoryEvent } from '../../../common/contracts/inventory-events.ts';
 import { Sweeper } from '../../../inventory/sweeper.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import type { InventoryEnv } from '../env.ts';

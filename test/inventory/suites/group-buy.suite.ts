@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LivesaleError } from '../../../common/errors.ts';
-import { inventoryEvent } from '../../../inventory/events.ts';
+import { LivesaleError } from '../../../common/platform/errors.ts';
+import { inventoryEvent } from '../../../common/contracts/inventory-events.ts';
 import type { GroupItemSpec, Joined } from '../../../inventory/group-buy.ts';
 import { tierAt, type Tier } from '../../../inventory/tiers.ts';
 import type { InventoryEnv } from '../env.ts';

@@ -1,7 +1,4 @@
 import { Redis } from 'ioredis';
-import type { Kysely } from 'kysely';
-import type { Database } from '../orders/db.ts';
-import { createDb } from '../orders/db.ts';
 import type { Config } from './config.ts';
 
 /**
@@ -16,8 +13,4 @@ export function createRedis(config: Pick<Config, 'redisUrl'> & Partial<Pick<Conf
     connectionName: name,
     retryStrategy: (times) => Math.min(2000, 50 * 2 ** Math.min(times, 6)),
   });
-}
-
-export function createDbFromConfig(config: Pick<Config, 'databaseUrl' | 'databaseSchema'>, max = 10): Kysely<Database> {
-  return createDb({ url: config.databaseUrl, schema: config.databaseSchema, max });
 }

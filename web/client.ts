@@ -13,7 +13,7 @@ import {
   type RoomView,
   type ServerFrame,
   type SnapshotFrame,
-} from './protocol.ts';
+} from '../common/contracts/protocol.ts';
 
 /**
  * The typed client of the livesale gateway, for tests, load tests and web pages. HTTP through

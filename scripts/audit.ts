@@ -8,14 +8,16 @@
  *   npm run audit -- --writer-group g      the ledger writer's consumer group (default <prefix>ledger-writer)
  */
 import { parseArgs } from 'node:util';
-import { createDbFromConfig, createRedis } from '../common/clients.ts';
-import { loadConfig } from '../common/config.ts';
-import { createLogger } from '../common/logger.ts';
-import { createKafka } from '../orders/kafka.ts';
-import { Auditor } from './auditor.ts';
-import { Keys } from './keys.ts';
-import { LedgerFence } from './ledger-fence.ts';
-import { Scripts } from './loader.ts';
+import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
+import { createRedis } from '../common/platform/redis.ts';
+import { loadConfig } from '../common/platform/config.ts';
+import { createLogger } from '../common/platform/logger.ts';
+import { createKafka } from '../common/platform/kafka.ts';
+import { Auditor } from '../inventory/auditor.ts';
+import { Keys } from '../common/contracts/keys.ts';
+import { LedgerFence } from '../inventory/ledger-fence.ts';
+import { Scripts } from '../common/platform/lua-loader.ts';
+import { inventoryScripts } from '../inventory/scripts.ts';
 
 const { values: args } = parseArgs({
   options: { item: { type: 'string', multiple: true }, json: { type: 'boolean', default: false }, 'writer-group': { type: 'string' } },
@@ -26,7 +28,7 @@ const redis = createRedis(config, 'audit');
 const db = createDbFromConfig(config, 2);
 const kafka = createKafka(config, log, 'audit');
 const fence = new LedgerFence({ kafka, topic: config.topics.orders, writerGroupId: args['writer-group'] ?? `${config.kafkaTopicPrefix}ledger-writer` });
-const auditor = new Auditor({ redis, keys: new Keys(config.keyPrefix), scripts: new Scripts(redis), db, fence, log });
+const auditor = new Auditor({ redis, keys: new Keys(config.keyPrefix), scripts: inventoryScripts(redis), db, fence, log });
 
 let code = 0;
 try {

@@ -1,8 +1,8 @@
-import { LivesaleError } from '../common/errors.ts';
-import type { Logger } from '../common/logger.ts';
-import { nextDoc, type Delta } from '../gateway/protocol.ts';
-import type { RoomStore } from '../gateway/room-store.ts';
-import type { ItemSweep } from './sweeper.ts';
+import { LivesaleError } from '../common/platform/errors.ts';
+import type { Logger } from '../common/platform/logger.ts';
+import { nextDoc, type Delta } from '../common/contracts/protocol.ts';
+import type { RoomStore } from './room-store.ts';
+import type { ItemSweep } from '../inventory/sweeper.ts';
 
 /**
  * What the sweeper changed, as room deltas: a new stock level (expiries return stock), a

@@ -1,8 +1,12 @@
-import { Kysely, PostgresDialect, type ColumnType, type Generated } from 'kysely';
-import pg from 'pg';
+import type { ColumnType, Generated, Kysely } from 'kysely';
+import type { Config } from '../platform/config.ts';
+import { createDb as createPostgres, type DbOptions } from '../platform/postgres.ts';
 
-// bigint columns come back from pg as strings; ids stay strings, amounts are converted where read.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+/**
+ * The ledger's tables as kysely sees them: the one `Database` interface every module that reads or
+ * writes Postgres uses. The migrations in orders/migrations create these tables.
+ * bigint columns come back as strings (see platform/postgres.ts).
+ */
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
@@ -172,6 +176,27 @@ export interface RunSheetTable {
   planned_end: NullableTimestamp;
 }
 
+/** The host_commands table (migration 2026-11-24-0201-host-command-audit). */
+export interface HostCommandsTable {
+  id: Generated<string>;
+  room_id: string;
+  actor: string;
+  role: string;
+  command: string;
+  idempotency_key: string | null;
+  base_version: number | null;
+  payload: string;
+  outcome: 'applied' | 'duplicate' | 'rejected';
+  version: number | null;
+  room_offset: string | number | null;
+  error_code: string | null;
+  error_message: string | null;
+  via: string;
+  node: string;
+  duration_ms: number;
+  at: Date;
+}
+
 export interface Database {
   rooms: RoomsTable;
   campaign_items: CampaignItemsTable;
@@ -187,30 +212,15 @@ export interface Database {
   on_air_intervals: OnAirIntervalsView;
   shows: ShowsTable;
   run_sheet: RunSheetTable;
+  host_commands: HostCommandsTable;
 }
 
-export interface DbOptions {
-  url: string;
-  schema: string;
-  max?: number;
-}
-
-/** A kysely instance whose connections resolve unqualified names in `schema`. */
+/** A kysely instance on the ledger. */
 export function createDb(opts: DbOptions): Kysely<Database> {
-  const pool = new pg.Pool({
-    connectionString: opts.url,
-    max: opts.max ?? 10,
-    options: `-c search_path=${opts.schema}`,
-    application_name: 'livesale',
-  });
-  pool.on('error', () => {
-    // An idle client lost its connection (server restart); the pool replaces it on next use.
-  });
-  pool.on('connect', (client) => {
-    // A checked-out client can lose its connection between two queries (a server restart);
-    // without a listener that 'error' would crash the process. Its next query fails instead,
-    // the caller retries, and the pool drops the client when it is released.
-    client.on('error', () => {});
-  });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return createPostgres<Database>(opts);
+}
+
+/** The ledger from the process's settings, with a pool of at most `max` connections. */
+export function createDbFromConfig(config: Pick<Config, 'databaseUrl' | 'databaseSchema'>, max = 10): Kysely<Database> {
+  return createDb({ url: config.databaseUrl, schema: config.databaseSchema, max });
 }

@@ -3,16 +3,17 @@
  * room-activity topic -> the activity tables, and live figures to ops dashboards after each
  * committed batch (through the rooms' backplane channels in Redis).
  */
-import { createDbFromConfig, createRedis } from '../common/clients.ts';
-import { loadConfig } from '../common/config.ts';
-import { createLogger } from '../common/logger.ts';
-import { onShutdown } from '../common/shutdown.ts';
+import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
+import { createRedis } from '../common/platform/redis.ts';
+import { loadConfig } from '../common/platform/config.ts';
+import { createLogger } from '../common/platform/logger.ts';
+import { onShutdown } from '../common/platform/lifecycle.ts';
 import { RoomStore } from '../gateway/room-store.ts';
-import { Keys } from '../inventory/keys.ts';
-import { createKafka, ensureTopics } from './kafka.ts';
-import { migrateToLatest } from './migrate.ts';
-import { StatsPusher } from './stats-push.ts';
-import { Writer } from './writer.ts';
+import { Keys } from '../common/contracts/keys.ts';
+import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
+import { migrateToLatest } from '../orders/migrate.ts';
+import { StatsPusher } from '../orders/stats-push.ts';
+import { Writer } from '../orders/writer.ts';
 
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'writer', nodeId: config.nodeId });

@@ -1,6 +1,6 @@
 import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
-import type { Config } from '../common/config.ts';
-import type { Logger } from '../common/logger.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 

@@ -3,15 +3,15 @@
  *   npm run report -- <showId> [--format text|json|csv] [--part summary|products|minutes|schedule|top]
  *   npm run report -- --room <roomId>      the show of a room
  *   npm run report                          the most recent shows
- * Reads the ledger at DATABASE_URL / DATABASE_SCHEMA (common/config.ts).
+ * Reads the ledger at DATABASE_URL / DATABASE_SCHEMA (common/platform/config.ts).
  */
 import { parseArgs } from 'node:util';
-import { createDbFromConfig } from '../common/clients.ts';
-import { loadConfig } from '../common/config.ts';
-import { LivesaleError } from '../common/errors.ts';
-import { migrateToLatest } from './migrate.ts';
-import { buildReport, parseCsvPart, reportCsv, reportText } from './report.ts';
-import { listShows, requireShow, showOfRoom } from './shows.ts';
+import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
+import { loadConfig } from '../common/platform/config.ts';
+import { LivesaleError } from '../common/platform/errors.ts';
+import { migrateToLatest } from '../orders/migrate.ts';
+import { buildReport, parseCsvPart, reportCsv, reportText } from '../orders/report.ts';
+import { listShows, requireShow, showOfRoom } from '../orders/shows.ts';
 
 const usage = 'usage: npm run report -- <showId> [--format text|json|csv] [--part summary|products|minutes|schedule|top] | --room <roomId>';
 

@@ -1,4 +1,4 @@
-import { LivesaleError, errorTable, type ErrorCode } from '../common/errors.ts';
+import { LivesaleError, errorTable, type ErrorCode } from '../platform/errors.ts';
 
 /**
  * Return codes of the inventory scripts. Negative codes are expected business outcomes; this is

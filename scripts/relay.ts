@@ -1,11 +1,11 @@
 /** The outbox relay process: Redis outbox streams -> Kafka orders topic. */
-import { createRedis } from '../common/clients.ts';
-import { loadConfig } from '../common/config.ts';
-import { createLogger } from '../common/logger.ts';
-import { onShutdown } from '../common/shutdown.ts';
-import { Keys } from '../inventory/keys.ts';
-import { createKafka, ensureTopics } from './kafka.ts';
-import { Relay } from './relay.ts';
+import { createRedis } from '../common/platform/redis.ts';
+import { loadConfig } from '../common/platform/config.ts';
+import { createLogger } from '../common/platform/logger.ts';
+import { onShutdown } from '../common/platform/lifecycle.ts';
+import { Keys } from '../common/contracts/keys.ts';
+import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
+import { Relay } from '../orders/relay.ts';
 
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'relay', nodeId: config.nodeId });

@@ -19,8 +19,6 @@ import type { Cluster, Redis } from 'ioredis';
  * SCRIPT FLUSH), also for commands sent in a pipeline.
  */
 
-export const defaultScriptsDir = fileURLToPath(new URL('./lua', import.meta.url));
-
 export class ScriptLoadError extends Error {
   readonly file: string;
   readonly line: number;
@@ -120,7 +118,7 @@ export function buildScript(file: string, rootDir = dirname(file)): { lua: strin
 }
 
 /** Loads every `<name>-<keys>.lua` in dir (not in subdirectories: those hold includes). */
-export function loadScripts(dir = defaultScriptsDir): Map<string, LoadedScript> {
+export function loadScripts(dir: string): Map<string, LoadedScript> {
   const out = new Map<string, LoadedScript>();
   for (const f of readdirSync(dir).sort()) {
     if (!f.endsWith('.lua')) continue;
@@ -158,7 +156,7 @@ export class Scripts {
   readonly #client: Client;
   readonly #scripts: Map<string, LoadedScript>;
 
-  constructor(client: Client, scripts: Map<string, LoadedScript> = loadScripts()) {
+  constructor(client: Client, scripts: Map<string, LoadedScript>) {
     this.#client = client;
     this.#scripts = scripts;
     for (const s of scripts.values()) {
