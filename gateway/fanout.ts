@@ -4,7 +4,7 @@ import type { GatewayMetrics } from './metrics.ts';
 import { laneOf, type Envelope, type Lane, type SnapshotFrame } from '../common/contracts/protocol.ts';
 
 /**
- * Delivery of room updates to this node's sockets, in three lanes (DESIGN.md §6):
+ * Delivery of room updates to this node's sockets, in three lanes (docs/protocol.md):
  *
  * - Logged deltas are batched per tick into one frame, serialised once and written to every
  *   socket that keeps up: a delta that comes a tick or more after the last batch began goes out

@@ -1,5 +1,5 @@
 /**
- * The one dictionary of metrics (DESIGN §5). Every figure the API, the live push and the review
+ * The one dictionary of metrics. Every figure the API, the live push and the review
  * report return names its metric and the version of the definition it was computed with; this
  * is the only place names, units, definitions and versions live. A definition that changes
  * meaning gets a new version.

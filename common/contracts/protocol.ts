@@ -177,7 +177,7 @@ export function effectivePrice(item: ItemInfo, now: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Lanes (DESIGN.md §6): how a delta travels to a socket that cannot keep up.
+// Lanes (docs/protocol.md): how a delta travels to a socket that cannot keep up.
 
 export interface Lane {
   /** state: latest value per key wins for a backpressured socket; event: ordered, never dropped. */

@@ -15,6 +15,6 @@ export function registerStatsRoutes(ctx: GatewayContext): void {
     return { status: 200, body: { ...stats, online: await ctx.hub.online(room.id) } };
   });
 
-  // Every metric's name, unit, definition, version and scopes (DESIGN §5).
+  // Every metric's name, unit, definition, version and scopes (orders/metrics.ts).
   ctx.route('get', '/stats/dictionary', 'stats.dictionary', async () => ({ status: 200, body: { metrics: dictionaryEntries() } }));
 }

@@ -14,7 +14,7 @@ import { redisNow } from './helpers.ts';
  * idempotency keys), payments (some at stale versions, some after their deadline), cancellations,
  * expiry by several sweepers at once, and host stock adjustments, on a flash sale and a tiered
  * group buy at once. During the run every sample of the counters balances; after it drains,
- * every invariant of DESIGN.md section 3 holds exactly, in Redis and in the ledger.
+ * every inventory invariant of docs/architecture.md holds exactly, in Redis and in the ledger.
  */
 
 const LIMIT = 3;

@@ -8,7 +8,7 @@ import { tierAt, type Tier } from '../../../inventory/tiers.ts';
 import type { InventoryEnv } from '../env.ts';
 import { dumpItem, outbox, redisNow } from '../helpers.ts';
 
-/** The cherries example of DESIGN.md: 499 base; 100 -> 449; 500 -> 399; 1000 -> 299 (yuan, here in fen). */
+/** The cherries example of a tiered group buy: 499 base; 100 -> 449; 500 -> 399; 1000 -> 299 (yuan, here in fen). */
 export const cherries: readonly Tier[] = [
   { threshold: 100, price: 44900 },
   { threshold: 500, price: 39900 },
