@@ -209,6 +209,6 @@ export class Commands {
 }
 
 /** The on-air activity event of an applied onAir command. */
-export function onAirActivity(activity: ActivityPublisher, roomId: string, by: string, itemId: string | null): (r: CommandResult) => void {
+function onAirActivity(activity: ActivityPublisher, roomId: string, by: string, itemId: string | null): (r: CommandResult) => void {
   return (r) => activity.publish({ type: 'item.on_air', id: `onair:${roomId}:${r.version}`, room: roomId, at: Date.now(), item: itemId, by });
 }

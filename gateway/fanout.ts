@@ -297,11 +297,6 @@ export class Fanout {
     this.#catchUp(ws, ud);
   }
 
-  /** Writes every pending delta now (all rooms). */
-  flushAll(): void {
-    this.#tick();
-  }
-
   close(): void {
     for (const t of this.#timers) clearInterval(t);
     this.#tick();

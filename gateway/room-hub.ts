@@ -258,32 +258,6 @@ export class RoomHub {
     if (available === 0) void this.flushStock(roomId);
   }
 
-  /**
-   * Notes a group buy's progress learned from an inventory call (a join). Published at once:
-   * a tier crossing (`tier` set) is an event; plain progress is state (latest wins).
-   */
-  async noteGroup(roomId: string, itemId: string, p: GroupProgress & { tier?: number }): Promise<void> {
-    const key = `${roomId}/g/${itemId}`;
-    if ((this.#published.get(key) ?? -1) >= p.ver) return;
-    this.#published.set(key, p.ver);
-    // A failed append is retried (a tier crossing is an event viewers must get); a newer
-    // progress noted meanwhile supersedes plain progress.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#o.store.append(roomId, { t: 'group', item: itemId, count: p.count, price: p.price, next: p.next, ver: p.ver, ...(p.tier === undefined ? {} : { tier: p.tier }) });
-        return;
-      } catch (err) {
-        const superseded = p.tier === undefined && (this.#published.get(key) ?? -1) > p.ver;
-        if (attempt >= 3 || superseded) {
-          this.#o.log.warn({ err: (err as Error).message, roomId, itemId, attempt }, 'group progress publish failed');
-          if (this.#published.get(key) === p.ver) this.#published.delete(key);
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 50 * attempt));
-      }
-    }
-  }
-
   /** Publishes the pending stock levels (all rooms, or one). */
   async flushStock(onlyRoom?: string): Promise<void> {
     const rooms = onlyRoom ? [onlyRoom] : [...this.#pendingStock.keys()];
@@ -310,11 +284,6 @@ export class RoomHub {
 
   viewerLeft(roomId: string): void {
     this.#viewers.set(roomId, Math.max(0, (this.#viewers.get(roomId) ?? 0) - 1));
-  }
-
-  /** Viewers connected to this node, per room. */
-  localViewers(roomId: string): number {
-    return this.#viewers.get(roomId) ?? 0;
   }
 
   async #reportViewers(final = false): Promise<void> {

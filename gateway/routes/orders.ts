@@ -19,7 +19,7 @@ import {
   type JoinResult,
 } from '../../common/contracts/protocol.ts';
 
-export function buyReply(r: ReserveResult): BuyResult {
+function buyReply(r: ReserveResult): BuyResult {
   switch (r.outcome) {
     case 'held':
       return { outcome: 'held', orderId: r.orderId, qty: r.qty, unitPrice: r.unitPrice, amount: r.amount, deadline: r.deadline, available: r.available };
@@ -32,7 +32,7 @@ export function buyReply(r: ReserveResult): BuyResult {
   }
 }
 
-export function joinReply(r: InventoryJoinResult): JoinResult {
+function joinReply(r: InventoryJoinResult): JoinResult {
   switch (r.outcome) {
     case 'held':
       return {

@@ -31,7 +31,7 @@ function projectRoot(): string {
 }
 
 /** Where the built pages are: WEB_DIR if set, else dist/web of the project. */
-export function webDir(): string {
+function webDir(): string {
   return process.env.WEB_DIR ? resolve(process.env.WEB_DIR) : resolve(projectRoot(), 'dist/web');
 }
 
