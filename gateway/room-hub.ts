@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { LivesaleError } from '../common/platform/errors.ts';
 import type { Logger } from '../common/platform/logger.ts';
 import { itemViewOf } from '../inventory/item-ops.ts';
 import type { Keys } from '../common/contracts/keys.ts';
@@ -106,6 +107,14 @@ export class RoomHub {
       );
     }
     return p;
+  }
+
+  /** The room, loaded on first use; ROOM_NOT_FOUND when there is no such room (or the id cannot be one). */
+  async require(roomId: string): Promise<LocalRoom> {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(roomId)) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${JSON.stringify(roomId.slice(0, 80))}`);
+    const room = await this.ensure(roomId);
+    if (!room) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${roomId}`);
+    return room;
   }
 
   loaded(roomId: string): LocalRoom | undefined {
