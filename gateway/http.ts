@@ -67,7 +67,7 @@ export function readBody(res: HttpResponse, state: ResState, limit: number): Pro
   });
 }
 
-export function parseJson(body: Buffer): unknown {
+function parseJson(body: Buffer): unknown {
   if (body.length === 0) throw new LivesaleError('BAD_REQUEST', 'a JSON body is required');
   try {
     return JSON.parse(body.toString('utf8'));
