@@ -1,5 +1,5 @@
 import type { Logger } from '../common/platform/logger.ts';
-import type { Behind, SocketData, Ws } from './socket-data.ts';
+import type { SocketData, Ws } from './socket-data.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { laneOf, type Envelope, type Lane, type SnapshotFrame } from '../common/contracts/protocol.ts';
 
