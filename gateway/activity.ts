@@ -54,10 +54,6 @@ export class ActivityPublisher {
     this.#schedule();
   }
 
-  get queued(): number {
-    return this.#queue.length;
-  }
-
   #schedule(delay = this.#o.lingerMs): void {
     if (this.#timer || this.#sending || this.#closed) return;
     this.#timer = setTimeout(() => {

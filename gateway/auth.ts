@@ -100,7 +100,3 @@ export function bearer(header: string | undefined): string | undefined {
   const m = /^Bearer\s+(\S+)$/i.exec(header);
   return m?.[1];
 }
-
-export function requireRole(p: Principal, ...allowed: Role[]): void {
-  if (!allowed.includes(p.role)) throw new LivesaleError('FORBIDDEN', `this needs a ${allowed.join(' or ')} token`);
-}

@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import type { Config } from '../common/platform/config.ts';
 import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
 import type { Logger } from '../common/platform/logger.ts';
-import type { ActivityPublisher } from './activity.ts';
 import type { AuditLog } from './audit.ts';
 import type { Principal } from './auth.ts';
+import { authorize, type Action, type ResourceOf, type RoomRef } from './policy.ts';
+import type { Call } from './router.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { nextDoc, type Command, type CommandName, type CommandOf, type CommandResult, type Delta, type RoomDoc } from '../common/contracts/protocol.ts';
+import { nextDoc, type Command, type CommandName, type CommandOf, type CommandResult, type Delta } from '../common/contracts/protocol.ts';
 import type { RoomHub } from './room-hub.ts';
 import type { RoomStore, StoredRoom } from './room-store.ts';
 
@@ -33,17 +33,28 @@ export interface Effect {
 }
 
 export type Executor<N extends CommandName> = (x: ExecContext, cmd: CommandOf<N>) => Promise<Effect>;
-export type Executors = { [N in CommandName]: Executor<N> };
+
+/** Actions whose policy is about a room: the ones a host command may name. */
+type RoomAction = { [A in Action]: [ResourceOf<A>] extends [never] ? never : ResourceOf<A> extends RoomRef ? A : never }[Action];
+
+/** One host command: what it does, and who may run it besides what `room.command` allows. */
+export interface HostCommand<N extends CommandName> {
+  /** A stricter policy for this command than `room.command` (which every command passes first). */
+  readonly action?: RoomAction;
+  readonly run: Executor<N>;
+}
+
+/** Every host command, by name (host-commands.ts); a command without an entry does not compile. */
+export type HostCommands = { [N in CommandName]: HostCommand<N> };
 
 export interface CommandDeps {
-  config: Config;
+  config: Pick<Config, 'hostCommandRate'>;
   log: Logger;
   store: RoomStore;
   hub: RoomHub;
   audit: AuditLog;
-  activity: ActivityPublisher;
   metrics: GatewayMetrics;
-  executors: Executors;
+  commands: HostCommands;
 }
 
 /** How long a node may hold a room's command lock. */
@@ -51,44 +62,8 @@ const lockTtlMs = 10_000;
 /** How long a command waits for the room's lock before answering CONFLICT. */
 const lockWaitMs = 3000;
 
-function item(doc: RoomDoc, id: string) {
-  const it = doc.items[id];
-  if (!it) throw new LivesaleError('ITEM_NOT_FOUND', `room ${doc.id} has no item ${id}`);
-  return it;
-}
-
-/** The executors that only change the room document (no inventory). */
-export const documentExecutors = (activity: ActivityPublisher) => ({
-  onAir: async (x, c) => {
-    if (c.itemId !== null) item(x.room.doc, c.itemId);
-    return { delta: { t: 'onAir', item: c.itemId }, after: onAirActivity(activity, x.roomId, x.principal.sub, c.itemId) };
-  },
-  list: async (x, c) => {
-    item(x.room.doc, c.itemId);
-    const listing = [...x.room.doc.listing];
-    if (listing.includes(c.itemId)) throw new LivesaleError('INVALID_ARGUMENT', `item ${c.itemId} is already listed`);
-    listing.splice(Math.min(c.position ?? listing.length, listing.length), 0, c.itemId);
-    return { delta: { t: 'listing', listing } };
-  },
-  delist: async (x, c) => {
-    item(x.room.doc, c.itemId);
-    if (!x.room.doc.listing.includes(c.itemId)) throw new LivesaleError('INVALID_ARGUMENT', `item ${c.itemId} is not listed`);
-    if (x.room.doc.onAir === c.itemId) throw new LivesaleError('INVALID_ARGUMENT', `item ${c.itemId} is on air; put another item (or none) on air first`);
-    return { delta: { t: 'listing', listing: x.room.doc.listing.filter((i) => i !== c.itemId) } };
-  },
-  reorder: async (x, c) => {
-    const cur = x.room.doc.listing;
-    const same = c.listing.length === cur.length && new Set(c.listing).size === c.listing.length && c.listing.every((i) => cur.includes(i));
-    if (!same) throw new LivesaleError('INVALID_ARGUMENT', 'a reorder must list exactly the listed items, each once');
-    return { delta: { t: 'listing', listing: [...c.listing] } };
-  },
-  announce: async (x, c) => ({
-    delta: { t: 'announce', announcement: { id: `${x.now.toString(36)}-${randomBytes(3).toString('hex')}`, text: c.text, at: x.now } },
-  }),
-}) satisfies Partial<{ [N in CommandName]: Executor<N> }>;
-
 /**
- * Host console commands: who may run them, the per-host rate limit, one command at a time per
+ * Host console commands: the authorization of each (audited when refused), the per-host rate limit, one command at a time per
  * room (a Redis lock shared by every node), idempotency keys, the base-version check, the
  * audit log, and the delta each command appends to the room.
  */
@@ -101,15 +76,12 @@ export class Commands {
     this.#d = deps;
   }
 
-  /** May `p` run host commands in this room? FORBIDDEN otherwise. */
-  static authorize(p: Principal, doc: Pick<RoomDoc, 'id' | 'hostId'>): void {
-    if (p.role === 'ops') return;
-    if (p.role !== 'host') throw new LivesaleError('FORBIDDEN', 'host commands need a host or ops token');
-    if (doc.hostId !== p.sub) throw new LivesaleError('FORBIDDEN', `this host token is not for room ${doc.id}`);
-  }
-
-  /** Runs one command; every attempt past authentication lands in the audit log. */
-  async run(p: Principal, roomId: string, cmd: Command, via: 'http' | 'ws'): Promise<CommandResult> {
+  /**
+   * Runs one command for an authenticated caller; every attempt lands in the audit log,
+   * refusals by the policy included.
+   */
+  async run(call: Call<'room.command'>, roomId: string, cmd: Command, via: 'http' | 'ws'): Promise<CommandResult> {
+    const p = call.principal;
     const started = performance.now();
     const at = Date.now();
     const { command, idempotencyKey, baseVersion, ...payload } = cmd;
@@ -133,7 +105,9 @@ export class Commands {
     try {
       const room = await this.#d.hub.ensure(roomId);
       if (!room) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${roomId}`);
-      Commands.authorize(p, room.view.doc);
+      call.authorize(room.view.doc);
+      const stricter = this.#d.commands[cmd.command].action;
+      if (stricter) authorize(stricter, p, room.view.doc);
       const rate = await this.#d.store.countHostCommand(`${p.role}:${p.sub}`);
       if (rate.count > this.#d.config.hostCommandRate) {
         metrics.rateLimited.inc({ scope: 'host_commands' });
@@ -178,7 +152,7 @@ export class Commands {
       if (room.version !== cmd.baseVersion) {
         throw new LivesaleError('CONFLICT', `the room is at version ${room.version}; the command was based on ${cmd.baseVersion}`, { version: room.version });
       }
-      const exec = this.#d.executors[cmd.command] as Executor<CommandName>;
+      const exec = this.#d.commands[cmd.command].run as Executor<CommandName>;
       const effect = await exec({ roomId, room, principal: p, opId: idemField, now }, cmd as CommandOf<CommandName>);
       const a = await store.command(roomId, {
         idemField,
@@ -206,9 +180,4 @@ export class Commands {
       await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
     }
   }
-}
-
-/** The on-air activity event of an applied onAir command. */
-export function onAirActivity(activity: ActivityPublisher, roomId: string, by: string, itemId: string | null): (r: CommandResult) => void {
-  return (r) => activity.publish({ type: 'item.on_air', id: `onair:${roomId}:${r.version}`, room: roomId, at: Date.now(), item: itemId, by });
 }

@@ -1,5 +1,7 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { z } from 'zod';
 import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
+import { describeIssues } from '../common/contracts/protocol.ts';
 
 const statusText: Record<number, string> = {
   200: '200 OK',
@@ -65,13 +67,20 @@ export function readBody(res: HttpResponse, state: ResState, limit: number): Pro
   });
 }
 
-export function parseJson(body: Buffer): unknown {
+function parseJson(body: Buffer): unknown {
   if (body.length === 0) throw new LivesaleError('BAD_REQUEST', 'a JSON body is required');
   try {
     return JSON.parse(body.toString('utf8'));
   } catch {
     throw new LivesaleError('INVALID_JSON', 'the body is not valid JSON');
   }
+}
+
+/** The JSON body validated by `schema`; BAD_REQUEST, INVALID_JSON or VALIDATION_FAILED otherwise. */
+export function parseBody<S extends z.ZodType>(schema: S, body: Buffer): z.infer<S> {
+  const r = schema.safeParse(parseJson(body));
+  if (!r.success) throw new LivesaleError('VALIDATION_FAILED', describeIssues(r.error));
+  return r.data;
 }
 
 export function send(res: HttpResponse, state: ResState, reply: Reply): void {

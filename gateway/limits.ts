@@ -23,11 +23,6 @@ export function take(b: Bucket, ratePerSec: number, burst: number, now = perform
   return true;
 }
 
-/** Milliseconds until the bucket has a token again. */
-export function retryAfterMs(b: Bucket, ratePerSec: number): number {
-  return b.tokens >= 1 ? 0 : Math.ceil(((1 - b.tokens) * 1000) / ratePerSec);
-}
-
 /**
  * One bucket per key (a user), shared by every connection of that key on this node; a key's
  * bucket is forgotten when its last connection closes.

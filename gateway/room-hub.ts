@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { LivesaleError } from '../common/platform/errors.ts';
 import type { Logger } from '../common/platform/logger.ts';
 import { itemViewOf } from '../inventory/item-ops.ts';
 import type { Keys } from '../common/contracts/keys.ts';
@@ -106,6 +107,14 @@ export class RoomHub {
       );
     }
     return p;
+  }
+
+  /** The room, loaded on first use; ROOM_NOT_FOUND when there is no such room (or the id cannot be one). */
+  async require(roomId: string): Promise<LocalRoom> {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(roomId)) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${JSON.stringify(roomId.slice(0, 80))}`);
+    const room = await this.ensure(roomId);
+    if (!room) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${roomId}`);
+    return room;
   }
 
   loaded(roomId: string): LocalRoom | undefined {
@@ -258,32 +267,6 @@ export class RoomHub {
     if (available === 0) void this.flushStock(roomId);
   }
 
-  /**
-   * Notes a group buy's progress learned from an inventory call (a join). Published at once:
-   * a tier crossing (`tier` set) is an event; plain progress is state (latest wins).
-   */
-  async noteGroup(roomId: string, itemId: string, p: GroupProgress & { tier?: number }): Promise<void> {
-    const key = `${roomId}/g/${itemId}`;
-    if ((this.#published.get(key) ?? -1) >= p.ver) return;
-    this.#published.set(key, p.ver);
-    // A failed append is retried (a tier crossing is an event viewers must get); a newer
-    // progress noted meanwhile supersedes plain progress.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#o.store.append(roomId, { t: 'group', item: itemId, count: p.count, price: p.price, next: p.next, ver: p.ver, ...(p.tier === undefined ? {} : { tier: p.tier }) });
-        return;
-      } catch (err) {
-        const superseded = p.tier === undefined && (this.#published.get(key) ?? -1) > p.ver;
-        if (attempt >= 3 || superseded) {
-          this.#o.log.warn({ err: (err as Error).message, roomId, itemId, attempt }, 'group progress publish failed');
-          if (this.#published.get(key) === p.ver) this.#published.delete(key);
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 50 * attempt));
-      }
-    }
-  }
-
   /** Publishes the pending stock levels (all rooms, or one). */
   async flushStock(onlyRoom?: string): Promise<void> {
     const rooms = onlyRoom ? [onlyRoom] : [...this.#pendingStock.keys()];
@@ -310,11 +293,6 @@ export class RoomHub {
 
   viewerLeft(roomId: string): void {
     this.#viewers.set(roomId, Math.max(0, (this.#viewers.get(roomId) ?? 0) - 1));
-  }
-
-  /** Viewers connected to this node, per room. */
-  localViewers(roomId: string): number {
-    return this.#viewers.get(roomId) ?? 0;
   }
 
   async #reportViewers(final = false): Promise<void> {

@@ -7,28 +7,28 @@ import type { z } from 'zod';
 import type { Config } from '../common/platform/config.ts';
 import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
 import type { Logger } from '../common/platform/logger.ts';
-import { FlashSale } from '../inventory/flash-sale.ts';
-import type { Keys } from '../common/contracts/keys.ts';
-import { Scripts } from '../common/platform/lua-loader.ts';
-import { Payments } from '../inventory/payments.ts';
-import { Catalog } from '../orders/catalog.ts';
-import type { Database } from '../common/contracts/ledger-schema.ts';
 import { createKafka } from '../common/platform/kafka.ts';
+import type { Keys } from '../common/contracts/keys.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
+import { FlashSale } from '../inventory/flash-sale.ts';
+import { GroupBuy } from '../inventory/group-buy.ts';
+import { Payments } from '../inventory/payments.ts';
+import { inventoryScripts } from '../inventory/scripts.ts';
+import { Catalog } from '../orders/catalog.ts';
 import { ActivityPublisher } from './activity.ts';
 import { AuditLog } from './audit.ts';
 import { Auth, bearer } from './auth.ts';
 import { Commands } from './commands.ts';
-import type { GatewayContext, HttpHandler, WsMessageType } from './context.ts';
 import { Fanout } from './fanout.ts';
-import { copyRequest, errorReply, parseJson, readBody, send, type ResState } from './http.ts';
+import { hostCommands } from './host-commands.ts';
+import { copyRequest, errorReply, readBody, send, type ResState } from './http.ts';
 import { createMetrics } from './metrics.ts';
-import { describeIssues } from '../common/contracts/protocol.ts';
-import { RoomHub, type LocalRoom } from './room-hub.ts';
+import { isPublic, type Action } from './policy.ts';
+import { RoomHub } from './room-hub.ts';
 import { RoomStore } from './room-store.ts';
-import { hostExecutors } from './routes/host-commands.ts';
-import { registerRoutes } from './routes/index.ts';
+import { callOf, requireAuthorized, type HttpHandler, type HttpMethod, type Router, type WsMessageType } from './router.ts';
+import { registerRoutes, type GatewayServices } from './routes/index.ts';
 import { registerWebSocket, type WsState } from './ws.ts';
-import { inventoryScripts } from '../inventory/scripts.ts';
 
 export interface GatewayDeps {
   config: Config;
@@ -45,7 +45,8 @@ export interface Gateway {
   readonly hub: RoomHub;
   readonly auth: Auth;
   readonly registry: Registry;
-  readonly context: GatewayContext;
+  /** The services the gateway is composed of (tests and tools reach in through them). */
+  readonly context: GatewayServices;
   /** Open WebSocket connections on this node. */
   readonly connections: number;
   /**
@@ -62,15 +63,17 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const app: TemplatedApp = uWS.App();
   const st: WsState = { sockets: new Set(), types: new Map(), closing: false, inFlight: 0 };
 
+  // Built in dependency order; each route module gets only what it uses (routes/index.ts).
   const auth = new Auth(config.jwtSecret);
   const scripts = inventoryScripts(redis);
-  const store = new RoomStore({ redis, keys });
   const metrics = createMetrics();
+  const store = new RoomStore({ redis, keys });
   const kafka = deps.kafka ?? createKafka(config, log, 'gateway');
   const activity = new ActivityPublisher({ kafka, topic: config.topics.activity, log: log.child({ component: 'activity' }), metrics });
   const audit = new AuditLog({ db, log: log.child({ component: 'audit' }), node: config.nodeId });
 
-  let hub!: RoomHub;
+  // The fan-out and the hub call each other back: resyncs need the hub's snapshot, the hub's
+  // deltas go to the fan-out. Neither calls the other while being built.
   const fanout = new Fanout({
     log: log.child({ component: 'fanout' }),
     metrics,
@@ -84,7 +87,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     },
   });
   const lastOnlineEvent = new Map<string, number>();
-  hub = new RoomHub({
+  const hub: RoomHub = new RoomHub({
     redis,
     keys,
     store,
@@ -118,71 +121,29 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     inUse: (roomId) => fanout.socketCount(roomId) > 0,
   });
 
-  async function roomFor(roomId: string): Promise<LocalRoom> {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(roomId)) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${JSON.stringify(roomId.slice(0, 80))}`);
-    const room = await hub.ensure(roomId);
-    if (!room) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${roomId}`);
-    return room;
-  }
-
   const flash = new FlashSale({ redis, keys, scripts });
+  const groups = new GroupBuy({ redis, keys, scripts });
   // Payments are confirmed only once Kafka acknowledged them (inventory/payments.ts).
   const payments = new Payments({ redis, keys, scripts, kafka, topic: config.topics.orders });
   await payments.start();
   const catalog = new Catalog(db);
-  const ctx: GatewayContext = {
+  const commands = new Commands({
     config,
-    log,
-    redis,
-    db,
-    keys,
-    scripts,
-    auth,
-    flash,
-    payments,
-    catalog,
+    log: log.child({ component: 'commands' }),
     store,
     hub,
-    metrics,
-    fanout,
     audit,
-    activity,
-    commands: undefined as unknown as Commands,
-    route,
-    wsMessage<S extends z.ZodType>(type: string, def: WsMessageType<S>) {
-      if (st.types.has(type)) throw new Error(`WebSocket message type ${type} registered twice`);
-      st.types.set(type, def as unknown as WsMessageType);
-    },
-    principalOf: (r) => auth.verify(bearer(r.headers.authorization)),
-    parseBody(schema, body) {
-      const r = schema.safeParse(parseJson(body));
-      if (!r.success) throw new LivesaleError('VALIDATION_FAILED', describeIssues(r.error));
-      return r.data;
-    },
-    roomFor,
-    async hostRoom(p, roomId) {
-      const room = await roomFor(roomId);
-      Commands.authorize(p, room.view.doc);
-      return room;
-    },
-    async hostCommand(roomId, build) {
-      for (let attempt = 0; ; attempt++) {
-        const stored = await store.get(roomId);
-        if (!stored) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${roomId}`);
-        const { doc, delta } = build(stored.doc);
-        try {
-          return await store.append(roomId, delta, { doc, baseVersion: stored.version });
-        } catch (err) {
-          if (err instanceof LivesaleError && err.code === 'CONFLICT' && attempt < 3) continue;
-          throw err;
-        }
-      }
-    },
-  };
-  (ctx as { commands: Commands }).commands = new Commands({ config, log: log.child({ component: 'commands' }), store, hub, audit, activity, metrics, executors: hostExecutors(ctx) });
+    metrics,
+    commands: hostCommands({ config, catalog, flash, groups, hub, activity }),
+  });
+  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, fanout, hub, flash, groups, payments, catalog, commands };
 
   // ---- HTTP
-  function route(method: 'get' | 'post' | 'put' | 'del', pattern: string, name: string, handler: HttpHandler): void {
+  /**
+   * Every route: the caller of a non-public action is authenticated before the handler runs
+   * (UNAUTHENTICATED otherwise), and the handler must have authorized before it answers.
+   */
+  function route<A extends Action>(method: HttpMethod, pattern: string, name: string, action: A, handler: HttpHandler<A>): void {
     const paramCount = (pattern.match(/:/g) ?? []).length;
     app[method](pattern, (res: HttpResponse, rq) => {
       const state: ResState = { aborted: false };
@@ -203,7 +164,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       st.inFlight++;
       (async () => {
         const body = method === 'post' || method === 'put' ? await readBody(res, state, config.maxPayloadBytes) : Buffer.alloc(0);
-        return handler({ ...head, body });
+        const call = callOf(action, isPublic(action) ? undefined : await auth.verify(bearer(head.headers.authorization)));
+        const reply = await handler({ ...head, body }, call);
+        requireAuthorized(call, `route ${name}`);
+        return reply;
       })()
         .catch((err: unknown) => {
           const e = asLivesaleError(err);
@@ -222,14 +186,21 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     });
   }
 
-  registerRoutes(ctx);
+  const router: Router = {
+    route,
+    wsMessage<S extends z.ZodType, A extends Action>(type: string, def: WsMessageType<S, A>) {
+      if (st.types.has(type)) throw new Error(`WebSocket message type ${type} registered twice`);
+      st.types.set(type, def as unknown as WsMessageType);
+    },
+  };
+  registerRoutes(router, services);
 
   app.any('/*', (res) => {
     res.cork(() => res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no such endpoint' } })));
   });
 
   // ---- WebSocket
-  const ws = registerWebSocket(app, ctx, st);
+  const ws = registerWebSocket(app, { config, log, auth, hub, store, fanout, metrics, activity }, st);
   const tokenSweep = setInterval(() => ws.sweepTokens(), 1000);
 
   // ---- listen
@@ -245,7 +216,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     hub,
     auth,
     registry: metrics.registry,
-    context: ctx,
+    context: services,
     get connections() {
       return st.sockets.size;
     },

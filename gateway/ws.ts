@@ -1,12 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import uWS, { type HttpResponse, type TemplatedApp } from 'uWebSockets.js';
 import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
-import { bearer, type Principal } from './auth.ts';
-import type { GatewayContext, SocketData, Ws, WsMessageType } from './context.ts';
+import type { Config } from '../common/platform/config.ts';
+import type { Logger } from '../common/platform/logger.ts';
+import { describeIssues } from '../common/contracts/protocol.ts';
+import type { ActivityPublisher } from './activity.ts';
+import { bearer, type Auth, type Principal } from './auth.ts';
+import type { Fanout } from './fanout.ts';
 import { errorReply, send, type ResState } from './http.ts';
 import { KeyedBuckets, newBucket, take } from './limits.ts';
-import { describeIssues } from '../common/contracts/protocol.ts';
-import { deltaFrame, type LocalRoom } from './room-hub.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import { allows, authorize } from './policy.ts';
+import { deltaFrame, type LocalRoom, type RoomHub } from './room-hub.ts';
+import type { RoomStore } from './room-store.ts';
+import { callOf, requireAuthorized, type WsMessageType } from './router.ts';
+import type { SocketData, Ws } from './socket-data.ts';
 
 export interface WsState {
   readonly sockets: Set<Ws>;
@@ -47,8 +55,19 @@ function resumeFrames(room: LocalRoom, ud: SocketData): string[] | undefined {
  * resume on open, rate limits and schema validation of every message, viewer counting and
  * activity events, token expiry. No exception escapes a uWS callback.
  */
-export function registerWebSocket(app: TemplatedApp, ctx: GatewayContext, st: WsState): { sweepTokens(): void } {
-  const { config, log, auth, hub, fanout, metrics, activity } = ctx;
+export interface WebSocketDeps {
+  config: Config;
+  log: Logger;
+  auth: Auth;
+  hub: RoomHub;
+  store: RoomStore;
+  fanout: Fanout;
+  metrics: GatewayMetrics;
+  activity: ActivityPublisher;
+}
+
+export function registerWebSocket(app: TemplatedApp, deps: WebSocketDeps, st: WsState): { sweepTokens(): void } {
+  const { config, log, auth, hub, store, fanout, metrics, activity } = deps;
   const admission = newBucket(config.wsAdmissionRate * 2);
   const users = new KeyedBuckets(config.userMessageRate, config.userMessageRate * 2);
   const strikeLimit = Math.max(20, config.wsMessageRate * 2);
@@ -143,6 +162,7 @@ export function registerWebSocket(app: TemplatedApp, ctx: GatewayContext, st: Ws
       let principal: Principal;
       try {
         principal = auth.verifyNow(token);
+        authorize('room.watch', principal);
       } catch (err) {
         refuse(res, state, err);
         return;
@@ -174,9 +194,9 @@ export function registerWebSocket(app: TemplatedApp, ctx: GatewayContext, st: Ws
         return;
       }
       (async () => {
-        const room = await ctx.roomFor(roomId);
+        const room = await hub.require(roomId);
         const range = backfillRange(room);
-        return userData(room, range && (await ctx.store.deltasAfter(room.id, range[0], range[1])));
+        return userData(room, range && (await store.deltasAfter(room.id, range[0], range[1])));
       })().then(
         (ud) =>
           setImmediate(() => {
@@ -212,7 +232,8 @@ export function registerWebSocket(app: TemplatedApp, ctx: GatewayContext, st: Ws
         if (frames) for (const f of frames) fanout.send(ws, f, 'resume');
         else fanout.send(ws, JSON.stringify(hub.snapshot(room, ud.resume ? false : undefined)), 'snapshot');
         ud.resume = undefined;
-        fanout.add(ws, p.role === 'ops' || (p.role === 'host' && room.view.doc.hostId === p.sub));
+        // Live figures go to the sockets that may read the room's stats.
+        fanout.add(ws, allows('room.stats.read', p, room.view.doc));
         const f = hub.figures(ud.roomId);
         if (f) fanout.send(ws, JSON.stringify({ type: 'viewers', online: f.online, peak: f.peak }), 'ephemeral');
       }),
@@ -270,18 +291,17 @@ export function registerWebSocket(app: TemplatedApp, ctx: GatewayContext, st: Ws
           return;
         }
         metrics.wsMessages.inc({ type });
-        if (def.roles && !def.roles.includes(ud.principal.role)) {
-          sendError(ws, new LivesaleError('FORBIDDEN', `${type} needs a ${def.roles.join(' or ')} token`), reqId);
-          return;
-        }
         st.inFlight++;
+        // The principal as of this message (a token refresh may replace it).
+        const call = callOf(def.action, ud.principal);
         let handling: Promise<void>;
         try {
-          handling = def.handler(ws, parsed.data, (frame) => fanout.send(ws, JSON.stringify(frame)));
+          handling = def.handler(ws, parsed.data, (frame) => fanout.send(ws, JSON.stringify(frame)), call);
         } catch (err) {
           handling = Promise.reject(err);
         }
         handling
+          .then(() => requireAuthorized(call, `the ${type} message`))
           .catch((err: unknown) => {
             const e = asLivesaleError(err);
             if (e.code === 'INTERNAL') {

@@ -18,7 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { errorTable } from '../common/platform/errors.ts';
 import { createShowBody } from '../orders/shows.ts';
-import type { GatewayContext, WsMessageType } from '../gateway/context.ts';
+import { policies, type Action } from '../gateway/policy.ts';
+import type { Router, WsMessageType } from '../gateway/router.ts';
+import type { GatewayServices } from '../gateway/routes/index.ts';
 import {
   buyBody,
   buyResultSchema,
@@ -52,15 +54,20 @@ export interface RouteInfo {
   method: 'get' | 'post' | 'put' | 'del';
   pattern: string;
   name: string;
+  /** The policy action it is authorized by (gateway/policy.ts). */
+  action: Action;
 }
 
 export interface MessageInfo {
   type: string;
   schema: z.ZodType;
-  roles?: readonly string[];
+  action: Action;
 }
 
-/** Registers every route module on a context that only records what is registered. */
+/** Who may call a route or send a message: its action's policy, in words. */
+export const whoOf = (action: Action): string => policies[action].who;
+
+/** Registers every route module on a router that only records what is registered (and inert services). */
 export function collectEndpoints(): { routes: RouteInfo[]; messages: MessageInfo[] } {
   const routes: RouteInfo[] = [];
   const messages: MessageInfo[] = [];
@@ -69,21 +76,19 @@ export function collectEndpoints(): { routes: RouteInfo[]; messages: MessageInfo
     apply: () => inert,
     construct: () => inert as object,
   });
-  const recording = new Proxy({} as GatewayContext, {
-    get(_t, prop) {
-      if (prop === 'route') return (method: RouteInfo['method'], pattern: string, name: string) => routes.push({ method, pattern, name });
-      if (prop === 'wsMessage') return (type: string, def: WsMessageType) => messages.push({ type, schema: def.schema, ...(def.roles ? { roles: def.roles } : {}) });
-      if (prop === 'config') return { nodeId: 'docs', holdSeconds: 900 };
-      return inert;
-    },
+  const recording: Router = {
+    route: (method, pattern, name, action) => void routes.push({ method, pattern, name, action }),
+    wsMessage: (type, def) => void messages.push({ type, schema: def.schema, action: (def as WsMessageType).action }),
+  };
+  const services = new Proxy({} as GatewayServices, {
+    get: (_t, prop) => (prop === 'config' ? { nodeId: 'docs', holdSeconds: 900, stockTickMs: 100 } : inert),
   });
-  registerRoutes(recording);
+  registerRoutes(recording, services);
   return { routes, messages };
 }
 
 interface EndpointDoc {
   summary: string;
-  who: string;
   body?: z.ZodType;
   response?: z.ZodType;
   /** Error codes this endpoint answers with, besides the ones every endpoint may answer with. */
@@ -96,81 +101,79 @@ const errorReply = z.object({ error: z.object({ code: z.enum(Object.keys(errorTa
 
 /** What each registered route does, by route name. */
 export const endpointDocs: Record<string, EndpointDoc> = {
-  healthz: { summary: 'Liveness: the process answers.', who: 'anyone', response: z.object({ ok: z.literal(true), node: z.string() }) },
-  readyz: { summary: 'Readiness: Redis and Postgres answer (503 otherwise).', who: 'anyone', response: z.object({ ready: z.boolean(), error: z.string().optional() }) },
-  metrics: { summary: 'Prometheus metrics (text exposition format).', who: 'anyone' },
-  'auth.demo': { summary: 'A demo access token, only when DEMO_AUTH is on (NOT_FOUND otherwise).', who: 'anyone', body: demoTokenBody, response: z.object({ token: z.string() }), errors: ['NOT_FOUND'] },
-  'rooms.create': { summary: 'Creates a room; the host owns it. Returns the document at version 1.', who: 'host', body: createRoomBody, response: z.object({ room: roomDocSchema, version: z.number().int() }) },
-  'rooms.get': { summary: 'The room snapshot (the same frame a WebSocket subscriber gets first). The ETag is the room version.', who: 'anyone', response: snapshotFrameSchema, errors: ['ROOM_NOT_FOUND'] },
+  healthz: { summary: 'Liveness: the process answers.', response: z.object({ ok: z.literal(true), node: z.string() }) },
+  readyz: { summary: 'Readiness: Redis and Postgres answer (503 otherwise).', response: z.object({ ready: z.boolean(), error: z.string().optional() }) },
+  metrics: { summary: 'Prometheus metrics (text exposition format).' },
+  'auth.demo': { summary: 'A demo access token, only when DEMO_AUTH is on (NOT_FOUND otherwise).', body: demoTokenBody, response: z.object({ token: z.string() }), errors: ['NOT_FOUND'] },
+  'rooms.create': { summary: 'Creates a room; the host owns it. Returns the document at version 1.', body: createRoomBody, response: z.object({ room: roomDocSchema, version: z.number().int() }) },
+  'rooms.get': { summary: 'The room snapshot (the same frame a WebSocket subscriber gets first). The ETag is the room version.', response: snapshotFrameSchema, errors: ['ROOM_NOT_FOUND'] },
   'rooms.command': {
     summary: 'Runs a host console command (see the command list). The answer of a repeated idempotency key is the first answer (200, duplicate: true).',
-    who: "the room's host, ops",
+   
     body: commandBody,
     response: commandResultSchema,
     errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'INVALID_ARGUMENT', 'WRONG_ITEM_KIND', 'STOCK_BELOW_COMMITTED', 'ITEM_UNAVAILABLE'],
   },
   'items.create': {
     summary: 'Adds a flash-sale item: the addItem command, with the envelope in the body or in the Idempotency-Key and If-Match headers. 201 with the item.',
-    who: "the room's host, ops",
+   
     body: createItemBody,
     response: commandResultSchema.extend({ item: itemInfoSchema }),
     errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND'],
   },
   'rooms.onAir': {
     summary: 'Puts an item on air, or none: the onAir command, with the envelope in the body or in the Idempotency-Key and If-Match headers.',
-    who: "the room's host, ops",
+   
     body: onAirBody,
     response: commandResultSchema,
     errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND'],
   },
-  'rooms.audit': { summary: "The room's host command audit log, newest first.", who: "the room's host, ops", query: 'limit (1 to 1000, default 100)', errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
-  'web.root': { summary: 'Redirects to the demo page.', who: 'anyone' },
-  'web.index': { summary: 'The demo page: a room as a shopper, the host console or an ops dashboard sees it, on the typed client.', who: 'anyone' },
-  'web.file': { summary: 'The demo page\'s files (TypeScript served as JavaScript modules).', who: 'anyone', errors: ['NOT_FOUND'] },
-  'web.module': { summary: 'The typed client and the protocol module, as JavaScript modules for web pages.', who: 'anyone', errors: ['NOT_FOUND'] },
-  'web.zod': { summary: 'zod, for the protocol module in web pages.', who: 'anyone', errors: ['NOT_FOUND'] },
+  'rooms.audit': { summary: "The room's host command audit log, newest first.", query: 'limit (1 to 1000, default 100)', errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
+  'web.root': { summary: 'Redirects to the demo page.' },
+  'web.index': { summary: 'The demo page: a room as a shopper, the host console or an ops dashboard sees it, on the typed client.' },
+  'web.file': { summary: 'The demo page\'s files (TypeScript served as JavaScript modules).', errors: ['NOT_FOUND'] },
   'items.buy': {
     summary: 'Reserves stock: 201 held, 200 duplicate (with the first answer), 409 with the refusal (sold out, insufficient stock, limit reached, not started, ended).',
-    who: 'shopper',
+   
     body: buyBody,
     response: buyResultSchema,
     errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE'],
   },
   'items.join': {
     summary: 'Joins a tiered group buy: reserves stock, counts the participant, prices the hold at the tier reached. 201 held (with count, tier, next threshold, crossed), 200 duplicate, 409 refusal (also group_closed).',
-    who: 'shopper',
+   
     body: joinBody,
     response: joinResultSchema,
     errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'WRONG_ITEM_KIND'],
   },
   'items.pay': {
     summary: 'Pays a hold, against the hold version it names. Answered only once the payment is durable in Kafka (503 PAYMENT_NOT_CONFIRMED otherwise: retry, it is never charged twice).',
-    who: 'shopper (the holder)',
+   
     body: payBody,
     response: paidResultSchema,
     errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ORDER_NOT_FOUND', 'HOLD_EXPIRED', 'HOLD_CANCELLED', 'HOLD_CHANGED', 'GROUP_CLOSED', 'ITEM_UNAVAILABLE', 'PAYMENT_NOT_CONFIRMED'],
   },
   'items.cancel': {
     summary: 'Cancels an unpaid hold: its stock returns. Cancelling twice answers already: true.',
-    who: 'shopper (the holder)',
+   
     body: cancelBody,
     response: cancelResultSchema,
     errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ORDER_NOT_FOUND', 'HOLD_EXPIRED', 'ORDER_PAID', 'ITEM_UNAVAILABLE'],
   },
   'items.subscribe': {
     summary: 'Asks for a reminder when a pre-heated sale opens (outcome live or ended when it is too late for one).',
-    who: 'shopper',
+   
     body: subscribeBody,
     response: subscribeResultSchema,
     errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE'],
   },
-  'rooms.stats': { summary: "A room's live figures from the ledger, each with its metric name, and viewers online.", who: "ops, the room's host", errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
-  'stats.dictionary': { summary: "Every metric's name, unit, definition, version and scopes.", who: 'anyone' },
-  'shows.create': { summary: "Creates a show (a room's broadcast and its run sheet).", who: "the room's host", body: createShowBody, errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
-  'shows.get': { summary: 'A show and its run sheet.', who: "ops, the show's host", errors: ['FORBIDDEN'] },
-  'rooms.show': { summary: "The show of a room.", who: "ops, the show's host", errors: ['FORBIDDEN'] },
-  'shows.stats': { summary: 'Every dictionary metric per show, per product and per minute.', who: "ops, the show's host", errors: ['FORBIDDEN'] },
-  'shows.report': { summary: 'The review report as JSON, CSV or text.', who: "ops, the show's host", query: 'format=json|csv|text, part (csv)', errors: ['FORBIDDEN', 'INVALID_ARGUMENT'] },
+  'rooms.stats': { summary: "A room's live figures from the ledger, each with its metric name, and viewers online.", errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
+  'stats.dictionary': { summary: "Every metric's name, unit, definition, version and scopes." },
+  'shows.create': { summary: "Creates a show (a room's broadcast and its run sheet).", body: createShowBody, errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
+  'shows.get': { summary: 'A show and its run sheet.', errors: ['FORBIDDEN'] },
+  'rooms.show': { summary: "The show of a room.", errors: ['FORBIDDEN'] },
+  'shows.stats': { summary: 'Every dictionary metric per show, per product and per minute.', errors: ['FORBIDDEN'] },
+  'shows.report': { summary: 'The review report as JSON, CSV or text.', query: 'format=json|csv|text, part (csv)', errors: ['FORBIDDEN', 'INVALID_ARGUMENT'] },
 };
 
 interface MessageDoc {
@@ -276,7 +279,7 @@ export function buildDocs(): Docs {
     (paths[openApiPath(r.pattern)] ??= {})[method] = {
       operationId: r.name,
       summary: d?.summary ?? r.name,
-      description: `Who: ${d?.who ?? 'see the route module'}.${d?.query ? ` Query: ${d.query}.` : ''}`,
+      description: `Who: ${whoOf(r.action)}.${d?.query ? ` Query: ${d.query}.` : ''}`,
       ...(pathParams(r.pattern).length ? { parameters: pathParams(r.pattern).map((p) => ({ name: p, in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } })) } : {}),
       ...(d?.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(d.body) } } } } : {}),
       responses: {
@@ -373,7 +376,7 @@ function markdownReference(routes: RouteInfo[], messages: MessageInfo[], schemas
   out.push('### HTTP endpoints', '');
   for (const r of routes) {
     const d = endpointDocs[r.name];
-    out.push(`#### \`${r.method === 'del' ? 'DELETE' : r.method.toUpperCase()} ${r.pattern}\``, '', `${d?.summary ?? '(not described yet)'} Who: ${d?.who ?? 'see the route module'}.${d?.query ? ` Query: ${d.query}.` : ''}`, '');
+    out.push(`#### \`${r.method === 'del' ? 'DELETE' : r.method.toUpperCase()} ${r.pattern}\``, '', `${d?.summary ?? '(not described yet)'} Who: ${whoOf(r.action)}.${d?.query ? ` Query: ${d.query}.` : ''}`, '');
     if (d?.body) {
       const body = of(d.body) ?? {};
       if (body.oneOf || body.anyOf) out.push('Body: one of the [host console commands](#host-console-commands).', '');
@@ -396,7 +399,7 @@ function markdownReference(routes: RouteInfo[], messages: MessageInfo[], schemas
   out.push('### WebSocket messages (client to server)', '');
   for (const m of messages) {
     const d = messageDocs[m.type];
-    out.push(`#### \`${m.type}\``, '', `${d?.summary ?? '(not described yet)'} Who: ${m.roles ? m.roles.join(', ') : 'any role'}. Reply: \`${d?.reply ?? '?'}\` (or \`error\`).`, '');
+    out.push(`#### \`${m.type}\``, '', `${d?.summary ?? '(not described yet)'} Who: ${whoOf(m.action)}. Reply: \`${d?.reply ?? '?'}\` (or \`error\`).`, '');
     if (m.type !== 'command') out.push(fieldsTable(of(m.schema)), '');
   }
 

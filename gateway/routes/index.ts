@@ -1,4 +1,22 @@
-import type { GatewayContext } from '../context.ts';
+import type { Cluster, Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import type { Config } from '../../common/platform/config.ts';
+import type { Logger } from '../../common/platform/logger.ts';
+import type { Scripts } from '../../common/platform/lua-loader.ts';
+import type { Database } from '../../common/contracts/ledger-schema.ts';
+import type { FlashSale } from '../../inventory/flash-sale.ts';
+import type { GroupBuy } from '../../inventory/group-buy.ts';
+import type { Payments } from '../../inventory/payments.ts';
+import type { Catalog } from '../../orders/catalog.ts';
+import type { ActivityPublisher } from '../activity.ts';
+import type { AuditLog } from '../audit.ts';
+import type { Auth } from '../auth.ts';
+import type { Commands } from '../commands.ts';
+import type { Fanout } from '../fanout.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { RoomHub } from '../room-hub.ts';
+import type { RoomStore } from '../room-store.ts';
+import type { Router } from '../router.ts';
 import { registerOrderRoutes } from './orders.ts';
 import { registerRoomRoutes } from './rooms.ts';
 import { registerShowRoutes } from './shows.ts';
@@ -6,16 +24,48 @@ import { registerStatsRoutes } from './stats.ts';
 import { registerSystemRoutes } from './system.ts';
 import { registerWebRoutes } from './web.ts';
 
+/** The services the server composes (gateway/server.ts), in the order it builds them. */
+export interface GatewayServices {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly redis: Redis | Cluster;
+  readonly db: Kysely<Database>;
+  readonly auth: Auth;
+  readonly scripts: Scripts;
+  readonly metrics: GatewayMetrics;
+  readonly store: RoomStore;
+  readonly activity: ActivityPublisher;
+  readonly audit: AuditLog;
+  readonly fanout: Fanout;
+  readonly hub: RoomHub;
+  readonly flash: FlashSale;
+  readonly groups: GroupBuy;
+  /** Payments, answered only once durable in Kafka. */
+  readonly payments: Payments;
+  readonly catalog: Catalog;
+  readonly commands: Commands;
+}
+
 /**
- * Every route module, in registration order. The server registers them on its context; the
- * protocol documentation (scripts/protocol-docs.ts) registers them on a recording context to
- * list every HTTP endpoint and WebSocket message. A new route module adds one line here.
+ * Every route module, in registration order, each given only what it uses. The server
+ * registers them on its router; the protocol documentation (scripts/protocol-docs.ts) on a
+ * recording one, to list every HTTP endpoint and WebSocket message. A new route module adds
+ * one line here.
  */
-export function registerRoutes(ctx: GatewayContext): void {
-  registerSystemRoutes(ctx);
-  registerRoomRoutes(ctx);
-  registerOrderRoutes(ctx);
-  registerStatsRoutes(ctx);
-  registerShowRoutes(ctx);
-  registerWebRoutes(ctx);
+export function registerRoutes(router: Router, s: GatewayServices): void {
+  registerSystemRoutes(router, { config: s.config, redis: s.redis, db: s.db, registry: s.metrics.registry, auth: s.auth });
+  registerRoomRoutes(router, { nodeId: s.config.nodeId, catalog: s.catalog, store: s.store, hub: s.hub, commands: s.commands, audit: s.audit, activity: s.activity });
+  registerOrderRoutes(router, {
+    stockTickMs: s.config.stockTickMs,
+    log: s.log,
+    flash: s.flash,
+    groups: s.groups,
+    payments: s.payments,
+    hub: s.hub,
+    store: s.store,
+    metrics: s.metrics,
+  });
+  registerStatsRoutes(router, { db: s.db, hub: s.hub });
+  registerShowRoutes(router, { db: s.db, catalog: s.catalog });
+  registerWebRoutes(router, { log: s.log });
 }

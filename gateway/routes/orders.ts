@@ -1,8 +1,15 @@
 import { LivesaleError } from '../../common/platform/errors.ts';
 import type { ReserveResult } from '../../inventory/flash-sale.ts';
-import { GroupBuy, type JoinResult as InventoryJoinResult } from '../../inventory/group-buy.ts';
-import { requireRole, type Principal } from '../auth.ts';
-import type { GatewayContext } from '../context.ts';
+import type { Logger } from '../../common/platform/logger.ts';
+import type { FlashSale } from '../../inventory/flash-sale.ts';
+import type { GroupBuy, JoinResult as InventoryJoinResult } from '../../inventory/group-buy.ts';
+import type { Payments } from '../../inventory/payments.ts';
+import type { Principal } from '../auth.ts';
+import { parseBody } from '../http.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import type { RoomHub } from '../room-hub.ts';
+import type { RoomStore } from '../room-store.ts';
+import type { Call, Router } from '../router.ts';
 import {
   buyBody,
   buyMessage,
@@ -19,7 +26,7 @@ import {
   type JoinResult,
 } from '../../common/contracts/protocol.ts';
 
-export function buyReply(r: ReserveResult): BuyResult {
+function buyReply(r: ReserveResult): BuyResult {
   switch (r.outcome) {
     case 'held':
       return { outcome: 'held', orderId: r.orderId, qty: r.qty, unitPrice: r.unitPrice, amount: r.amount, deadline: r.deadline, available: r.available };
@@ -32,7 +39,7 @@ export function buyReply(r: ReserveResult): BuyResult {
   }
 }
 
-export function joinReply(r: InventoryJoinResult): JoinResult {
+function joinReply(r: InventoryJoinResult): JoinResult {
   switch (r.outcome) {
     case 'held':
       return {
@@ -64,16 +71,28 @@ export function joinReply(r: InventoryJoinResult): JoinResult {
  * reminder. What viewers must see goes to the room: stock levels (coalesced by the hub), group
  * progress (coalesced here; a tier crossing at once, as an event).
  */
-export function registerOrderRoutes(ctx: GatewayContext): void {
-  const { flash, hub, metrics } = ctx;
-  const groups = new GroupBuy({ redis: ctx.redis, keys: ctx.keys, scripts: ctx.scripts });
+export interface OrderRouteDeps {
+  /** How often group progress is published (at most). */
+  stockTickMs: number;
+  log: Logger;
+  flash: FlashSale;
+  groups: GroupBuy;
+  /** Payments, answered only once durable in Kafka. */
+  payments: Payments;
+  hub: RoomHub;
+  store: RoomStore;
+  metrics: GatewayMetrics;
+}
+
+export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void {
+  const { stockTickMs, log, flash, groups, payments, hub, store, metrics } = deps;
 
   // Group progress per item, latest version wins, published once per tick.
   const pendingGroups = new Map<string, { roomId: string; itemId: string; p: GroupProgress }>();
   let groupTimer: NodeJS.Timeout | undefined;
   const publishGroup = (roomId: string, itemId: string, p: GroupProgress, tier?: number) => {
     if (tier !== undefined) {
-      ctx.store.append(roomId, { t: 'group', item: itemId, ...p, tier }).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message, roomId }, 'tier crossing publish failed'));
+      store.append(roomId, { t: 'group', item: itemId, ...p, tier }).catch((err: unknown) => log.warn({ err: (err as Error).message, roomId }, 'tier crossing publish failed'));
       return;
     }
     const key = `${roomId}/${itemId}`;
@@ -85,16 +104,18 @@ export function registerOrderRoutes(ctx: GatewayContext): void {
       const batch = [...pendingGroups.values()];
       pendingGroups.clear();
       for (const g of batch) {
-        ctx.store.append(g.roomId, { t: 'group', item: g.itemId, ...g.p }).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message, roomId: g.roomId }, 'group progress publish failed'));
+        store.append(g.roomId, { t: 'group', item: g.itemId, ...g.p }).catch((err: unknown) => log.warn({ err: (err as Error).message, roomId: g.roomId }, 'group progress publish failed'));
       }
-    }, ctx.config.stockTickMs);
+    }, stockTickMs);
     groupTimer.unref?.();
   };
 
-  async function itemIn(p: Principal, roomId: string, itemId: string): Promise<void> {
-    requireRole(p, 'shopper');
-    const room = await ctx.roomFor(roomId);
+  /** Authorizes the call (a shopper's), then checks the item is in the room. */
+  async function itemIn(call: Call, roomId: string, itemId: string): Promise<Principal> {
+    call.authorize();
+    const room = await hub.require(roomId);
     if (!room.view.doc.items[itemId]) throw new LivesaleError('ITEM_NOT_FOUND', `room ${roomId} has no item ${itemId}`);
+    return call.principal;
   }
 
   async function timed<T>(command: string, run: () => Promise<T>): Promise<T> {
@@ -106,8 +127,8 @@ export function registerOrderRoutes(ctx: GatewayContext): void {
     }
   }
 
-  async function buy(p: Principal, roomId: string, itemId: string, qty: number, idempotencyKey: string): Promise<BuyResult> {
-    await itemIn(p, roomId, itemId);
+  async function buy(call: Call, roomId: string, itemId: string, qty: number, idempotencyKey: string): Promise<BuyResult> {
+    const p = await itemIn(call, roomId, itemId);
     return timed('buy', async () => {
       try {
         const r = await flash.reserve(itemId, p.sub, qty, idempotencyKey);
@@ -121,8 +142,8 @@ export function registerOrderRoutes(ctx: GatewayContext): void {
     });
   }
 
-  async function join(p: Principal, roomId: string, itemId: string, qty: number, idempotencyKey: string): Promise<JoinResult> {
-    await itemIn(p, roomId, itemId);
+  async function join(call: Call, roomId: string, itemId: string, qty: number, idempotencyKey: string): Promise<JoinResult> {
+    const p = await itemIn(call, roomId, itemId);
     return timed('join', async () => {
       const r = await groups.join(itemId, p.sub, qty, idempotencyKey);
       metrics.reservations.inc({ outcome: `join_${r.outcome}` });
@@ -134,11 +155,11 @@ export function registerOrderRoutes(ctx: GatewayContext): void {
     });
   }
 
-  async function pay(p: Principal, roomId: string, itemId: string, orderId: string, version: number | undefined) {
-    await itemIn(p, roomId, itemId);
+  async function pay(call: Call, roomId: string, itemId: string, orderId: string, version: number | undefined) {
+    const p = await itemIn(call, roomId, itemId);
     return timed('pay', async () => {
       try {
-        const r = await ctx.payments.pay(itemId, orderId, p.sub, version);
+        const r = await payments.pay(itemId, orderId, p.sub, version);
         hub.noteStock(roomId, itemId, r.available, r.ver);
         return { outcome: 'paid' as const, orderId: r.orderId, qty: r.qty, amount: r.amount, already: r.already };
       } catch (err) {
@@ -151,8 +172,8 @@ export function registerOrderRoutes(ctx: GatewayContext): void {
     });
   }
 
-  async function cancel(p: Principal, roomId: string, itemId: string, orderId: string) {
-    await itemIn(p, roomId, itemId);
+  async function cancel(call: Call, roomId: string, itemId: string, orderId: string) {
+    const p = await itemIn(call, roomId, itemId);
     return timed('cancel', async () => {
       const r = await flash.cancel(itemId, orderId, { userId: p.sub });
       hub.noteStock(roomId, itemId, r.available, r.ver);
@@ -164,90 +185,85 @@ export function registerOrderRoutes(ctx: GatewayContext): void {
     });
   }
 
-  async function subscribe(p: Principal, roomId: string, itemId: string) {
-    await itemIn(p, roomId, itemId);
+  async function subscribe(call: Call, roomId: string, itemId: string) {
+    const p = await itemIn(call, roomId, itemId);
     return timed('subscribe', () => flash.subscribe(itemId, p.sub));
   }
 
   const refusal = (outcome: string) => (outcome === 'held' ? 201 : outcome === 'duplicate' ? 200 : 409);
 
-  ctx.route('post', '/rooms/:roomId/items/:itemId/buy', 'items.buy', async (r) => {
-    const p = await ctx.principalOf(r);
-    const b = ctx.parseBody(buyBody, r.body);
-    const result = await buy(p, r.params[0]!, r.params[1]!, b.qty, r.headers['idempotency-key'] ?? b.idempotencyKey);
+  router.route('post', '/rooms/:roomId/items/:itemId/buy', 'items.buy', 'order.buy', async (r, call) => {
+    const b = parseBody(buyBody, r.body);
+    const result = await buy(call, r.params[0]!, r.params[1]!, b.qty, r.headers['idempotency-key'] ?? b.idempotencyKey);
     return { status: refusal(result.outcome), body: result };
   });
 
-  ctx.route('post', '/rooms/:roomId/items/:itemId/join', 'items.join', async (r) => {
-    const p = await ctx.principalOf(r);
-    const b = ctx.parseBody(joinBody, r.body);
-    const result = await join(p, r.params[0]!, r.params[1]!, b.qty, r.headers['idempotency-key'] ?? b.idempotencyKey);
+  router.route('post', '/rooms/:roomId/items/:itemId/join', 'items.join', 'group.join', async (r, call) => {
+    const b = parseBody(joinBody, r.body);
+    const result = await join(call, r.params[0]!, r.params[1]!, b.qty, r.headers['idempotency-key'] ?? b.idempotencyKey);
     return { status: refusal(result.outcome), body: result };
   });
 
-  ctx.route('post', '/rooms/:roomId/items/:itemId/pay', 'items.pay', async (r) => {
-    const p = await ctx.principalOf(r);
-    const b = ctx.parseBody(payBody, r.body);
-    return { status: 200, body: await pay(p, r.params[0]!, r.params[1]!, b.orderId, b.version) };
+  router.route('post', '/rooms/:roomId/items/:itemId/pay', 'items.pay', 'order.pay', async (r, call) => {
+    const b = parseBody(payBody, r.body);
+    return { status: 200, body: await pay(call, r.params[0]!, r.params[1]!, b.orderId, b.version) };
   });
 
-  ctx.route('post', '/rooms/:roomId/items/:itemId/cancel', 'items.cancel', async (r) => {
-    const p = await ctx.principalOf(r);
-    const b = ctx.parseBody(cancelBody, r.body);
-    return { status: 200, body: await cancel(p, r.params[0]!, r.params[1]!, b.orderId) };
+  router.route('post', '/rooms/:roomId/items/:itemId/cancel', 'items.cancel', 'order.cancel', async (r, call) => {
+    const b = parseBody(cancelBody, r.body);
+    return { status: 200, body: await cancel(call, r.params[0]!, r.params[1]!, b.orderId) };
   });
 
-  ctx.route('post', '/rooms/:roomId/items/:itemId/subscribe', 'items.subscribe', async (r) => {
-    const p = await ctx.principalOf(r);
-    if (r.body.length) ctx.parseBody(subscribeBody, r.body);
-    return { status: 200, body: await subscribe(p, r.params[0]!, r.params[1]!) };
+  router.route('post', '/rooms/:roomId/items/:itemId/subscribe', 'items.subscribe', 'sale.subscribe', async (r, call) => {
+    if (r.body.length) parseBody(subscribeBody, r.body);
+    return { status: 200, body: await subscribe(call, r.params[0]!, r.params[1]!) };
   });
 
   const reqIdOf = (msg: { reqId?: string | undefined }) => (msg.reqId ? { reqId: msg.reqId } : {});
 
-  ctx.wsMessage('buy', {
+  router.wsMessage('buy', {
     schema: buyMessage,
-    roles: ['shopper'],
-    handler: async (ws, msg, reply) => {
+    action: 'order.buy',
+    handler: async (ws, msg, reply, call) => {
       const ud = ws.getUserData();
-      const result = await buy(ud.principal, ud.roomId, msg.itemId, msg.qty, msg.idempotencyKey);
+      const result = await buy(call, ud.roomId, msg.itemId, msg.qty, msg.idempotencyKey);
       reply({ type: 'buy.result', ...reqIdOf(msg), result });
     },
   });
 
-  ctx.wsMessage('join', {
+  router.wsMessage('join', {
     schema: joinMessage,
-    roles: ['shopper'],
-    handler: async (ws, msg, reply) => {
+    action: 'group.join',
+    handler: async (ws, msg, reply, call) => {
       const ud = ws.getUserData();
-      reply({ type: 'order.result', ...reqIdOf(msg), command: 'join', result: await join(ud.principal, ud.roomId, msg.itemId, msg.qty, msg.idempotencyKey) });
+      reply({ type: 'order.result', ...reqIdOf(msg), command: 'join', result: await join(call, ud.roomId, msg.itemId, msg.qty, msg.idempotencyKey) });
     },
   });
 
-  ctx.wsMessage('pay', {
+  router.wsMessage('pay', {
     schema: payMessage,
-    roles: ['shopper'],
-    handler: async (ws, msg, reply) => {
+    action: 'order.pay',
+    handler: async (ws, msg, reply, call) => {
       const ud = ws.getUserData();
-      reply({ type: 'order.result', ...reqIdOf(msg), command: 'pay', result: await pay(ud.principal, ud.roomId, msg.itemId, msg.orderId, msg.version) });
+      reply({ type: 'order.result', ...reqIdOf(msg), command: 'pay', result: await pay(call, ud.roomId, msg.itemId, msg.orderId, msg.version) });
     },
   });
 
-  ctx.wsMessage('cancel', {
+  router.wsMessage('cancel', {
     schema: cancelMessage,
-    roles: ['shopper'],
-    handler: async (ws, msg, reply) => {
+    action: 'order.cancel',
+    handler: async (ws, msg, reply, call) => {
       const ud = ws.getUserData();
-      reply({ type: 'order.result', ...reqIdOf(msg), command: 'cancel', result: await cancel(ud.principal, ud.roomId, msg.itemId, msg.orderId) });
+      reply({ type: 'order.result', ...reqIdOf(msg), command: 'cancel', result: await cancel(call, ud.roomId, msg.itemId, msg.orderId) });
     },
   });
 
-  ctx.wsMessage('subscribe', {
+  router.wsMessage('subscribe', {
     schema: subscribeMessage,
-    roles: ['shopper'],
-    handler: async (ws, msg, reply) => {
+    action: 'sale.subscribe',
+    handler: async (ws, msg, reply, call) => {
       const ud = ws.getUserData();
-      reply({ type: 'order.result', ...reqIdOf(msg), command: 'subscribe', result: await subscribe(ud.principal, ud.roomId, msg.itemId) });
+      reply({ type: 'order.result', ...reqIdOf(msg), command: 'subscribe', result: await subscribe(call, ud.roomId, msg.itemId) });
     },
   });
 }

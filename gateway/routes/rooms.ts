@@ -1,7 +1,12 @@
 import { LivesaleError } from '../../common/platform/errors.ts';
-import { requireRole } from '../auth.ts';
-import type { GatewayContext } from '../context.ts';
-import type { Req } from '../http.ts';
+import type { Catalog } from '../../orders/catalog.ts';
+import type { ActivityPublisher } from '../activity.ts';
+import type { AuditLog } from '../audit.ts';
+import type { Commands } from '../commands.ts';
+import { parseBody, type Req } from '../http.ts';
+import type { RoomHub } from '../room-hub.ts';
+import type { RoomStore } from '../room-store.ts';
+import type { Router } from '../router.ts';
 import { bootId } from '../ws.ts';
 import {
   commandBody,
@@ -28,23 +33,32 @@ function envelope(r: Req, b: { idempotencyKey?: string | undefined; baseVersion?
   return { idempotencyKey: key!, baseVersion: version! };
 }
 
+export interface RoomRouteDeps {
+  nodeId: string;
+  catalog: Catalog;
+  store: RoomStore;
+  hub: RoomHub;
+  commands: Commands;
+  audit: AuditLog;
+  activity: ActivityPublisher;
+}
+
 /** Rooms, host console commands, and what viewers do in a room. */
-export function registerRoomRoutes(ctx: GatewayContext): void {
-  const { catalog, store, hub, commands, audit, activity, config } = ctx;
+export function registerRoomRoutes(router: Router, deps: RoomRouteDeps): void {
+  const { nodeId, catalog, store, hub, commands, audit, activity } = deps;
   let eventSeq = 0;
 
-  ctx.route('post', '/rooms', 'rooms.create', async (r) => {
-    const p = await ctx.principalOf(r);
-    requireRole(p, 'host');
-    const b = ctx.parseBody(createRoomBody, r.body);
-    const row = await catalog.createRoom(b.title, p.sub);
+  router.route('post', '/rooms', 'rooms.create', 'room.create', async (r, call) => {
+    call.authorize();
+    const b = parseBody(createRoomBody, r.body);
+    const row = await catalog.createRoom(b.title, call.principal.sub);
     const doc: RoomDoc = { id: row.id, title: row.title, hostId: row.hostId, listing: [], onAir: null, items: {}, announcements: [] };
     await store.init(doc);
     return { status: 201, body: { room: doc, version: 1 } };
   });
 
-  ctx.route('get', '/rooms/:roomId', 'rooms.get', async (r) => {
-    const room = await ctx.roomFor(r.params[0]!);
+  router.route('get', '/rooms/:roomId', 'rooms.get', 'room.read', async (r) => {
+    const room = await hub.require(r.params[0]!);
     return { status: 200, body: hub.snapshot(room), headers: { etag: `"${room.view.version}"` } };
   });
 
@@ -54,61 +68,61 @@ export function registerRoomRoutes(ctx: GatewayContext): void {
     headers: { etag: `"${result.version}"` },
   });
 
-  ctx.route('post', '/rooms/:roomId/commands', 'rooms.command', async (r) => {
-    const p = await ctx.principalOf(r);
-    const cmd = ctx.parseBody(commandBody, r.body);
-    return reply(200, await commands.run(p, r.params[0]!, cmd, 'http'));
+  // The command pipeline authorizes (and audits a refusal) once it has the room.
+  router.route('post', '/rooms/:roomId/commands', 'rooms.command', 'room.command', async (r, call) => {
+    const cmd = parseBody(commandBody, r.body);
+    return reply(200, await commands.run(call, r.params[0]!, cmd, 'http'));
   });
 
-  ctx.route('post', '/rooms/:roomId/items', 'items.create', async (r) => {
-    const p = await ctx.principalOf(r);
-    const parsed = ctx.parseBody(createItemBody, r.body);
+  router.route('post', '/rooms/:roomId/items', 'items.create', 'room.command', async (r, call) => {
+    const parsed = parseBody(createItemBody, r.body);
     const { idempotencyKey: _k, baseVersion: _v, ...b } = parsed;
     const cmd: Command = { command: 'addItem', ...envelope(r, parsed), ...b };
-    const result = await commands.run(p, r.params[0]!, cmd, 'http');
+    const result = await commands.run(call, r.params[0]!, cmd, 'http');
     return reply(201, { ...result, ...result.data });
   });
 
-  ctx.route('post', '/rooms/:roomId/on-air', 'rooms.onAir', async (r) => {
-    const p = await ctx.principalOf(r);
-    const b = ctx.parseBody(onAirBody, r.body);
-    const result = await commands.run(p, r.params[0]!, { command: 'onAir', itemId: b.itemId, ...envelope(r, b) }, 'http');
+  router.route('post', '/rooms/:roomId/on-air', 'rooms.onAir', 'room.command', async (r, call) => {
+    const b = parseBody(onAirBody, r.body);
+    const result = await commands.run(call, r.params[0]!, { command: 'onAir', itemId: b.itemId, ...envelope(r, b) }, 'http');
     return reply(200, { ...result, data: { onAir: b.itemId } });
   });
 
-  ctx.route('get', '/rooms/:roomId/audit', 'rooms.audit', async (r) => {
-    const p = await ctx.principalOf(r);
-    const room = await ctx.hostRoom(p, r.params[0]!);
+  router.route('get', '/rooms/:roomId/audit', 'rooms.audit', 'room.audit.read', async (r, call) => {
+    const room = await hub.require(r.params[0]!);
+    call.authorize(room.view.doc);
     const limit = Math.min(1000, Math.max(1, Number(r.query.get('limit') ?? 100) || 100));
     return { status: 200, body: { roomId: room.id, entries: await audit.entries(room.id, limit) } };
   });
 
-  ctx.wsMessage('command', {
+  router.wsMessage('command', {
     schema: commandMessage,
-    // Who may run which command is decided (and audited) by the command pipeline.
-    handler: async (ws, msg, send) => {
+    action: 'room.command',
+    handler: async (ws, msg, send, call) => {
       const { type: _t, reqId, ...cmd } = msg as typeof msg & { reqId?: string };
-      const result = await commands.run(ws.getUserData().principal, ws.getUserData().roomId, cmd as Command, 'ws');
+      const result = await commands.run(call, ws.getUserData().roomId, cmd as Command, 'ws');
       send({ type: 'command.result', ...(reqId ? { reqId } : {}), result });
     },
   });
 
-  ctx.wsMessage('product.click', {
+  router.wsMessage('product.click', {
     schema: productClickMessage,
-    roles: ['shopper'],
-    handler: async (ws, msg, send) => {
+    action: 'ws.product.click',
+    handler: async (ws, msg, send, call) => {
+      call.authorize();
       const ud = ws.getUserData();
       const room = hub.loaded(ud.roomId);
       if (!room?.view.doc.items[msg.itemId]) throw new LivesaleError('ITEM_NOT_FOUND', `room ${ud.roomId} has no item ${msg.itemId}`);
-      activity.publish({ type: 'product.clicked', id: `click:${config.nodeId}:${bootId}:${ud.conn}:${++eventSeq}`, room: ud.roomId, at: Date.now(), user: ud.principal.sub, item: msg.itemId });
+      activity.publish({ type: 'product.clicked', id: `click:${nodeId}:${bootId}:${ud.conn}:${++eventSeq}`, room: ud.roomId, at: Date.now(), user: ud.principal.sub, item: msg.itemId });
       send({ type: 'ack', ...(msg.reqId ? { reqId: msg.reqId } : {}), of: 'product.click' });
     },
   });
 
-  ctx.wsMessage('follow', {
+  router.wsMessage('follow', {
     schema: followMessage,
-    roles: ['shopper'],
-    handler: async (ws, msg, send) => {
+    action: 'ws.follow',
+    handler: async (ws, msg, send, call) => {
+      call.authorize();
       const ud = ws.getUserData();
       // One follow per user and room: the id makes a repeat harmless.
       activity.publish({ type: 'room.followed', id: `follow:${ud.roomId}:${ud.principal.sub}`, room: ud.roomId, at: Date.now(), user: ud.principal.sub });

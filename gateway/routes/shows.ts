@@ -1,51 +1,43 @@
 import { LivesaleError } from '../../common/platform/errors.ts';
 import { buildReport, parseCsvPart, reportCsv, reportText } from '../../orders/report.ts';
-import { createShow, createShowBody, requireShow, showOfRoom, type Show } from '../../orders/shows.ts';
+import { createShow, createShowBody, requireShow, showOfRoom } from '../../orders/shows.ts';
 import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics } from '../../orders/stats.ts';
-import { requireRole, type Principal } from '../auth.ts';
-import type { GatewayContext } from '../context.ts';
-
-/** Figures are for ops and for the show's host. */
-function requireFigures(p: Principal, show: Show): void {
-  if (p.role === 'ops') return;
-  if (p.role === 'host' && p.sub === show.hostId) return;
-  throw new LivesaleError('FORBIDDEN', 'show figures are for ops and the show host');
-}
+import type { Kysely } from 'kysely';
+import type { Database } from '../../common/contracts/ledger-schema.ts';
+import type { Catalog } from '../../orders/catalog.ts';
+import { parseBody } from '../http.ts';
+import type { Router } from '../router.ts';
 
 /** Shows (a room's broadcast and its run sheet), their figures and the review report. */
-export function registerShowRoutes(ctx: GatewayContext): void {
-  const { db } = ctx;
+export function registerShowRoutes(router: Router, deps: { db: Kysely<Database>; catalog: Catalog }): void {
+  const { db, catalog } = deps;
 
-  ctx.route('post', '/shows', 'shows.create', async (r) => {
-    const p = await ctx.principalOf(r);
-    requireRole(p, 'host');
-    const b = ctx.parseBody(createShowBody, r.body);
-    const room = await ctx.catalog.room(b.roomId);
+  router.route('post', '/shows', 'shows.create', 'show.create', async (r, call) => {
+    call.authorize();
+    const b = parseBody(createShowBody, r.body);
+    const room = await catalog.room(b.roomId);
     if (!room) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${b.roomId}`);
-    if (room.hostId !== p.sub) throw new LivesaleError('FORBIDDEN', 'this host token is not for this room');
-    return { status: 201, body: { show: await createShow(db, p.sub, b) } };
+    call.authorize({ id: room.id, hostId: room.hostId });
+    return { status: 201, body: { show: await createShow(db, call.principal.sub, b) } };
   });
 
-  ctx.route('get', '/shows/:showId', 'shows.get', async (r) => {
-    const p = await ctx.principalOf(r);
+  router.route('get', '/shows/:showId', 'shows.get', 'show.read', async (r, call) => {
     const show = await requireShow(db, r.params[0]!);
-    requireFigures(p, show);
+    call.authorize(show);
     return { status: 200, body: { show } };
   });
 
-  ctx.route('get', '/rooms/:roomId/show', 'rooms.show', async (r) => {
-    const p = await ctx.principalOf(r);
+  router.route('get', '/rooms/:roomId/show', 'rooms.show', 'show.read', async (r, call) => {
     const show = await showOfRoom(db, r.params[0]!);
     if (!show) throw new LivesaleError('SHOW_NOT_FOUND', `room ${JSON.stringify(r.params[0]!.slice(0, 40))} has no show`);
-    requireFigures(p, show);
+    call.authorize(show);
     return { status: 200, body: { show } };
   });
 
   // Every dictionary metric per show, per product and per minute.
-  ctx.route('get', '/shows/:showId/stats', 'shows.stats', async (r) => {
-    const p = await ctx.principalOf(r);
+  router.route('get', '/shows/:showId/stats', 'shows.stats', 'show.read', async (r, call) => {
     const show = await requireShow(db, r.params[0]!);
-    requireFigures(p, show);
+    call.authorize(show);
     const asOf = new Date().toISOString();
     const [f, products, explain, minutes] = await Promise.all([showFigures(db, show.roomId), productFigures(db, show.roomId), explainFigures(db, show.roomId), minuteSeries(db, show.roomId)]);
     const total = { onAir: 0, after: 0, before: 0 };
@@ -68,10 +60,9 @@ export function registerShowRoutes(ctx: GatewayContext): void {
   });
 
   // The review report: ?format=json (default), csv (&part=summary|products|minutes|schedule|top) or text.
-  ctx.route('get', '/shows/:showId/report', 'shows.report', async (r) => {
-    const p = await ctx.principalOf(r);
+  router.route('get', '/shows/:showId/report', 'shows.report', 'show.report', async (r, call) => {
     const show = await requireShow(db, r.params[0]!);
-    requireFigures(p, show);
+    call.authorize(show);
     const format = r.query.get('format') ?? 'json';
     if (!['json', 'csv', 'text'].includes(format)) throw new LivesaleError('INVALID_ARGUMENT', 'format must be json, csv or text');
     const part = format === 'csv' ? parseCsvPart(r.query.get('part')) : undefined;

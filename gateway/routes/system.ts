@@ -1,32 +1,49 @@
 import { LivesaleError } from '../../common/platform/errors.ts';
-import type { GatewayContext } from '../context.ts';
+import type { Cluster, Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import type { Registry } from 'prom-client';
+import type { Config } from '../../common/platform/config.ts';
+import type { Database } from '../../common/contracts/ledger-schema.ts';
 import { authMessage, demoTokenBody, pingMessage } from '../../common/contracts/protocol.ts';
+import type { Auth } from '../auth.ts';
+import { parseBody } from '../http.ts';
+import type { Router } from '../router.ts';
+
+export interface SystemRouteDeps {
+  config: Pick<Config, 'nodeId' | 'demoAuth'>;
+  redis: Redis | Cluster;
+  db: Kysely<Database>;
+  registry: Registry;
+  auth: Auth;
+}
 
 /** Health, readiness, metrics, demo tokens; ping and token refresh over WebSocket. */
-export function registerSystemRoutes(ctx: GatewayContext): void {
-  const { config, redis, db, metrics, auth } = ctx;
+export function registerSystemRoutes(router: Router, deps: SystemRouteDeps): void {
+  const { config, redis, db, registry, auth } = deps;
 
-  ctx.route('get', '/healthz', 'healthz', async () => ({ status: 200, body: { ok: true, node: config.nodeId } }));
+  router.route('get', '/healthz', 'healthz', 'system.read', async () => ({ status: 200, body: { ok: true, node: config.nodeId } }));
 
-  ctx.wsMessage('ping', {
+  router.wsMessage('ping', {
     schema: pingMessage,
-    handler: async (_ws, msg, reply) => reply({ type: 'pong', ...(msg.reqId ? { reqId: msg.reqId } : {}), serverTime: Date.now() }),
+    action: 'ws.ping',
+    handler: async (_ws, msg, reply, call) => {
+      call.authorize();
+      reply({ type: 'pong', ...(msg.reqId ? { reqId: msg.reqId } : {}), serverTime: Date.now() });
+    },
   });
 
-  ctx.wsMessage('auth', {
+  router.wsMessage('auth', {
     schema: authMessage,
-    handler: async (ws, msg, reply) => {
-      const ud = ws.getUserData();
+    action: 'ws.auth',
+    handler: async (ws, msg, reply, call) => {
       const next = await auth.verify(msg.token);
-      if (next.sub !== ud.principal.sub || next.role !== ud.principal.role) {
-        throw new LivesaleError('FORBIDDEN', 'a refreshed token must be for the same user and role');
-      }
-      ud.principal = next;
+      call.authorize(next);
+      ws.getUserData().principal = next;
       reply({ type: 'ack', ...(msg.reqId ? { reqId: msg.reqId } : {}), of: 'auth' });
     },
   });
 
-  ctx.route('get', '/readyz', 'readyz', async () => {
+  router.route('get', '/readyz', 'readyz', 'system.read', async () => {
     try {
       await redis.ping();
       await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
@@ -36,11 +53,11 @@ export function registerSystemRoutes(ctx: GatewayContext): void {
     }
   });
 
-  ctx.route('get', '/metrics', 'metrics', async () => ({ status: 200, body: await metrics.registry.metrics(), contentType: metrics.registry.contentType }));
+  router.route('get', '/metrics', 'metrics', 'system.read', async () => ({ status: 200, body: await registry.metrics(), contentType: registry.contentType }));
 
-  ctx.route('post', '/auth/demo', 'auth.demo', async (r) => {
+  router.route('post', '/auth/demo', 'auth.demo', 'auth.demo', async (r) => {
     if (!config.demoAuth) throw new LivesaleError('NOT_FOUND', 'demo tokens are disabled (DEMO_AUTH is off)');
-    const b = ctx.parseBody(demoTokenBody, r.body);
+    const b = parseBody(demoTokenBody, r.body);
     return { status: 201, body: { token: await auth.issue(b.sub, b.role) } };
   });
 }

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LivesaleError } from '../../common/platform/errors.ts';
-import type { GatewayContext } from '../context.ts';
+import type { Logger } from '../../common/platform/logger.ts';
+import type { Router } from '../router.ts';
 
 /**
  * The pages (web/), as built by `npm run build` into dist/web: static files, read once and kept
@@ -31,7 +32,7 @@ function projectRoot(): string {
 }
 
 /** Where the built pages are: WEB_DIR if set, else dist/web of the project. */
-export function webDir(): string {
+function webDir(): string {
   return process.env.WEB_DIR ? resolve(process.env.WEB_DIR) : resolve(projectRoot(), 'dist/web');
 }
 
@@ -48,9 +49,9 @@ function inside(dir: string, rel: string): string {
   return file;
 }
 
-export function registerWebRoutes(ctx: GatewayContext): void {
+export function registerWebRoutes(router: Router, deps: { log: Logger }): void {
   const dir = webDir();
-  if (!existsSync(resolve(dir, 'index.html'))) ctx.log.warn({ dir }, 'the pages are not built: run npm run build (the gateway answers 404 for them)');
+  if (!existsSync(resolve(dir, 'index.html'))) deps.log.warn({ dir }, 'the pages are not built: run npm run build (the gateway answers 404 for them)');
   const cache = new Map<string, string>();
 
   async function serve(file: string): Promise<{ status: number; body: string; contentType: string }> {
@@ -64,7 +65,7 @@ export function registerWebRoutes(ctx: GatewayContext): void {
     return { status: 200, body, contentType: types[extname(file)]! };
   }
 
-  ctx.route('get', '/', 'web.root', async () => ({ status: 302, body: '', headers: { location: '/web/' }, contentType: 'text/plain' }));
-  ctx.route('get', '/web/', 'web.index', async () => serve(resolve(dir, 'index.html')));
-  ctx.route('get', '/web/*', 'web.file', async (r) => serve(inside(dir, r.url.slice('/web/'.length))));
+  router.route('get', '/', 'web.root', 'web.read', async () => ({ status: 302, body: '', headers: { location: '/web/' }, contentType: 'text/plain' }));
+  router.route('get', '/web/', 'web.index', 'web.read', async () => serve(resolve(dir, 'index.html')));
+  router.route('get', '/web/*', 'web.file', 'web.read', async (r) => serve(inside(dir, r.url.slice('/web/'.length))));
 }
