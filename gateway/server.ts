@@ -28,6 +28,7 @@ import { RoomStore } from './room-store.ts';
 import { hostExecutors } from './routes/host-commands.ts';
 import { registerRoutes } from './routes/index.ts';
 import { registerWebSocket, type WsState } from './ws.ts';
+import { assertNativeUws } from './uws-native.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';
 
 export interface GatewayDeps {
@@ -57,6 +58,7 @@ export interface Gateway {
 
 /** Starts the HTTP and WebSocket gateway. */
 export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
+  assertNativeUws();
   const { config, redis, db, keys } = deps;
   const log = deps.log.child({ component: 'gateway' });
   const app: TemplatedApp = uWS.App();
