@@ -9,7 +9,6 @@ import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
 import type { Logger } from '../common/platform/logger.ts';
 import { FlashSale } from '../inventory/flash-sale.ts';
 import type { Keys } from '../common/contracts/keys.ts';
-import { Scripts } from '../common/platform/lua-loader.ts';
 import { Payments } from '../inventory/payments.ts';
 import { Catalog } from '../orders/catalog.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';

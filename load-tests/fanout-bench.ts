@@ -244,7 +244,9 @@ async function measure(target: 'livesale' | 'socketio'): Promise<Result> {
       else lists[1 + (b++ % (workerCount - 1))]!.push(i);
     }
     const busy = workers.filter((_, k) => lists[k]!.length);
-    workers.forEach((w, k) => lists[k]!.length && w.send({ cmd: 'connect', target, baseUrl, roomId, itemId, secret, ids: lists[k]!, t0, probeEvery }));
+    workers.forEach((w, k) => {
+      if (lists[k]!.length) w.send({ cmd: 'connect', target, baseUrl, roomId, itemId, secret, ids: lists[k]!, t0, probeEvery });
+    });
     for (const w of busy) {
       const e = await w.next();
       if (e.ev !== 'connected') throw new Error('unexpected worker event');
