@@ -1,6 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
-import type { WebSocket } from 'uWebSockets.js';
 import type { z } from 'zod';
 import type { Config } from '../common/platform/config.ts';
 import type { Logger } from '../common/platform/logger.ts';
@@ -14,36 +13,17 @@ import type { ActivityPublisher } from './activity.ts';
 import type { AuditLog } from './audit.ts';
 import type { Auth, Principal } from './auth.ts';
 import type { Commands } from './commands.ts';
-import type { Behind, Fanout } from './fanout.ts';
+import type { Fanout } from './fanout.ts';
 import type { Reply, Req } from './http.ts';
-import type { Bucket } from './limits.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { Delta, RoomDoc } from '../common/contracts/protocol.ts';
 import type { LocalRoom, RoomHub } from './room-hub.ts';
 import type { RoomStore } from './room-store.ts';
+import type { Ws } from './socket.ts';
 
 export type { GatewayMetrics } from './metrics.ts';
 
-/** What a socket carries from upgrade to close. Kept small: an idle socket costs little memory. */
-export interface SocketData {
-  principal: Principal;
-  roomId: string;
-  /** Client's last (epoch, offset) when reconnecting. */
-  resume?: { epoch: string; offset: number } | undefined;
-  backfill?: string[] | undefined;
-  closed: boolean;
-  /** This node's number for the connection (activity event ids). */
-  conn: number;
-  openedAt: number;
-  /** Per-connection message rate. */
-  bucket: Bucket;
-  /** Messages refused by a rate limit in a row; past a bound the connection is closed. */
-  strikes: number;
-  /** Set while the socket is behind (backpressured): what it still needs. */
-  behind?: Behind | undefined;
-}
-
-export type Ws = WebSocket<SocketData>;
+export type { SocketData, Ws } from './socket.ts';
 
 export type HttpHandler = (req: Req) => Promise<Reply>;
 

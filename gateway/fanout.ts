@@ -1,5 +1,5 @@
 import type { Logger } from '../common/platform/logger.ts';
-import type { SocketData, Ws } from './context.ts';
+import type { SocketData, Ws } from './socket.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { laneOf, type Envelope, type Lane, type SnapshotFrame } from '../common/contracts/protocol.ts';
 
@@ -28,21 +28,6 @@ interface Pending {
   readonly m: Envelope;
   readonly raw: string;
   readonly lane: Lane;
-}
-
-/** What a socket that fell behind still needs. */
-export interface Behind {
-  readonly since: number;
-  /** The room offset the socket had been sent when it fell behind. */
-  readonly from: number;
-  to: number;
-  v: number;
-  readonly state: Map<string, { readonly o: number; readonly raw: string }>;
-  events: { readonly o: number; readonly raw: string }[];
-  eventBytes: number;
-  coalesced: number;
-  /** Set when the queue was given up: a fresh snapshot is sent on drain instead. */
-  resync?: string;
 }
 
 class RoomSockets {
