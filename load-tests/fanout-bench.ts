@@ -44,7 +44,7 @@ import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
 import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
 import { migrateToLatest } from '../orders/migrate.ts';
 import { ensureStack } from '../scripts/stack/stack.ts';
-import { dropNamespace } from '../test/helpers/namespace.ts';
+import { dropNamespace } from '../scripts/stack/namespace.ts';
 import type { WorkerCommand, WorkerEvent } from './fanout-worker.ts';
 import { extraNodeArgs, repoRoot, startProcess, stopProcess } from './lib.ts';
 

@@ -21,13 +21,11 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
-import pg from 'pg';
 import WebSocket from 'ws';
-import { defaults } from '../../common/platform/config.ts';
+import { loadConfig } from '../../common/platform/config.ts';
 import type { HeldResult } from '../../common/contracts/protocol.ts';
 import { HttpClient, metricValue, RoomSocket, type WebSocketCtor } from '../../web/client.ts';
+import { createSchema, dropNamespace } from '../stack/namespace.ts';
 import { freePort } from '../stack/proc.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -118,51 +116,13 @@ async function stopAll(): Promise<string[]> {
   return problems;
 }
 
-async function dropNamespace(env: { redisUrl: string; databaseUrl: string; kafkaBrokers: string[]; keyPrefix: string; topicPrefix: string; schema: string }): Promise<void> {
-  const redis = new Redis(env.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.keyPrefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-  const c = new pg.Client({ connectionString: env.databaseUrl });
-  await c.connect();
-  try {
-    await c.query(`DROP SCHEMA IF EXISTS "${env.schema}" CASCADE`);
-  } finally {
-    await c.end();
-  }
-  const admin = new Kafka({ clientId: 'check-prod', brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(env.topicPrefix));
-    if (topics.length) await admin.deleteTopics({ topics });
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(env.topicPrefix));
-    if (groups.length) await admin.deleteGroups(groups).catch(() => {});
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 async function main(): Promise<void> {
   const t0 = Date.now();
   check(existsSync(resolve(root, 'dist/scripts/gateway.js')), 'dist/ is not built: run npm run build first');
   const dir = await mkdtemp(join(tmpdir(), 'livesale-prod-'));
   const id = randomBytes(4).toString('hex');
-  const ns = {
-    redisUrl: process.env.REDIS_URL || defaults.redisUrl,
-    databaseUrl: process.env.DATABASE_URL || defaults.databaseUrl,
-    kafkaBrokers: (process.env.KAFKA_BROKERS || defaults.kafkaBrokers).split(','),
-    keyPrefix: `prodcheck-${id}:`,
-    topicPrefix: `prodcheck-${id}.`,
-    schema: `prodcheck_${id}`,
-  };
+  // The shared services as configured (REDIS_URL, DATABASE_URL, KAFKA_BROKERS or the defaults), in a namespace of this run's own.
+  const ns = loadConfig({ keyPrefix: `prodcheck-${id}:`, kafkaTopicPrefix: `prodcheck-${id}.`, databaseSchema: `prodcheck_${id}`, jwtSecret: randomBytes(32).toString('base64url') });
   let failure: unknown;
   try {
     for (const f of ['package.json', 'package-lock.json', '.npmrc']) await cp(resolve(root, f), join(dir, f));
@@ -173,13 +133,7 @@ async function main(): Promise<void> {
     for (const name of devOnly) check(!existsSync(join(dir, 'node_modules', name)), `npm ci --omit=dev installed the dev-only package ${name}`);
     say(`production dependencies installed; none of ${devOnly.join(', ')}`);
 
-    // The schema exists before any pooled connection opens with it in its search_path.
-    const c = new pg.Client({ connectionString: ns.databaseUrl });
-    await c.connect();
-    await c.query(`CREATE SCHEMA IF NOT EXISTS "${ns.schema}"`);
-    await c.end();
-
-    const secret = randomBytes(32).toString('base64url');
+    await createSchema(ns);
     const sweeperMetricsPort = await freePort();
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
@@ -187,12 +141,12 @@ async function main(): Promise<void> {
       NODE_ENV: 'production',
       REDIS_URL: ns.redisUrl,
       DATABASE_URL: ns.databaseUrl,
-      DATABASE_SCHEMA: ns.schema,
+      DATABASE_SCHEMA: ns.databaseSchema,
       KAFKA_BROKERS: ns.kafkaBrokers.join(','),
-      KAFKA_TOPIC_PREFIX: ns.topicPrefix,
+      KAFKA_TOPIC_PREFIX: ns.kafkaTopicPrefix,
       KAFKA_PARTITIONS: '1',
       KEY_PREFIX: ns.keyPrefix,
-      JWT_SECRET: secret,
+      JWT_SECRET: ns.jwtSecret,
       DEMO_AUTH: 'true',
       HOST: '127.0.0.1',
       PORT: '0',
