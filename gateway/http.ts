@@ -43,7 +43,9 @@ export interface ResState {
 
 export function copyRequest(req: HttpRequest, paramCount: number): Omit<Req, 'body'> {
   const headers: Record<string, string> = {};
-  req.forEach((k, v) => (headers[k] = v));
+  req.forEach((k, v) => {
+    headers[k] = v;
+  });
   const params: string[] = [];
   for (let i = 0; i < paramCount; i++) params.push(decodeURIComponent(req.getParameter(i) ?? ''));
   return { method: req.getCaseSensitiveMethod(), url: req.getUrl(), query: new URLSearchParams(req.getQuery() ?? ''), params, headers };

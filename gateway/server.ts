@@ -29,6 +29,7 @@ import { RoomStore } from './room-store.ts';
 import { callOf, requireAuthorized, type HttpHandler, type HttpMethod, type Router, type WsMessageType } from './router.ts';
 import { registerRoutes, type GatewayServices } from './routes/index.ts';
 import { registerWebSocket, type WsState } from './ws.ts';
+import { assertNativeUws } from './uws-native.ts';
 
 export interface GatewayDeps {
   config: Config;
@@ -58,6 +59,7 @@ export interface Gateway {
 
 /** Starts the HTTP and WebSocket gateway. */
 export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
+  assertNativeUws();
   const { config, redis, db, keys } = deps;
   const log = deps.log.child({ component: 'gateway' });
   const app: TemplatedApp = uWS.App();

@@ -8,7 +8,6 @@ import { Redis } from 'ioredis';
 import uWS from 'uWebSockets.js';
 import { reserveKeys } from '../inventory/flash-sale.ts';
 import { Keys } from '../common/contracts/keys.ts';
-import { Scripts } from '../common/platform/lua-loader.ts';
 import { whenParentExits } from '../common/platform/lifecycle.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';
 

@@ -15,7 +15,6 @@ import { Auth } from '../gateway/auth.ts';
 import { HttpClient } from '../web/client.ts';
 import { FlashSale } from '../inventory/flash-sale.ts';
 import { Keys } from '../common/contracts/keys.ts';
-import { Scripts } from '../common/platform/lua-loader.ts';
 import { ensureStack } from '../scripts/stack/stack.ts';
 import { cannon, printTable, row, startProcess, stopProcess } from './lib.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';

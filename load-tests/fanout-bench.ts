@@ -44,7 +44,7 @@ import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
 import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
 import { migrateToLatest } from '../orders/migrate.ts';
 import { ensureStack } from '../scripts/stack/stack.ts';
-import { dropNamespace } from '../test/helpers/namespace.ts';
+import { dropNamespace } from '../scripts/stack/namespace.ts';
 import type { WorkerCommand, WorkerEvent } from './fanout-worker.ts';
 import { extraNodeArgs, repoRoot, startProcess, stopProcess } from './lib.ts';
 
@@ -244,7 +244,9 @@ async function measure(target: 'livesale' | 'socketio'): Promise<Result> {
       else lists[1 + (b++ % (workerCount - 1))]!.push(i);
     }
     const busy = workers.filter((_, k) => lists[k]!.length);
-    workers.forEach((w, k) => lists[k]!.length && w.send({ cmd: 'connect', target, baseUrl, roomId, itemId, secret, ids: lists[k]!, t0, probeEvery }));
+    workers.forEach((w, k) => {
+      if (lists[k]!.length) w.send({ cmd: 'connect', target, baseUrl, roomId, itemId, secret, ids: lists[k]!, t0, probeEvery });
+    });
     for (const w of busy) {
       const e = await w.next();
       if (e.ev !== 'connected') throw new Error('unexpected worker event');

@@ -90,7 +90,9 @@ function startBulkReads(bulkReadMs: number): void {
   const slotMs = 20;
   const slots = Math.max(1, Math.round(bulkReadMs / slotMs));
   const groups: Client[][] = Array.from({ length: slots }, () => []);
-  bulk.forEach((c, k) => groups[k % slots]!.push(c));
+  bulk.forEach((c, k) => {
+    groups[k % slots]!.push(c);
+  });
   for (const c of bulk) c.reading!.stop();
   let g = 0;
   bulkTimer = setInterval(() => {
@@ -135,6 +137,7 @@ const isProbe = (m: Extract<WorkerCommand, { cmd: 'connect' }>, i: number) => i 
 async function connectLivesale(m: Extract<WorkerCommand, { cmd: 'connect' }>, auth: Auth, i: number): Promise<Client> {
   let transport: WebSocket | undefined;
   // The ws package as the typed client's transport, kept at hand to pause bulk clients.
+  // biome-ignore lint/complexity/useArrowFunction: the client calls it with `new`, which an arrow function refuses
   const Transport = function (url: string) {
     transport = new WebSocket(url, { perMessageDeflate: false });
     return transport;

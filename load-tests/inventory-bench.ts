@@ -20,7 +20,6 @@ import { Redis } from 'ioredis';
 import { FlashSale, reserveKeys } from '../inventory/flash-sale.ts';
 import { GroupBuy } from '../inventory/group-buy.ts';
 import { Keys } from '../common/contracts/keys.ts';
-import { Scripts } from '../common/platform/lua-loader.ts';
 import { freePort, which } from '../scripts/stack/proc.ts';
 import { startRedis } from '../scripts/stack/redis.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';
@@ -126,7 +125,9 @@ try {
   const pad = (s: string, n: number) => s.padEnd(n);
   console.log(`${pad('operation', 26)}${pad('round', 8)}${pad('redis-benchmark EVALSHA/s', 28)}${pad('TypeScript wrapper/s', 24)}ratio`);
   for (const r of rows) {
-    r.raws.forEach((x, i) => console.log(`${pad(r.name, 26)}${pad(String(i + 1), 8)}${pad(x.toFixed(0), 28)}${pad(r.wrappers[i]!.toFixed(0), 24)}${(r.wrappers[i]! / x).toFixed(2)}x`));
+    r.raws.forEach((x, i) => {
+      console.log(`${pad(r.name, 26)}${pad(String(i + 1), 8)}${pad(x.toFixed(0), 28)}${pad(r.wrappers[i]!.toFixed(0), 24)}${(r.wrappers[i]! / x).toFixed(2)}x`);
+    });
     console.log(`${pad(r.name, 26)}${pad('median', 8)}${pad(median(r.raws).toFixed(0), 28)}${pad(median(r.wrappers).toFixed(0), 24)}${median(r.wrappers.map((w, i) => w / r.raws[i]!)).toFixed(2)}x`);
   }
   const v = await flash.view('flash');

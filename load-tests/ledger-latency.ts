@@ -20,7 +20,6 @@ import { loadConfig } from '../common/platform/config.ts';
 import { createLogger } from '../common/platform/logger.ts';
 import { FlashSale } from '../inventory/flash-sale.ts';
 import { Keys } from '../common/contracts/keys.ts';
-import { Scripts } from '../common/platform/lua-loader.ts';
 import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
 import { migrateToLatest } from '../orders/migrate.ts';
 import { Writer } from '../orders/writer.ts';

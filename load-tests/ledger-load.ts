@@ -7,7 +7,6 @@
 import { Redis } from 'ioredis';
 import { FlashSale } from '../inventory/flash-sale.ts';
 import { Keys } from '../common/contracts/keys.ts';
-import { Scripts } from '../common/platform/lua-loader.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { enableAutoPipelining: true });

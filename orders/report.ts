@@ -210,7 +210,7 @@ function cell(v: unknown): string {
 }
 
 function csv(header: string[], rows: unknown[][]): string {
-  return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
+  return `${[header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n')}\r\n`;
 }
 
 function metricColumns(rows: { metrics: MetricValue[] }[]): MetricName[] {
@@ -347,5 +347,5 @@ export function reportText(r: ShowReport): string {
   out.push('');
   out.push('Metric definitions');
   for (const d of r.dictionary) out.push(`  ${d.metric} (v${d.version}, ${d.unit}): ${d.definition}`);
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import { LivesaleError } from '../common/platform/errors.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
@@ -74,7 +74,7 @@ export async function createShow(db: Kysely<Database>, hostId: string, input: Cr
     }
     const existing = await trx.selectFrom('shows').select('id').where('room_id', '=', input.roomId).executeTakeFirst();
     if (existing) throw new LivesaleError('SHOW_EXISTS', `room ${input.roomId} already has show ${existing.id}`, { showId: existing.id });
-    let row;
+    let row: Pick<Selectable<Database['shows']>, 'id' | 'created_at'>;
     try {
       row = await trx
         .insertInto('shows')

@@ -16,7 +16,6 @@ import { createKafka } from '../common/platform/kafka.ts';
 import { Auditor } from '../inventory/auditor.ts';
 import { Keys } from '../common/contracts/keys.ts';
 import { LedgerFence } from '../inventory/ledger-fence.ts';
-import { Scripts } from '../common/platform/lua-loader.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';
 
 const { values: args } = parseArgs({

@@ -1,10 +1,11 @@
 /**
  * npm start: the whole system on local defaults with a seeded demo show.
  *
- * Brings up the stack (starting Redis, Postgres or Kafka only where none answers), migrates,
- * starts the gateway, the outbox relay and the ledger writer as child processes, seeds a demo
- * show, prints the URLs and keeps a one-line live status until Ctrl-C, then stops everything it
- * started.
+ * Builds (npm run build: the processes into dist/, the pages into dist/public), brings up the
+ * stack (starting Redis, Postgres or Kafka only where none answers), migrates, starts the built
+ * gateway, outbox relay, inventory sweeper and ledger writer as child processes (`node
+ * dist/scripts/<name>.js`, as in production), seeds a demo show, prints the URLs and keeps a
+ * one-line live status until Ctrl-C, then stops everything it started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +19,7 @@ import { Auth } from '../gateway/auth.ts';
 import { HttpClient, metricValue } from '../web/client.ts';
 import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
 import { migrateToLatest } from '../orders/migrate.ts';
-import { buildWeb } from './build/web.ts';
+import { build } from './build/build.ts';
 import { seedDemoShow } from './seed.ts';
 import { ensureStack, stackDir, stopStack, type StackState } from './stack/stack.ts';
 
@@ -59,6 +60,7 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 try {
+  await build((line) => say(line));
   const stack = await ensureStack({ say: (line, transient) => (transient ? process.stdout.isTTY && process.stdout.write(`\r${line}\x1b[K`) : say(line)) });
   started = stack.started;
   const env: Record<string, string> = {
@@ -79,21 +81,18 @@ try {
   await ensureTopics(createKafka(config, log, 'start'), config);
   say(`[start] kafka topics ready: ${config.topics.orders}, ${config.topics.deadLetter}, ${config.topics.activity}`);
 
-  await buildWeb({ quiet: true });
-  say('[start] pages built into dist/web');
-
   const logDir = join(stackDir(), 'logs');
   mkdirSync(logDir, { recursive: true });
   const services = [
-    { name: 'gateway', entry: 'scripts/gateway.ts' },
-    { name: 'relay', entry: 'scripts/relay.ts' },
-    { name: 'sweeper', entry: 'scripts/sweeper.ts' },
-    { name: 'writer', entry: 'scripts/writer.ts' },
+    { name: 'gateway', entry: 'dist/scripts/gateway.js' },
+    { name: 'relay', entry: 'dist/scripts/relay.js' },
+    { name: 'sweeper', entry: 'dist/scripts/sweeper.js' },
+    { name: 'writer', entry: 'dist/scripts/writer.js' },
   ];
   for (const s of services) {
     const file = join(logDir, `${s.name}.log`);
     const out = createWriteStream(file, { flags: 'a' });
-    const proc = spawn(process.execPath, ['--import', 'tsx', s.entry], {
+    const proc = spawn(process.execPath, [s.entry], {
       cwd: root,
       env: { ...process.env, ...env, NODE_ID: `${s.name}-1`, LIVESALE_PARENT_PID: String(process.pid) },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -18,7 +18,6 @@ import { Auditor } from '../inventory/auditor.ts';
 import { Keeper } from '../inventory/keeper.ts';
 import { Keys } from '../common/contracts/keys.ts';
 import { LedgerFence } from '../inventory/ledger-fence.ts';
-import { Scripts } from '../common/platform/lua-loader.ts';
 import { Rebuilder } from '../inventory/rebuild.ts';
 import { RoomPublisher } from '../gateway/room-publisher.ts';
 import { Sweeper } from '../inventory/sweeper.ts';

@@ -95,6 +95,7 @@ export class HttpClient {
   }
 
   /** Raw request: status and parsed JSON body, errors included. */
+  // biome-ignore lint/suspicious/noExplicitAny: the body is whatever the server sent; callers narrow it to the reply they expect
   async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,

@@ -7,8 +7,8 @@ import type { Logger } from '../../common/platform/logger.ts';
 import type { Router } from '../router.ts';
 
 /**
- * The pages (web/), as built by `npm run build` into dist/web: static files, read once and kept
- * in memory. Nothing is compiled per request, and nothing outside dist/web is ever served.
+ * The pages (web/), as built by `npm run build` into dist/public: static files, read once and kept
+ * in memory. Nothing is compiled per request, and nothing outside dist/public is ever served.
  */
 
 const types: Record<string, string> = {
@@ -31,9 +31,9 @@ function projectRoot(): string {
   return dir;
 }
 
-/** Where the built pages are: WEB_DIR if set, else dist/web of the project. */
+/** Where the built pages are: WEB_DIR if set, else dist/public of the project. */
 function webDir(): string {
-  return process.env.WEB_DIR ? resolve(process.env.WEB_DIR) : resolve(projectRoot(), 'dist/web');
+  return process.env.WEB_DIR ? resolve(process.env.WEB_DIR) : resolve(projectRoot(), 'dist/public');
 }
 
 /** `rel` decoded and resolved inside `dir`, never outside it; BAD_REQUEST or NOT_FOUND otherwise. */

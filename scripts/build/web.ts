@@ -1,7 +1,9 @@
 /**
- * Bundles the pages in web/ into static files under dist/web: each page's script with its
+ * Bundles the pages in web/ into static files under dist/public: each page's script with its
  * imports (the typed client, the protocol schemas, zod) as one minified ES module, and its HTML.
- * The gateway serves only what is there; nothing is compiled per request.
+ * The gateway serves only what is there (at /web/); nothing is compiled per request. Not
+ * dist/web: that is where the server build puts the compiled typed client (web/client.ts),
+ * which the seed imports.
  *
  *   npm run build:web          (npm run build runs it too)
  */
@@ -11,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-export const webOut = resolve(root, 'dist/web');
+export const webOut = resolve(root, 'dist/public');
 
 /** Pages: the HTML file and the entry module it loads (as /web/<name>.js). */
 const pages = [{ html: 'index.html', entry: 'app.ts' }];

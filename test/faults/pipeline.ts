@@ -9,7 +9,6 @@ import { LivesaleError } from '../../common/platform/errors.ts';
 import { createLogger } from '../../common/platform/logger.ts';
 import { FlashSale } from '../../inventory/flash-sale.ts';
 import { Keys, relayGroup } from '../../common/contracts/keys.ts';
-import { Scripts } from '../../common/platform/lua-loader.ts';
 import { Payments } from '../../inventory/payments.ts';
 import { createDb, type Database } from '../../common/contracts/ledger-schema.ts';
 import { createKafka, ensureTopics } from '../../common/platform/kafka.ts';

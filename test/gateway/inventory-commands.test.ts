@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../web/client.ts';
+import type { ApiError } from '../../web/client.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { hostWithRoom, openWindow, record } from './support.ts';
 

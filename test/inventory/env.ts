@@ -4,7 +4,7 @@ import type { Config } from '../../common/platform/config.ts';
 import { FlashSale } from '../../inventory/flash-sale.ts';
 import { GroupBuy } from '../../inventory/group-buy.ts';
 import { Keys } from '../../common/contracts/keys.ts';
-import { Scripts } from '../../common/platform/lua-loader.ts';
+import type { Scripts } from '../../common/platform/lua-loader.ts';
 import { Payments } from '../../inventory/payments.ts';
 import { ensureTopics } from '../../common/platform/kafka.ts';
 import { inventoryScripts } from '../../inventory/scripts.ts';

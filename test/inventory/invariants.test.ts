@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRedis } from '../../common/platform/redis.ts';
-import { LivesaleError } from '../../common/platform/errors.ts';
+import type { LivesaleError } from '../../common/platform/errors.ts';
 import type { Held } from '../../inventory/flash-sale.ts';
 import type { Joined } from '../../inventory/group-buy.ts';
 import { parseHold } from '../../inventory/item-ops.ts';

@@ -10,7 +10,7 @@ import { GroupBuy } from '../../inventory/group-buy.ts';
 import { Keeper } from '../../inventory/keeper.ts';
 import { Keys } from '../../common/contracts/keys.ts';
 import { LedgerFence } from '../../inventory/ledger-fence.ts';
-import { Scripts } from '../../common/platform/lua-loader.ts';
+import type { Scripts } from '../../common/platform/lua-loader.ts';
 import { Payments } from '../../inventory/payments.ts';
 import { Rebuilder, type RebuildReport } from '../../inventory/rebuild.ts';
 import { Sweeper } from '../../inventory/sweeper.ts';

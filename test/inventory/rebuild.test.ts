@@ -5,7 +5,6 @@ import { createLogger } from '../../common/platform/logger.ts';
 import { GroupBuy, type Joined } from '../../inventory/group-buy.ts';
 import { Keys } from '../../common/contracts/keys.ts';
 import { LedgerFence } from '../../inventory/ledger-fence.ts';
-import { Scripts } from '../../common/platform/lua-loader.ts';
 import { Payments } from '../../inventory/payments.ts';
 import { Rebuilder } from '../../inventory/rebuild.ts';
 import { Catalog } from '../../orders/catalog.ts';

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRedis } from '../../common/platform/redis.ts';
 import { FlashSale, reserveKeys } from '../../inventory/flash-sale.ts';
 import { Keys } from '../../common/contracts/keys.ts';
-import { Scripts } from '../../common/platform/lua-loader.ts';
 import { privateRedis } from '../helpers/services.ts';
 import { redisNow } from './helpers.ts';
 import { inventoryScripts } from '../../inventory/scripts.ts';

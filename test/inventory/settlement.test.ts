@@ -38,6 +38,7 @@ function ordersArb(spec: TierSpec): fc.Arbitrary<SettlementOrder[]> {
 /** The orders after applying a settlement's actions (what the settle-group script does). */
 function applied(orders: readonly SettlementOrder[], s: ReturnType<typeof settle>): SettlementOrder[] {
   const byId = new Map(s.actions.map((a) => [a.orderId, a]));
+  // biome-ignore lint/suspicious/useIterableCallbackReturn: the switch over a.kind is exhaustive (TypeScript checks it)
   return orders.map((o) => {
     const a = byId.get(o.orderId);
     if (!a) return o;

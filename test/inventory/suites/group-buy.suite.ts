@@ -226,7 +226,9 @@ export function groupBuySuite(env: () => InventoryEnv): void {
       const id = await group({ capacity: 1100, basePrice: 49900, tiers: cherries, countBy: 'people', perUserLimit: 1 });
       const results = await Promise.all(Array.from({ length: 1200 }, (_, i) => groups.join(id, `c${i}`, 1, `k${i}`)));
       const userOf = new Map<string, string>();
-      results.forEach((r, i) => r.outcome === 'held' && userOf.set(r.orderId, `c${i}`));
+      results.forEach((r, i) => {
+        if (r.outcome === 'held') userOf.set(r.orderId, `c${i}`);
+      });
       const ok = results.filter((r): r is Joined => r.outcome === 'held');
       expect(ok).toHaveLength(1100);
       expect(results.filter((r) => r.outcome === 'sold_out')).toHaveLength(100);
