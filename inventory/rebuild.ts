@@ -120,7 +120,8 @@ export class Rebuilder {
       return report;
     } finally {
       // Released by restore-item on success; released here otherwise (only if still ours).
-      await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, k.lock, token).catch(() => {});
+      // Its answer is LOCK_LOST when restore-item released it already: nothing to do either way.
+      await scripts.call('release-lock', [k.lock], [token]).catch(() => {});
     }
   }
 

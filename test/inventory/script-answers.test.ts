@@ -217,6 +217,8 @@ describe('script answers', () => {
     await redis.set(k.lock, 'token');
     expect(decodeAnswer(await part(['token', 'clear'])).code).toBe(ScriptCode.ITEM_EXISTS);
     expect(decodeAnswer(await item('token')).code).toBe(ScriptCode.ALREADY);
+    expect(decodeAnswer(await scripts.call('release-lock', [k.lock], ['other'])).code).toBe(ScriptCode.LOCK_LOST);
+    expect(decodeAnswer(await scripts.call('release-lock', [k.lock], ['token'])).code).toBe(ScriptCode.OK);
 
     const seen = checkReplies(scripts.seen, inventory);
     expect([...seen.get('reserve')!].sort((x, y) => x - y)).toEqual([-20, -17, -6, -5, -3, -2, -1, 1]);
