@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
 import { LivesaleError } from '../common/platform/errors.ts';
 import type { Keys } from '../common/contracts/keys.ts';
+import { ScriptCode, assertOk, decodeAnswer, expectOk, type ScriptAnswer } from '../common/contracts/script-codes.ts';
 import { Scripts, loadScripts } from '../common/platform/lua-loader.ts';
 import type { Delta, RoomDoc } from '../common/contracts/protocol.ts';
 
@@ -29,6 +30,20 @@ export interface CommandAnswer {
   duplicate: boolean;
 }
 
+/** An append's refusals as typed errors: the room is gone, or moved past the base version. */
+function checkAppend(a: ScriptAnswer, roomId: string, baseVersion: number | undefined): void {
+  if (a.code === ScriptCode.ROOM_NOT_FOUND) throw new LivesaleError('ROOM_NOT_FOUND', `room ${roomId} has no document in Redis`);
+  if (a.code === ScriptCode.VERSION_CONFLICT) {
+    throw new LivesaleError('CONFLICT', `the room is at version ${a.fields[0]}, the command was based on ${baseVersion}`, { version: Number(a.fields[0]) });
+  }
+  assertOk(a);
+}
+
+/** A repeated command's first answer: { offset, version, output (JSON) }. */
+function commandAnswerOf(a: ScriptAnswer): CommandAnswer {
+  return { offset: Number(a.fields[0]), version: Number(a.fields[1]), data: JSON.parse(String(a.fields[2])) as Record<string, unknown> | null, duplicate: true };
+}
+
 /** How long command answers are kept for repeats (ms). */
 const answersTtlMs = 7 * 24 * 3600_000;
 
@@ -48,8 +63,8 @@ export class RoomStore {
 
   async init(doc: RoomDoc): Promise<boolean> {
     const k = this.#keys.room(doc.id);
-    const r = await this.#scripts.call('room-init', [k.room, k.log], [JSON.stringify(doc), randomBytes(9).toString('base64url')]);
-    return Number(r) === 1;
+    const a = expectOk(await this.#scripts.call('room-init', [k.room, k.log], [JSON.stringify(doc), randomBytes(9).toString('base64url')]));
+    return a.code === ScriptCode.OK;
   }
 
   async get(roomId: string): Promise<StoredRoom | undefined> {
@@ -65,15 +80,16 @@ export class RoomStore {
    */
   async append(roomId: string, delta: Delta, change?: { doc: RoomDoc; baseVersion: number }): Promise<Appended> {
     const k = this.#keys.room(roomId);
-    const r = (await this.#scripts.call('room-append', [k.room, k.log, k.channel], [
-      change ? change.baseVersion : '',
-      JSON.stringify(delta),
-      change ? JSON.stringify(change.doc) : '',
-      this.#retain,
-    ])) as [number, number, string?];
-    if (r[0] === -10) throw new LivesaleError('ROOM_NOT_FOUND', `room ${roomId} has no document in Redis`);
-    if (r[0] === -409) throw new LivesaleError('CONFLICT', `the room is at version ${r[1]}, the command was based on ${change?.baseVersion}`, { version: r[1] });
-    return { offset: Number(r[0]), version: Number(r[1]), epoch: String(r[2]) };
+    const a = decodeAnswer(
+      await this.#scripts.call('room-append', [k.room, k.log, k.channel], [
+        change ? change.baseVersion : '',
+        JSON.stringify(delta),
+        change ? JSON.stringify(change.doc) : '',
+        this.#retain,
+      ]),
+    );
+    checkAppend(a, roomId, change?.baseVersion);
+    return { offset: Number(a.fields[0]), version: Number(a.fields[1]), epoch: String(a.fields[2]) };
   }
 
   /**
@@ -86,22 +102,20 @@ export class RoomStore {
     c: { idemField: string; baseVersion: number; delta: Delta; doc?: RoomDoc; data?: Record<string, unknown> },
   ): Promise<CommandAnswer> {
     const k = this.#keys.room(roomId);
-    const r = (await this.#scripts.call('room-command', [k.room, k.log, k.channel, k.commands], [
-      c.baseVersion,
-      JSON.stringify(c.delta),
-      c.doc ? JSON.stringify(c.doc) : '',
-      this.#retain,
-      c.idemField,
-      c.data ? JSON.stringify(c.data) : '',
-      answersTtlMs,
-    ])) as [number, number | string, string?];
-    if (r[0] === -10) throw new LivesaleError('ROOM_NOT_FOUND', `room ${roomId} has no document in Redis`);
-    if (r[0] === -409) throw new LivesaleError('CONFLICT', `the room is at version ${r[1]}, the command was based on ${c.baseVersion}`, { version: Number(r[1]) });
-    if (r[0] === -200) {
-      const first = JSON.parse(String(r[1])) as { offset: number; version: number; data: Record<string, unknown> | null };
-      return { ...first, duplicate: true };
-    }
-    return { offset: Number(r[0]), version: Number(r[1]), data: c.data ?? null, duplicate: false };
+    const a = decodeAnswer(
+      await this.#scripts.call('room-command', [k.room, k.log, k.channel, k.commands], [
+        c.baseVersion,
+        JSON.stringify(c.delta),
+        c.doc ? JSON.stringify(c.doc) : '',
+        this.#retain,
+        c.idemField,
+        c.data ? JSON.stringify(c.data) : '',
+        answersTtlMs,
+      ]),
+    );
+    if (a.duplicate) return commandAnswerOf(a);
+    checkAppend(a, roomId, c.baseVersion);
+    return { offset: Number(a.fields[0]), version: Number(a.fields[1]), data: c.data ?? null, duplicate: false };
   }
 
   /** The recorded answer of an idempotency field, if the command was applied before. */
@@ -114,8 +128,8 @@ export class RoomStore {
   /** Reports this node's viewer count; returns the room's online total (fresh counts of every node) and peak. */
   async reportOnline(roomId: string, nodeId: string, count: number, staleMs: number): Promise<{ online: number; peak: number }> {
     const k = this.#keys.room(roomId);
-    const r = (await this.#scripts.call('room-online', [k.online, k.peak], [nodeId, count, Date.now(), staleMs, 60_000, answersTtlMs])) as [number, number];
-    return { online: Number(r[0]), peak: Number(r[1]) };
+    const a = expectOk(await this.#scripts.call('room-online', [k.online, k.peak], [nodeId, count, Date.now(), staleMs, 60_000, answersTtlMs]));
+    return { online: Number(a.fields[0]), peak: Number(a.fields[1]) };
   }
 
   /**
@@ -131,14 +145,14 @@ export class RoomStore {
   ): Promise<{ kind: 'locked'; room: StoredRoom; release: () => void } | { kind: 'duplicate'; answer: CommandAnswer } | { kind: 'busy' } | { kind: 'missing' }> {
     const k = this.#keys.room(roomId);
     const token = randomBytes(12).toString('base64url');
-    const r = (await this.#scripts.call('room-command-begin', [k.commandLock, k.commands, k.room], [token, ttlMs, idemField])) as [number, ...string[]];
-    const code = Number(r[0]);
-    if (code === -1) return { kind: 'busy' };
-    if (code === -10) return { kind: 'missing' };
-    if (code === -200) return { kind: 'duplicate', answer: { ...(JSON.parse(r[1]!) as Omit<CommandAnswer, 'duplicate'>), duplicate: true } };
+    const a = decodeAnswer(await this.#scripts.call('room-command-begin', [k.commandLock, k.commands, k.room], [token, ttlMs, idemField]));
+    if (a.duplicate) return { kind: 'duplicate', answer: commandAnswerOf(a) };
+    if (a.code === ScriptCode.LOCK_BUSY) return { kind: 'busy' };
+    if (a.code === ScriptCode.ROOM_NOT_FOUND) return { kind: 'missing' };
+    const f = assertOk(a).fields;
     return {
       kind: 'locked',
-      room: { doc: JSON.parse(r[1]!) as RoomDoc, version: Number(r[2]), offset: Number(r[3]), epoch: String(r[4]) },
+      room: { doc: JSON.parse(String(f[0])) as RoomDoc, version: Number(f[1]), offset: Number(f[2]), epoch: String(f[3]) },
       release: () => void this.#scripts.call('unlock', [k.commandLock], [token]).catch(() => {}),
     };
   }
@@ -156,8 +170,8 @@ export class RoomStore {
 
   /** Counts one command of a host in the current one-second window; returns the count and the ms left. */
   async countHostCommand(hostId: string): Promise<{ count: number; resetMs: number }> {
-    const r = (await this.#scripts.call('rate-window', [this.#keys.hostRate(hostId)], [1000])) as [number, number];
-    return { count: Number(r[0]), resetMs: Math.max(0, Number(r[1])) };
+    const a = expectOk(await this.#scripts.call('rate-window', [this.#keys.hostRate(hostId)], [1000]));
+    return { count: Number(a.fields[0]), resetMs: Math.max(0, Number(a.fields[1])) };
   }
 
   /** Raw delta messages with offsets in (after, upTo], oldest first; [] when not all are retained. */

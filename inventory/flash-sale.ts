@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LivesaleError, errorTable } from '../common/platform/errors.ts';
-import { ScriptCode, refusalFor, scriptError, type Refusal } from '../common/contracts/script-codes.ts';
-import { ItemOps, splitAnswer, type HostOptions } from './item-ops.ts';
+import { ScriptCode, decodeAnswer, expectOk, refusalFor, scriptError, type Refusal, type ScriptAnswer } from '../common/contracts/script-codes.ts';
+import { ItemOps, type HostOptions } from './item-ops.ts';
 import { relayGroup, type ItemKeys } from '../common/contracts/keys.ts';
 import { checkIdem, checkInt, checkOpId, checkQty, checkUser } from './validate.ts';
 
@@ -93,7 +93,7 @@ export interface GroupClosedRefusal {
 }
 
 /** A refusal from its code and fields (shared with group joins). */
-export function decodeRefusal(code: number, fields: string[]): Refused | GroupClosedRefusal {
+export function decodeRefusal(code: number, fields: readonly unknown[]): Refused | GroupClosedRefusal {
   const refusal = refusalFor(code);
   if (!refusal) throw scriptError(code, fields[0]);
   const message = errorTable[refusal].message;
@@ -114,7 +114,8 @@ export function decodeRefusal(code: number, fields: string[]): Refused | GroupCl
   }
 }
 
-function decodeReserve(code: number, f: string[]): Held | Refused {
+/** A reserve answer: held, or a refusal; any other code throws its typed error. */
+function decodeReserve({ code, fields: f }: ScriptAnswer): Held | Refused {
   if (code !== ScriptCode.OK) {
     const r = decodeRefusal(code, f);
     if (r.outcome === 'group_closed') throw scriptError(code);
@@ -124,7 +125,7 @@ function decodeReserve(code: number, f: string[]): Held | Refused {
   const unitPrice = Number(f[2]);
   return {
     outcome: 'held',
-    orderId: f[0]!,
+    orderId: String(f[0]),
     qty,
     unitPrice,
     amount: qty * unitPrice,
@@ -144,7 +145,7 @@ export class FlashSale extends ItemOps {
   async createItem(spec: FlashItemSpec): Promise<boolean> {
     const k = this.keys.item(spec.itemId);
     this.keys.room(spec.roomId); // validates the room id
-    const r = Number(
+    const a = expectOk(
       await this.scripts.call('init-flash-item', [k.item, k.outbox], [
         spec.itemId,
         spec.roomId,
@@ -158,9 +159,8 @@ export class FlashSale extends ItemOps {
         spec.remindMs ?? defaultRemindMs(spec.holdMs),
       ]),
     );
-    if (r < 0) throw scriptError(r, 'item settings');
     await this.redis.sadd(this.keys.outboxRegistry, spec.itemId);
-    return r === 1;
+    return a.code === ScriptCode.OK;
   }
 
   /**
@@ -173,13 +173,9 @@ export class FlashSale extends ItemOps {
     checkIdem(idempotencyKey);
     if (userId === '') throw new LivesaleError('INVALID_ARGUMENT', 'user id is required');
     checkUser(userId);
-    const reply = await this.scripts.call('reserve', reserveKeys(this.keys.item(itemId)), [userId, qty as number, idempotencyKey as string, randomUUID()]);
-    const a = splitAnswer(reply);
-    if (a.duplicate) return { outcome: 'duplicate', first: decodeReserve(a.code, a.fields) };
-    if (a.code === ScriptCode.ITEM_UNAVAILABLE || a.code === ScriptCode.INVALID_ARGUMENT || a.code === ScriptCode.WRONG_ITEM_KIND) {
-      throw scriptError(a.code, a.fields[0]);
-    }
-    return decodeReserve(a.code, a.fields);
+    const a = decodeAnswer(await this.scripts.call('reserve', reserveKeys(this.keys.item(itemId)), [userId, qty as number, idempotencyKey as string, randomUUID()]));
+    // Refusals are results (and recorded for repeats); other negative codes throw in decodeReserve.
+    return a.duplicate ? { outcome: 'duplicate', first: decodeReserve(a) } : decodeReserve(a);
   }
 
   /**
@@ -191,19 +187,18 @@ export class FlashSale extends ItemOps {
     const at = when.at === undefined ? '' : checkInt(when.at, 'at', 0, 99_999_999_999_999);
     checkUser(by, 'host id');
     const k = this.keys.item(itemId);
-    const a = splitAnswer(await this.scripts.call('set-price', [k.item, k.users, k.outbox], [price, at, by, checkOpId(opts.opId)]));
+    const a = expectOk(await this.scripts.call('set-price', [k.item, k.users, k.outbox], [price, at, by, checkOpId(opts.opId)]));
     const n = a.fields.map(Number);
     if (a.code === ScriptCode.OK) return { itemId, price: n[0]!, ver: n[1]!, duplicate: a.duplicate };
-    if (a.code === ScriptCode.ALREADY) return { itemId, price: n[0]!, scheduled: { price: n[1]!, at: n[2]! }, ver: n[3]!, duplicate: a.duplicate };
-    throw scriptError(a.code, a.fields[0]);
+    if (a.code === ScriptCode.SCHEDULED) return { itemId, price: n[0]!, scheduled: { price: n[1]!, at: n[2]! }, ver: n[3]!, duplicate: a.duplicate };
+    throw scriptError(a.code);
   }
 
   /** Applies a scheduled price whose time has come; undefined when nothing is due. */
   async applyDuePrice(itemId: string): Promise<PriceSet | undefined> {
     const k = this.keys.item(itemId);
-    const r = (await this.scripts.call('apply-price', [k.item, k.outbox], [])) as number[];
-    if (r[0] === ScriptCode.ITEM_UNAVAILABLE) throw scriptError(r[0]);
-    if (r[0] !== 1) return undefined;
-    return { itemId, price: Number(r[1]), ver: Number(r[2]), duplicate: false };
+    const a = expectOk(await this.scripts.call('apply-price', [k.item, k.outbox], []));
+    if (a.code !== ScriptCode.OK) return undefined;
+    return { itemId, price: Number(a.fields[0]), ver: Number(a.fields[1]), duplicate: false };
   }
 }

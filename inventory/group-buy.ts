@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { LivesaleError } from '../common/platform/errors.ts';
-import { ScriptCode, scriptError } from '../common/contracts/script-codes.ts';
+import { ScriptCode, decodeAnswer, expectOk, type ScriptAnswer } from '../common/contracts/script-codes.ts';
 import { decodeRefusal, defaultRemindMs, type Duplicate, type GroupClosedRefusal, type Refused } from './flash-sale.ts';
-import { ItemOps, splitAnswer, type HostOptions } from './item-ops.ts';
+import { ItemOps, type HostOptions } from './item-ops.ts';
 import { relayGroup } from '../common/contracts/keys.ts';
 import { settle, type BelowFirstTier, type CountBy, type GroupOutcome, type SettlementAction, type SettlementOrder } from './settlement.ts';
 import { encodeTiers, validateTiers, type Tier } from './tiers.ts';
@@ -96,12 +96,13 @@ export interface Settled {
 const actionCode: Record<SettlementAction['kind'], string> = { refund: 'r', reprice: 'p', cancel: 'c', refund_full: 'f' };
 const settleBatch = 200;
 
-function decodeJoin(code: number, f: string[]): Joined | Refused | GroupClosedRefusal {
+/** A join answer: held, or a refusal; any other code throws its typed error. */
+function decodeJoin({ code, fields: f }: ScriptAnswer): Joined | Refused | GroupClosedRefusal {
   if (code !== ScriptCode.OK) return decodeRefusal(code, f);
   const n = f.map(Number);
   return {
     outcome: 'held',
-    orderId: f[0]!,
+    orderId: String(f[0]),
     qty: n[1]!,
     unitPrice: n[2]!,
     amount: n[1]! * n[2]!,
@@ -128,7 +129,7 @@ export class GroupBuy extends ItemOps {
     if (!(spec.endsAt > spec.startsAt)) throw new LivesaleError('INVALID_ARGUMENT', 'endsAt must be after startsAt');
     const k = this.keys.item(spec.itemId);
     this.keys.room(spec.roomId);
-    const r = Number(
+    const a = expectOk(
       await this.scripts.call('init-group-item', [k.item, k.outbox], [
         spec.itemId,
         spec.roomId,
@@ -145,9 +146,8 @@ export class GroupBuy extends ItemOps {
         spec.belowFirstTier,
       ]),
     );
-    if (r < 0) throw scriptError(r, 'group settings');
     await this.redis.sadd(this.keys.outboxRegistry, spec.itemId);
-    return r === 1;
+    return a.code === ScriptCode.OK;
   }
 
   /** Joins the group: refusals are results, bad input and an unavailable item throw. */
@@ -156,21 +156,16 @@ export class GroupBuy extends ItemOps {
     checkIdem(idempotencyKey);
     checkUser(userId);
     const k = this.keys.item(itemId);
-    const reply = await this.scripts.call('join-group', [k.item, k.users, k.holds, k.deadlines, k.outbox], [userId, qty as number, idempotencyKey as string, randomUUID()]);
-    const a = splitAnswer(reply);
-    if (a.duplicate) return { outcome: 'duplicate', first: decodeJoin(a.code, a.fields) };
-    if (a.code === ScriptCode.ITEM_UNAVAILABLE || a.code === ScriptCode.INVALID_ARGUMENT || a.code === ScriptCode.WRONG_ITEM_KIND) {
-      throw scriptError(a.code, a.fields[0]);
-    }
-    return decodeJoin(a.code, a.fields);
+    const a = decodeAnswer(await this.scripts.call('join-group', [k.item, k.users, k.holds, k.deadlines, k.outbox], [userId, qty as number, idempotencyKey as string, randomUUID()]));
+    // Refusals are results (and recorded for repeats); other negative codes throw in decodeJoin.
+    return a.duplicate ? { outcome: 'duplicate', first: decodeJoin(a) } : decodeJoin(a);
   }
 
   /** Closes joining; the final count fixes the final price (group.closed). Closing twice is harmless. */
   async close(itemId: string, by: string, opts: HostOptions = {}): Promise<GroupClosed> {
     checkUser(by, 'host id');
     const k = this.keys.item(itemId);
-    const a = splitAnswer(await this.scripts.call('close-group', [k.item, k.users, k.outbox], [by, checkOpId(opts.opId)]));
-    if (a.code !== ScriptCode.OK && a.code !== ScriptCode.ALREADY) throw scriptError(a.code, a.fields[0]);
+    const a = expectOk(await this.scripts.call('close-group', [k.item, k.users, k.outbox], [by, checkOpId(opts.opId)]));
     return {
       itemId,
       count: Number(a.fields[0]),
@@ -213,19 +208,16 @@ export class GroupBuy extends ItemOps {
         throw new LivesaleError('INTERNAL', `settlement disagrees with the close: ${s.outcome} at ${s.finalPrice}, closed ${closed.outcome} at ${closed.finalPrice}`);
       }
       if (s.actions.length === 0) {
-        const r = (await this.scripts.call('settle-group', keys, ['1'])) as unknown[];
-        if (Number(r[0]) < 0) throw scriptError(Number(r[0]));
+        expectOk(await this.scripts.call('settle-group', keys, ['1']));
         continue; // the next pass sees it settled
       }
       for (let i = 0; i < s.actions.length; i += settleBatch) {
         const batch = s.actions.slice(i, i + settleBatch);
         const args: (string | number)[] = ['0'];
         for (const a of batch) args.push(a.orderId, a.version, actionCode[a.kind]);
-        const r = (await this.scripts.call('settle-group', keys, args)) as unknown[];
-        const code = Number(r[0]);
-        if (code < 0) throw scriptError(code);
-        if (code === ScriptCode.ALREADY) break; // settled by a concurrent call
-        const skipped = new Set(r.slice(4).map(String));
+        const r = expectOk(await this.scripts.call('settle-group', keys, args));
+        if (r.code === ScriptCode.ALREADY) break; // settled by a concurrent call
+        const skipped = new Set(r.fields.slice(3).map(String));
         for (const a of batch) {
           if (skipped.has(a.orderId)) continue;
           if (a.kind === 'refund' || a.kind === 'refund_full') {

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { LivesaleError } from '../common/platform/errors.ts';
-import { ScriptCode, scriptError } from '../common/contracts/script-codes.ts';
+import { ScriptCode, assertOk, decodeAnswer, expectOk, scriptError } from '../common/contracts/script-codes.ts';
 import type { Keys } from '../common/contracts/keys.ts';
 import type { Scripts } from '../common/platform/lua-loader.ts';
 import { decodeTiers, tierAt, type Tier } from './tiers.ts';
@@ -140,18 +140,6 @@ export function phaseAt(startsAt: number, endsAt: number, now: number): Phase {
   return now < startsAt ? 'preheat' : now < endsAt ? 'live' : 'ended';
 }
 
-/** A script's comma-separated answer: the code and the fields; a duplicate's first answer unwrapped. */
-export function splitAnswer(reply: unknown): { code: number; fields: string[]; duplicate: boolean } {
-  let s = String(reply);
-  let duplicate = false;
-  if (s.startsWith('-5|')) {
-    s = s.slice(3);
-    duplicate = true;
-  }
-  const parts = s.split(',');
-  return { code: Number(parts[0]), fields: parts.slice(1), duplicate };
-}
-
 export class ItemOps {
   protected readonly redis: Redis | Cluster;
   protected readonly keys: Keys;
@@ -215,19 +203,19 @@ export class ItemOps {
     const userId = isHost ? '' : checkUser(by.userId);
     if (isHost) checkUser(by.host, 'host id');
     const k = this.keys.item(itemId);
-    const r = (await this.scripts.call('cancel', [k.item, k.users, k.holds, k.deadlines, k.outbox], [orderId, userId, isHost ? 'host' : 'user'])) as unknown[];
-    const code = Number(r[0]);
-    if (code === ScriptCode.HOLD_EXPIRED) throw scriptError(code, undefined, { available: Number(r[1]), ver: Number(r[2]) });
-    if (code < 0) throw scriptError(code, r[1]);
+    const a = decodeAnswer(await this.scripts.call('cancel', [k.item, k.users, k.holds, k.deadlines, k.outbox], [orderId, userId, isHost ? 'host' : 'user']));
+    const f = a.fields;
+    if (a.code === ScriptCode.HOLD_EXPIRED) throw scriptError(a.code, undefined, { available: Number(f[0]), ver: Number(f[1]) });
+    assertOk(a);
     return {
       itemId,
       orderId,
-      outcome: String(r[3]) as Cancelled['outcome'],
-      already: code === ScriptCode.ALREADY,
-      available: Number(r[1]),
-      ver: Number(r[2]),
-      refund: Number(r[4]),
-      ...(r[7] === 'group' ? { group: { count: Number(r[5]), tier: Number(r[6]) } } : {}),
+      outcome: String(f[2]) as Cancelled['outcome'],
+      already: a.code === ScriptCode.ALREADY,
+      available: Number(f[0]),
+      ver: Number(f[1]),
+      refund: Number(f[3]),
+      ...(f[6] === 'group' ? { group: { count: Number(f[4]), tier: Number(f[5]) } } : {}),
     };
   }
 
@@ -241,7 +229,7 @@ export class ItemOps {
     if (delta === 0) throw new LivesaleError('INVALID_ARGUMENT', 'delta must not be 0');
     checkUser(by, 'host id');
     const k = this.keys.item(itemId);
-    const a = splitAnswer(await this.scripts.call('adjust-stock', [k.item, k.users, k.outbox], [delta, by, checkOpId(opts.opId)]));
+    const a = decodeAnswer(await this.scripts.call('adjust-stock', [k.item, k.users, k.outbox], [delta, by, checkOpId(opts.opId)]));
     if (a.code === ScriptCode.STOCK_BELOW_COMMITTED) {
       const [available, held, sold] = a.fields.map(Number);
       throw new LivesaleError('STOCK_BELOW_COMMITTED', `cannot remove ${-delta}: only ${available} available (${held} held, ${sold} sold)`, {
@@ -250,7 +238,7 @@ export class ItemOps {
         sold,
       });
     }
-    if (a.code !== ScriptCode.OK) throw scriptError(a.code, a.fields[0]);
+    assertOk(a);
     const [total, available, ver] = a.fields.map(Number);
     return { itemId, total: total!, available: available!, ver: ver!, duplicate: a.duplicate };
   }
@@ -266,8 +254,7 @@ export class ItemOps {
     const e = arg(endsAt, 'endsAt');
     checkUser(by, 'host id');
     const k = this.keys.item(itemId);
-    const a = splitAnswer(await this.scripts.call('set-window', [k.item, k.users, k.outbox], [s, e, by, checkOpId(opts.opId)]));
-    if (a.code !== ScriptCode.OK) throw scriptError(a.code, a.fields[0]);
+    const a = expectOk(await this.scripts.call('set-window', [k.item, k.users, k.outbox], [s, e, by, checkOpId(opts.opId)]));
     const [start, end, ver, now] = a.fields.map(Number);
     return { itemId, startsAt: start!, endsAt: end!, ver: ver!, serverTime: now!, phase: phaseAt(start!, end!, now!), duplicate: a.duplicate };
   }
@@ -276,13 +263,12 @@ export class ItemOps {
   async subscribe(itemId: string, userId: string): Promise<Subscribed> {
     checkUser(userId);
     const k = this.keys.item(itemId);
-    const r = (await this.scripts.call('subscribe', [k.item, k.subs, k.outbox], [userId])) as unknown[];
-    const code = Number(r[0]);
-    if (code === 1) return { outcome: 'subscribed', subscribers: Number(r[1]) };
-    if (code === 0) return { outcome: 'already_subscribed', subscribers: Number(r[1]) };
-    if (code === ScriptCode.SALE_LIVE) return { outcome: 'live', startsAt: Number(r[1]) };
-    if (code === ScriptCode.ENDED) return { outcome: 'ended', endsAt: Number(r[1]) };
-    throw scriptError(code, r[1]);
+    const { code, fields: f } = decodeAnswer(await this.scripts.call('subscribe', [k.item, k.subs, k.outbox], [userId]));
+    if (code === ScriptCode.OK) return { outcome: 'subscribed', subscribers: Number(f[0]) };
+    if (code === ScriptCode.ALREADY) return { outcome: 'already_subscribed', subscribers: Number(f[0]) };
+    if (code === ScriptCode.SALE_LIVE) return { outcome: 'live', startsAt: Number(f[0]) };
+    if (code === ScriptCode.ENDED) return { outcome: 'ended', endsAt: Number(f[0]) };
+    throw scriptError(code, f[0]);
   }
 }
 

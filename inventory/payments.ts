@@ -1,6 +1,6 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { LivesaleError } from '../common/platform/errors.ts';
-import { ScriptCode, scriptError } from '../common/contracts/script-codes.ts';
+import { ScriptCode, assertOk, decodeAnswer, scriptError } from '../common/contracts/script-codes.ts';
 import type { InventoryDeps } from './item-ops.ts';
 import { checkInt, checkOrderId, checkUser } from './validate.ts';
 
@@ -113,17 +113,17 @@ export class Payments {
     const producer = this.#producer;
     if (!producer) throw new LivesaleError('SHUTTING_DOWN', 'payments are not started');
     const k = this.#d.keys.item(itemId);
-    const r = (await this.#d.scripts.call('pay', [k.item, k.users, k.holds, k.deadlines, k.outbox], [orderId, userId, version ?? ''])) as unknown[];
-    const code = Number(r[0]);
-    if (code === ScriptCode.HOLD_EXPIRED) throw scriptError(code, undefined, { available: Number(r[1]), ver: Number(r[2]) });
-    if (code === ScriptCode.HOLD_CHANGED) {
-      throw new LivesaleError('HOLD_CHANGED', `the reservation is at version ${r[1]} (unit price ${r[2]}), not ${version}`, { version: Number(r[1]), unitPrice: Number(r[2]) });
+    const a = decodeAnswer(await this.#d.scripts.call('pay', [k.item, k.users, k.holds, k.deadlines, k.outbox], [orderId, userId, version ?? '']));
+    const f = a.fields;
+    if (a.code === ScriptCode.HOLD_EXPIRED) throw scriptError(a.code, undefined, { available: Number(f[0]), ver: Number(f[1]) });
+    if (a.code === ScriptCode.HOLD_CHANGED) {
+      throw new LivesaleError('HOLD_CHANGED', `the reservation is at version ${f[0]} (unit price ${f[1]}), not ${version}`, { version: Number(f[0]), unitPrice: Number(f[1]) });
     }
-    if (code !== ScriptCode.OK && code !== ScriptCode.ALREADY) throw scriptError(code, r[1]);
-    const event = String(r[1]);
+    assertOk(a);
+    const event = String(f[0]);
     await this.#confirm(producer, itemId, event);
     const e = JSON.parse(event) as { id: string; qty: number };
-    return { outcome: 'paid', itemId, orderId, qty: e.qty, amount: Number(r[4]), available: Number(r[2]), ver: Number(r[3]), already: code === ScriptCode.ALREADY, eventId: e.id };
+    return { outcome: 'paid', itemId, orderId, qty: e.qty, amount: Number(f[3]), available: Number(f[1]), ver: Number(f[2]), already: a.code === ScriptCode.ALREADY, eventId: e.id };
   }
 
   get #timeoutMs(): number {

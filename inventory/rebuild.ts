@@ -5,6 +5,7 @@ import type { Database } from '../common/contracts/ledger-schema.ts';
 import { parseInventoryEvents, type InventoryEvent } from '../common/contracts/inventory-events.ts';
 import type { InventoryDeps } from './item-ops.ts';
 import { relayGroup } from '../common/contracts/keys.ts';
+import { ScriptCode, expectOk } from '../common/contracts/script-codes.ts';
 import type { LedgerFence } from './ledger-fence.ts';
 import { createdEvent, itemSettings } from './item-settings.ts';
 import { foldLedger, type FoldedItem } from './ledger-fold.ts';
@@ -92,8 +93,7 @@ export class Rebuilder {
       const folded = foldLedger(settings, all);
       const ver = folded.ver + rebuildVersionJump;
       const part = async (what: string, data: (string | number)[]) => {
-        const r = Number(await scripts.call('restore-part', [k.lock, k.item, k.users, k.holds, k.deadlines, k.subs], [token, what, ...data]));
-        if (r !== 1) throw new Error(`restore-part ${what} answered ${r}`);
+        expectOk(await scripts.call('restore-part', [k.lock, k.item, k.users, k.holds, k.deadlines, k.subs], [token, what, ...data]));
       };
       await part('clear', []);
       for (const [what, data] of restoreParts(folded)) {
@@ -101,9 +101,8 @@ export class Rebuilder {
       }
       // An item.created lost with Redis is written again, so the ledger has the settings.
       const created = all.some((e) => e.type === 'item.created') ? '' : JSON.stringify(createdEvent(settings, Date.now()));
-      const r = Number(await scripts.call('restore-item', [k.lock, k.item, k.outbox], [token, relayGroup, created, ...itemFields(folded, ver)]));
-      if (r === 0) return { itemId, outcome: 'present' };
-      if (r !== 1) throw new Error(`restore-item answered ${r}`);
+      const r = expectOk(await scripts.call('restore-item', [k.lock, k.item, k.outbox], [token, relayGroup, created, ...itemFields(folded, ver)]));
+      if (r.code === ScriptCode.ALREADY) return { itemId, outcome: 'present' };
       await redis.sadd(keys.outboxRegistry, itemId);
       const report: RebuildReport = {
         itemId,
@@ -121,7 +120,8 @@ export class Rebuilder {
       return report;
     } finally {
       // Released by restore-item on success; released here otherwise (only if still ours).
-      await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, k.lock, token).catch(() => {});
+      // Its answer is LOCK_LOST when restore-item released it already: nothing to do either way.
+      await scripts.call('release-lock', [k.lock], [token]).catch(() => {});
     }
   }
 

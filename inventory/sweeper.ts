@@ -1,6 +1,6 @@
 import type { Logger } from '../common/platform/logger.ts';
 import { RoundLoop } from '../common/platform/round-loop.ts';
-import { ScriptCode, scriptError } from '../common/contracts/script-codes.ts';
+import { ScriptCode, assertOk, decodeAnswer, expectOk } from '../common/contracts/script-codes.ts';
 import type { PriceSet } from './flash-sale.ts';
 import { GroupBuy, type Settled } from './group-buy.ts';
 import type { InventoryDeps } from './item-ops.ts';
@@ -102,26 +102,25 @@ export class Sweeper {
     let paymentReminders = 0;
     let reminded = 0;
     for (let i = 0; i < maxCallsPerItem; i++) {
-      const r = (await scripts.call('expire-holds', [k.item, k.users, k.holds, k.deadlines, k.outbox], [batch])) as number[];
-      if (r[0] === ScriptCode.ITEM_UNAVAILABLE) return { itemId, expired: 0, paymentReminders: 0, reminded: 0, unavailable: true };
-      if (r[0]! < 0) throw scriptError(r[0]!, r[1]);
+      const a = decodeAnswer(await scripts.call('expire-holds', [k.item, k.users, k.holds, k.deadlines, k.outbox], [batch]));
+      if (a.code === ScriptCode.ITEM_UNAVAILABLE) return { itemId, expired: 0, paymentReminders: 0, reminded: 0, unavailable: true };
+      const r = assertOk(a).fields.map(Number);
       expired += r[0]!;
       if (r[3] !== 1) break;
     }
     for (let i = 0; i < maxCallsPerItem; i++) {
-      const r = (await scripts.call('remind-holds', [k.item, k.holds, k.deadlines, k.outbox], [batch])) as number[];
-      if (r[0]! < 0) throw scriptError(r[0]!, r[1]);
+      const r = expectOk(await scripts.call('remind-holds', [k.item, k.holds, k.deadlines, k.outbox], [batch])).fields.map(Number);
       paymentReminders += r[0]!;
       if (r[1] !== 1) break;
     }
     for (let i = 0; i < maxCallsPerItem; i++) {
-      const r = (await scripts.call('remind-subscribers', [k.item, k.subs, k.outbox], [batch, preheatLeadMs])) as number[];
-      if (r[0]! < 0) throw scriptError(r[0]!, r[1]);
+      const r = expectOk(await scripts.call('remind-subscribers', [k.item, k.subs, k.outbox], [batch, preheatLeadMs])).fields.map(Number);
       reminded += r[0]!;
       if (r[0]! < batch || r[1] === 0) break;
     }
-    const p = (await scripts.call('apply-price', [k.item, k.outbox], [])) as number[];
-    const price: PriceSet | undefined = p[0] === 1 ? { itemId, price: Number(p[1]), ver: Number(p[2]), duplicate: false } : undefined;
+    // Nothing due, or the item gone since the expiry pass (the next sweep reports it): no price.
+    const p = decodeAnswer(await scripts.call('apply-price', [k.item, k.outbox], []));
+    const price: PriceSet | undefined = p.code === ScriptCode.OK ? { itemId, price: Number(p.fields[0]), ver: Number(p.fields[1]), duplicate: false } : undefined;
 
     const [kind, gstate, end, roomId] = await this.#o.redis.hmget(k.item, 'kind', 'gstate', 'end', 'room');
     let settled: Settled | undefined;

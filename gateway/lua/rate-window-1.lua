@@ -3,11 +3,11 @@
   Input:
     KEYS[1] counter
     ARGV[1] window (ms)
-  Output:
-    { count in this window, ms until the window ends }
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1, count in this window, ms until the window ends }
 ]]
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
 end
-return { n, redis.call('PTTL', KEYS[1]) }
+return { 1, n, redis.call('PTTL', KEYS[1]) }

@@ -11,18 +11,18 @@
     ARGV[2] delta (JSON)
     ARGV[3] new document (JSON), or '' when the delta leaves the document as it is
     ARGV[4] deltas to retain in the log
-  Output:
-    { offset, version, epoch }   appended
-    { -409, version }            conflict: the document moved past the expected version
-    { -10 }                      no such room in Redis
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1, offset, version, epoch }   appended
+    { -25, version }                version conflict: the document moved past the expected version
+    { -24 }                         no such room in Redis
 ]]
 --- @include "includes/append-delta"
 local cur = redis.call('HMGET', KEYS[1], 'version', 'offset', 'epoch')
 if not cur[1] then
-  return { -10 }
+  return { -24 }
 end
 if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= tonumber(cur[1]) then
-  return { -409, tonumber(cur[1]) }
+  return { -25, tonumber(cur[1]) }
 end
 local offset, version, epoch = appendDelta(KEYS[1], KEYS[2], KEYS[3], cur, ARGV[2], ARGV[3], ARGV[4])
-return { offset, version, epoch }
+return { 1, offset, version, epoch }

@@ -14,29 +14,30 @@
     ARGV[5] idempotency field (host and key)
     ARGV[6] command output (a JSON object), or '' for none
     ARGV[7] how long answers are kept (ms)
-  Output:
-    { offset, version, epoch }   applied
-    { -200, answer }             a repeat: the first answer ({"offset":..,"version":..,"data":..})
-    { -409, version }            conflict: the room moved past the base version
-    { -10 }                      no such room in Redis
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1, offset, version, output }      applied; output: the command output (JSON, or null)
+    { -5, 1, offset, version, output }  a repeat: the first answer (includes/command-answer)
+    { -25, version }                    version conflict: the room moved past the base version
+    { -24 }                             no such room in Redis
 ]]
 --- @include "includes/append-delta"
+--- @include "includes/command-answer"
 local first = redis.call('HGET', KEYS[4], ARGV[5])
 if first then
-  return { -200, first }
+  return commandRepeat(first)
 end
 local cur = redis.call('HMGET', KEYS[1], 'version', 'offset', 'epoch')
 if not cur[1] then
-  return { -10 }
+  return { -24 }
 end
 if tonumber(ARGV[1]) ~= tonumber(cur[1]) then
-  return { -409, tonumber(cur[1]) }
+  return { -25, tonumber(cur[1]) }
 end
-local offset, version, epoch = appendDelta(KEYS[1], KEYS[2], KEYS[3], cur, ARGV[2], ARGV[3], ARGV[4])
+local offset, version = appendDelta(KEYS[1], KEYS[2], KEYS[3], cur, ARGV[2], ARGV[3], ARGV[4])
 local data = ARGV[6]
 if data == '' then
   data = 'null'
 end
-redis.call('HSET', KEYS[4], ARGV[5], '{"offset":' .. offset .. ',"version":' .. version .. ',"data":' .. data .. '}')
+redis.call('HSET', KEYS[4], ARGV[5], commandRecord(offset, version, data))
 redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[7]))
-return { offset, version, epoch }
+return { 1, offset, version, data }

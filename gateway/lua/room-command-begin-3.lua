@@ -8,23 +8,24 @@
     ARGV[1] lock token (released later with unlock-1.lua)
     ARGV[2] lock time to live (ms)
     ARGV[3] idempotency field (actor and key)
-  Output:
+  Answers (the one format of common/contracts/script-codes.ts):
     { 1, doc, version, offset, epoch }   locked; the room now
-    { -200, answer }                     a repeat: the first answer (not locked)
-    { -1 }                               another command holds the lock
-    { -10 }                              no such room (not locked)
+    { -5, 1, offset, version, output }   a repeat: the first answer of room-command (not locked)
+    { -23 }                              another command holds the lock
+    { -24 }                              no such room (not locked)
 ]]
+--- @include "includes/command-answer"
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', tonumber(ARGV[2])) then
-  return { -1 }
+  return { -23 }
 end
 local first = redis.call('HGET', KEYS[2], ARGV[3])
 if first then
   redis.call('DEL', KEYS[1])
-  return { -200, first }
+  return commandRepeat(first)
 end
 local cur = redis.call('HMGET', KEYS[3], 'doc', 'version', 'offset', 'epoch')
 if not cur[1] then
   redis.call('DEL', KEYS[1])
-  return { -10 }
+  return { -24 }
 end
 return { 1, cur[1], cur[2], cur[3], cur[4] }

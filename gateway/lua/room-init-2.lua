@@ -5,12 +5,13 @@
     KEYS[2] log   stream the room's delta log
     ARGV[1] document (JSON)
     ARGV[2] epoch (a fresh random id: a new epoch tells subscribers their offsets are void)
-  Output:
-    1 created, 0 already existed
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1 }   created
+    { 2 }   already existed (nothing changed)
 ]]
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
+  return { 2 }
 end
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'version', 1, 'offset', 0, 'epoch', ARGV[2])
-return 1
+return { 1 }

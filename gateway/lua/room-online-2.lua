@@ -11,8 +11,8 @@
     ARGV[4] how old a node's report may be to count (ms)
     ARGV[5] how long the counts live without reports (ms)
     ARGV[6] how long the peak lives after the last report (ms)
-  Output:
-    { online, peak }
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1, online, peak }
 ]]
 local now, stale, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. ARGV[3])
@@ -32,4 +32,4 @@ if total > peak then
   peak = total
 end
 redis.call('SET', KEYS[2], peak, 'PX', tonumber(ARGV[6]))
-return { total, peak }
+return { 1, total, peak }

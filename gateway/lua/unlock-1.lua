@@ -3,10 +3,12 @@
   Input:
     KEYS[1] lock
     ARGV[1] the holder's token
-  Output:
-    1 released, 0 not the holder (expired and taken by another)
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1 }     released
+    { -21 }   lock lost: not the holder (expired and taken by another); nothing changed
 ]]
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  return { 1 }
 end
-return 0
+return { -21 }

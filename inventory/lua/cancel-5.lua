@@ -11,7 +11,7 @@
     ARGV[1] order id
     ARGV[2] user id: the holder cancelling their own order; empty: the host
     ARGV[3] reason: user | host
-  Output (an array; the first element is the code):
+  Answers (the one format of common/contracts/script-codes.ts):
     { 1, avail, ver, 'cancelled' | 'refunded', refundAmount, count, tier, kind }   done now
     { 2, avail, ver, 'cancelled' | 'refunded', 0, count, tier, kind }        was already done
         (count and tier: a group buy's, after the change; 0 for flash sales; then the item's kind)

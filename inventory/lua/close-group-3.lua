@@ -9,13 +9,13 @@
     KEYS[3] outbox     stream events for the relay
     ARGV[1] by                 who closed it (host user id, or "sweeper" at the end time)
     ARGV[2] operation id       optional
-  Output: one string, comma-separated; the first field is the code:
-    "1,count,finalPrice,outcome,ver"   closed now (group.closed)
-    "2,count,finalPrice,outcome,ver"   was already closed
-    "-5|<first answer>"                the operation id was seen
-    "-17"                              not a group buy
-    "-10"                              item unavailable
-    "-20,reason"                       invalid argument
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1, count, finalPrice, outcome, ver }   closed now (group.closed)
+    { 2, count, finalPrice, outcome, ver }   was already closed
+    { -5, <first answer> }                   the operation id was seen (fields as text)
+    { -17 }                                  not a group buy
+    { -10 }                                  item unavailable
+    { -20, reason }                          invalid argument
 ]]
 --- @include "includes/now-ms"
 --- @include "includes/emit-event"
@@ -25,14 +25,14 @@
 
 local itemKey, usersKey, outboxKey = KEYS[1], KEYS[2], KEYS[3]
 local by, opId = ARGV[1], ARGV[2]
-if not by or by == '' or #by > 128 then return '-20,by' end
+if not by or by == '' or #by > 128 then return { -20, 'by' } end
 local item = loadItem(itemKey)
-if not item then return '-10' end
-if item.kind ~= 'group' then return '-17' end
+if not item then return { -10 } end
+if item.kind ~= 'group' then return { -17 } end
 local first = hostOpFirst(usersKey, opId)
-if first then return '-5|' .. first end
+if first then return first end
 if item.gstate ~= 'open' then
-  return '2,' .. item.count .. ',' .. item.fprice .. ',' .. item.outcome .. ',' .. item.ver
+  return { 2, item.count, item.fprice, item.outcome, item.ver }
 end
 
 local tier, price = tierAt(parseTiers(item.tiers), item.price, item.count)
@@ -43,4 +43,4 @@ end
 item.ver = item.ver + 1
 redis.call('HSET', itemKey, 'gstate', 'closed', 'fprice', price, 'outcome', outcome, 'tier', tier, 'ver', item.ver)
 emitEvent(outboxKey, item, nowMs(), { id = item.id .. ':closed', type = 'group.closed', count = item.count, finalPrice = price, outcome = outcome })
-return hostOpAnswer(usersKey, opId, '1,' .. item.count .. ',' .. price .. ',' .. outcome .. ',' .. item.ver)
+return hostOpAnswer(usersKey, opId, { 1, item.count, price, outcome, item.ver })

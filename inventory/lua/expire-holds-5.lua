@@ -9,9 +9,9 @@
     KEYS[4] deadlines  zset   unpaid holds by deadline
     KEYS[5] outbox     stream events for the relay
     ARGV[1] batch              integer 1..10000
-  Output:
-    { expired, avail, ver, more, count, tier }   more = 1: due holds may remain (call again);
-                                                 count and tier: group buys (0 otherwise)
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1, expired, avail, ver, more, count, tier }   more = 1: due holds may remain (call again);
+                                                    count and tier: group buys (0 otherwise)
     { -10 }                item unavailable
     { -20, reason }        invalid argument
 ]]
@@ -42,4 +42,4 @@ for _, orderId in ipairs(due) do
   end
 end
 if expired > 0 then saveCounters(itemKey, item) end
-return { expired, item.avail, item.ver, #due == batch and 1 or 0, item.count or 0, item.tier or 0 }
+return { 1, expired, item.avail, item.ver, #due == batch and 1 or 0, item.count or 0, item.tier or 0 }

@@ -13,10 +13,10 @@
     ARGV[8] hold duration (ms)       integer >= 1000
     ARGV[9] relay consumer group name
     ARGV[10] reminder lead (ms)      integer >= 0 and < hold duration; 0 = no payment reminders
-  Output:
-    1   created (item.created emitted with the settings)
-    0   already existed (nothing changed)
-    -20 invalid argument
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1 }                       created (item.created emitted with the settings)
+    { 2 }                       already existed (nothing changed)
+    { -20, 'item settings' }    invalid argument
   Item hash fields: id, room, kind (flash), ej (the item and room as a JSON fragment for events),
   total, avail, held, sold, ver, price, limit, start, end, hold_ms, rem_ms, rem (reminder
   cursor: deadlines up to it were reminded), and while a price change is scheduled np, nat, nby.
@@ -36,10 +36,10 @@ local remindMs = parseInt(ARGV[10], 0, 86400000)
 if not total or not price or not limit or not startMs or not endMs or not holdMs or not remindMs
     or endMs <= startMs or remindMs >= holdMs
     or not ARGV[1] or ARGV[1] == '' or not ARGV[2] or ARGV[2] == '' or not ARGV[9] or ARGV[9] == '' then
-  return -20
+  return { -20, 'item settings' }
 end
 if redis.call('EXISTS', itemKey) == 1 then
-  return 0
+  return { 2 }
 end
 redis.call('HSET', itemKey,
   'id', ARGV[1], 'room', ARGV[2], 'kind', 'flash', 'ej', '"item":' .. cjson.encode(ARGV[1]) .. ',"room":' .. cjson.encode(ARGV[2]),
@@ -50,4 +50,4 @@ emitEvent(outboxKey, { id = ARGV[1], room = ARGV[2], ver = 1 }, nowMs(), {
   id = ARGV[1] .. ':created', type = 'item.created', kind = 'flash', total = total, price = price, limit = limit,
   startsAt = startMs, endsAt = endMs, holdMs = holdMs, remindMs = remindMs,
 })
-return 1
+return { 1 }

@@ -16,10 +16,10 @@
     ARGV[11] tiers                    "threshold:price,..." thresholds ascending, prices descending, below base
     ARGV[12] count mode               p (people) | u (units)
     ARGV[13] below the first tier     fail | base
-  Output:
-    1   created (item.created emitted with the settings)
-    0   already existed (nothing changed)
-    -20 invalid argument
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1 }                       created (item.created emitted with the settings)
+    { 2 }                       already existed (nothing changed)
+    { -20, 'group settings' }   invalid argument
   Item hash fields: those of a flash item (kind group, price = base price) plus tiers, mode,
   below, count, tier (index reached, 0 = base), gstate (open | closed | settled), and once closed
   fprice (final unit price) and outcome (succeeded | failed | base_price).
@@ -42,15 +42,15 @@ local mode, below = ARGV[12], ARGV[13]
 if not total or not price or not limit or not startMs or not endMs or not holdMs or not remindMs or not tiers
     or endMs <= startMs or remindMs >= holdMs or (mode ~= 'p' and mode ~= 'u') or (below ~= 'fail' and below ~= 'base')
     or not ARGV[1] or ARGV[1] == '' or not ARGV[2] or ARGV[2] == '' or not ARGV[9] or ARGV[9] == '' then
-  return -20
+  return { -20, 'group settings' }
 end
 local prevT, prevP = 0, price
 for i = 1, #tiers do
-  if tiers[i].t <= prevT or tiers[i].p >= prevP then return -20 end
+  if tiers[i].t <= prevT or tiers[i].p >= prevP then return { -20, 'group settings' } end
   prevT, prevP = tiers[i].t, tiers[i].p
 end
 if redis.call('EXISTS', itemKey) == 1 then
-  return 0
+  return { 2 }
 end
 redis.call('HSET', itemKey,
   'id', ARGV[1], 'room', ARGV[2], 'kind', 'group', 'ej', '"item":' .. cjson.encode(ARGV[1]) .. ',"room":' .. cjson.encode(ARGV[2]),
@@ -65,4 +65,4 @@ emitEvent(outboxKey, { id = ARGV[1], room = ARGV[2], ver = 1 }, nowMs(), {
   startsAt = startMs, endsAt = endMs, holdMs = holdMs, remindMs = remindMs, tiers = tierList,
   countBy = mode == 'p' and 'people' or 'units', belowFirstTier = below,
 })
-return 1
+return { 1 }

@@ -14,16 +14,16 @@
     ARGV[2] quantity           integer 1..10000
     ARGV[3] idempotency key    1..128 characters
     ARGV[4] order id           letters, digits, - and _
-  Output: one string, fields separated by commas; the first is the code:
-    "1,orderId,qty,unitPrice,deadline,avail,ver,count,tier,nextThreshold,crossed"
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1, orderId, qty, unitPrice, deadline, avail, ver, count, tier, nextThreshold, crossed }
         joined; nextThreshold 0 = the top tier is reached; crossed 1 = this join reached a new tier
-    "-5|<first answer>"    duplicate
-    "-7"                   the group is closed
-    "-1,0" "-6,avail" "-2,limit,already" "-3,startMs" "-4,endMs"   as for reserve
-    "-17"                  wrong kind (a flash-sale item: reserve it instead)
-    "-10"                  item unavailable
-    "-20,reason"           invalid argument (nothing changed, nothing recorded)
-  Every answer except -5, -10, -17 and -20 is recorded under the idempotency key.
+    { -5, <first answer> }   duplicate: the key's first answer follows, its fields as text
+    { -7 }                   the group is closed
+    { -1, 0 }  { -6, avail }  { -2, limit, already }  { -3, startMs }  { -4, endMs }   as for reserve
+    { -17 }                  wrong kind (a flash-sale item: reserve it instead)
+    { -10 }                  item unavailable
+    { -20, reason }          invalid argument (nothing changed, nothing recorded)
+  Every answer except -5, -10, -17 and -20 is recorded under the idempotency key, as text.
 ]]
 --- @include "includes/now-ms"
 --- @include "includes/parse-int"
@@ -40,24 +40,24 @@ if bad then return bad end
 
 local item = redis.call('HMGET', itemKey, 'avail', 'held', 'price', 'limit', 'start', 'end', 'hold_ms', 'ver', 'ej', 'kind',
   'gstate', 'mode', 'count', 'tier', 'tiers')
-if not item[1] then return '-10' end
-if item[10] ~= 'group' then return '-17' end
+if not item[1] then return { -10 } end
+if item[10] ~= 'group' then return { -17 } end
 
 local idemField, mine, answer = userRecord(usersKey, userId, idem)
-if mine[1] then return '-5|' .. mine[1] end
+if mine[1] then return duplicateOf(mine[1]) end
 
-if item[11] ~= 'open' then return answer('-7') end
+if item[11] ~= 'open' then return answer({ -7 }) end
 local now = nowMs()
 local startMs, endMs = tonumber(item[5]), tonumber(item[6])
-if now < startMs then return answer('-3,' .. startMs) end
-if now >= endMs then return answer('-4,' .. endMs) end
+if now < startMs then return answer({ -3, startMs }) end
+if now >= endMs then return answer({ -4, endMs }) end
 
 local already = tonumber(mine[2] or '0')
 local limit = tonumber(item[4])
-if already + qty > limit then return answer('-2,' .. limit .. ',' .. already) end
+if already + qty > limit then return answer({ -2, limit, already }) end
 local avail = tonumber(item[1])
-if avail <= 0 then return answer('-1,0') end
-if avail < qty then return answer('-6,' .. avail) end
+if avail <= 0 then return answer({ -1, 0 }) end
+if avail < qty then return answer({ -6, avail }) end
 
 local count = tonumber(item[13])
 if item[12] == 'p' then
@@ -87,7 +87,6 @@ if tier > oldTier then
     ',"at":' .. now .. ',"ver":' .. ver .. '}')
 end
 redis.call('HSET', itemKey, 'avail', avail, 'held', tonumber(item[2]) + qty, 'ver', ver, 'count', count, 'tier', tier)
-local a = '1,' .. orderId .. ',' .. qty .. ',' .. price .. ',' .. deadline .. ',' .. avail .. ',' .. ver .. ',' .. count .. ',' ..
-  tier .. ',' .. nextThreshold .. ',' .. crossed
-redis.call('HSET', usersKey, userId, already + qty, idemField, a)
+local a = { 1, orderId, qty, price, deadline, avail, ver, count, tier, nextThreshold, crossed }
+redis.call('HSET', usersKey, userId, already + qty, idemField, answerText(a))
 return a

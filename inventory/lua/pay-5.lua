@@ -13,7 +13,7 @@
     ARGV[1] order id
     ARGV[2] user id (the payer must be the holder)
     ARGV[3] the hold version paid against; empty: the current version
-  Output (an array; the first element is the code):
+  Answers (the one format of common/contracts/script-codes.ts):
     { 1, paidEventJson, avail, ver, amount }   paid now
     { 2, paidEventJson, avail, ver, amount }   already paid (the same event: confirm it again)
     { -11 }                 no such order for this user

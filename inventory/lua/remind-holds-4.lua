@@ -9,8 +9,8 @@
     KEYS[3] deadlines  zset   unpaid holds by deadline
     KEYS[4] outbox     stream events for the relay
     ARGV[1] batch              integer 1..10000
-  Output:
-    { reminded, more }     more = 1: call again
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1, reminded, more }  more = 1: call again
     { -10 }                item unavailable
     { -20, reason }        invalid argument
 ]]
@@ -25,7 +25,7 @@ local batch = parseInt(ARGV[1], 1, 10000)
 if not batch then return { -20, 'batch' } end
 local item = loadItem(itemKey)
 if not item then return { -10 } end
-if not item.rem_ms or item.rem_ms <= 0 then return { 0, 0 } end
+if not item.rem_ms or item.rem_ms <= 0 then return { 1, 0, 0 } end
 
 local now = nowMs()
 local upto = now + item.rem_ms
@@ -54,4 +54,4 @@ for _, orderId in ipairs(ids) do
   end
 end
 redis.call('HSET', itemKey, 'rem', cursor)
-return { reminded, more }
+return { 1, reminded, more }

@@ -8,8 +8,8 @@
     KEYS[3] outbox     stream events for the relay
     ARGV[1] batch              integer 1..10000
     ARGV[2] lead (ms)          integer >= 0: remind this long before the start
-  Output:
-    { reminded, remaining }
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1, reminded, remaining }
     { -10 }                item unavailable
     { -20, reason }        invalid argument
 ]]
@@ -27,11 +27,11 @@ if not item then return { -10 } end
 local now = nowMs()
 if now >= item['end'] then
   redis.call('DEL', subsKey)
-  return { 0, 0 }
+  return { 1, 0, 0 }
 end
-if now < item.start - lead then return { 0, redis.call('SCARD', subsKey) } end
+if now < item.start - lead then return { 1, 0, redis.call('SCARD', subsKey) } end
 local users = redis.call('SPOP', subsKey, batch)
 for _, userId in ipairs(users) do
   emitEvent(outboxKey, item, now, { id = item.id .. ':remind:' .. userId, type = 'sale.reminder', user = userId, startsAt = item.start })
 end
-return { #users, redis.call('SCARD', subsKey) }
+return { 1, #users, redis.call('SCARD', subsKey) }

@@ -13,18 +13,19 @@
     ARGV[2] quantity           integer 1..10000
     ARGV[3] idempotency key    1..128 characters
     ARGV[4] order id           letters, digits, - and _; used only when a hold is created
-  Output: one string, fields separated by commas; the first is the code:
-    "1,orderId,qty,unitPrice,deadlineMs,avail,ver"   held
-    "-5|<first answer>"    duplicate: the key's first answer follows the bar
-    "-1,0"                 sold out (nothing left)
-    "-6,avail"             insufficient stock (some left, fewer than asked)
-    "-2,limit,already"     per-user limit reached
-    "-3,startMs"           not started (pre-heat)
-    "-4,endMs"             ended
-    "-17"                  wrong kind (a group buy: join it instead)
-    "-10"                  item unavailable (no inventory in Redis: unknown item, or data lost)
-    "-20,reason"           invalid argument (nothing changed, nothing recorded)
-  Every answer except -5, -10, -17 and -20 is recorded under the idempotency key. A scheduled
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1, orderId, qty, unitPrice, deadlineMs, avail, ver }   held
+    { -5, <first answer> }   duplicate: the key's first answer follows, its fields as text
+    { -1, 0 }                sold out (nothing left)
+    { -6, avail }            insufficient stock (some left, fewer than asked)
+    { -2, limit, already }   per-user limit reached
+    { -3, startMs }          not started (pre-heat)
+    { -4, endMs }            ended
+    { -17 }                  wrong kind (a group buy: join it instead)
+    { -10 }                  item unavailable (no inventory in Redis: unknown item, or data lost)
+    { -20, reason }          invalid argument (nothing changed, nothing recorded)
+  Every answer except -5, -10, -17 and -20 is recorded under the idempotency key, as text
+  ("1,orderId,...": includes/answer.lua). A scheduled
   price whose time has come is applied first (its own version and price.changed event).
 ]]
 --- @include "includes/now-ms"
@@ -41,11 +42,11 @@ local bad = badBuyArgs(userId, qty, idem, orderId)
 if bad then return bad end
 
 local item = redis.call('HMGET', itemKey, 'avail', 'held', 'price', 'limit', 'start', 'end', 'hold_ms', 'ver', 'ej', 'kind', 'np', 'nat')
-if not item[1] then return '-10' end
-if item[10] ~= 'flash' then return '-17' end
+if not item[1] then return { -10 } end
+if item[10] ~= 'flash' then return { -17 } end
 
 local idemField, mine, answer = userRecord(usersKey, userId, idem)
-if mine[1] then return '-5|' .. mine[1] end
+if mine[1] then return duplicateOf(mine[1]) end
 
 local now = nowMs()
 local price, ver = tonumber(item[3]), tonumber(item[8])
@@ -53,15 +54,15 @@ if item[11] and now >= tonumber(item[12]) then
   price, ver = applyScheduledPrice(itemKey, outboxKey, item[9], price, tonumber(item[11]), tonumber(item[12]), ver)
 end
 local startMs, endMs = tonumber(item[5]), tonumber(item[6])
-if now < startMs then return answer('-3,' .. startMs) end
-if now >= endMs then return answer('-4,' .. endMs) end
+if now < startMs then return answer({ -3, startMs }) end
+if now >= endMs then return answer({ -4, endMs }) end
 
 local already = tonumber(mine[2] or '0')
 local limit = tonumber(item[4])
-if already + qty > limit then return answer('-2,' .. limit .. ',' .. already) end
+if already + qty > limit then return answer({ -2, limit, already }) end
 local avail = tonumber(item[1])
-if avail <= 0 then return answer('-1,0') end
-if avail < qty then return answer('-6,' .. avail) end
+if avail <= 0 then return answer({ -1, 0 }) end
+if avail < qty then return answer({ -6, avail }) end
 
 avail = avail - qty
 ver = ver + 1
@@ -72,6 +73,6 @@ redis.call('ZADD', deadlinesKey, deadline, orderId)
 emitJson(outboxKey, '{"id":"' .. orderId .. ':held","type":"order.held","kind":"flash","order":"' .. orderId .. '",' .. item[9] ..
   ',"user":' .. cjson.encode(userId) .. ',"idem":' .. cjson.encode(idem) .. ',"qty":' .. qty .. ',"price":' .. price ..
   ',"amount":' .. (price * qty) .. ',"deadline":' .. deadline .. ',"at":' .. now .. ',"ver":' .. ver .. '}')
-local a = '1,' .. orderId .. ',' .. qty .. ',' .. price .. ',' .. deadline .. ',' .. avail .. ',' .. ver
-redis.call('HSET', usersKey, userId, already + qty, idemField, a)
+local a = { 1, orderId, qty, price, deadline, avail, ver }
+redis.call('HSET', usersKey, userId, already + qty, idemField, answerText(a))
 return a

@@ -14,23 +14,23 @@
     ARGV[2] part: clear (deletes users, holds, deadlines, subs) | users | holds (field, value
             pairs) | deadlines (score, member pairs) | subs (members)
     ARGV[3..] the data
-  Output:
-    1      written
-    -21    the lock is not this rebuilder's
-    -22    the item exists already (restored by someone else)
-    -20    invalid argument
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1 }              written
+    { -21 }            the lock is not this rebuilder's
+    { -22 }            the item exists already (restored by someone else)
+    { -20, reason }    invalid argument
 ]]
 local lockKey, itemKey, usersKey, holdsKey, deadlinesKey, subsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local token, part = ARGV[1], ARGV[2]
-if not token or token == '' then return -20 end
-if redis.call('GET', lockKey) ~= token then return -21 end
-if redis.call('EXISTS', itemKey) == 1 then return -22 end
+if not token or token == '' then return { -20, 'token' } end
+if redis.call('GET', lockKey) ~= token then return { -21 } end
+if redis.call('EXISTS', itemKey) == 1 then return { -22 } end
 local n = #ARGV - 2
 if part == 'clear' then
   redis.call('DEL', usersKey, holdsKey, deadlinesKey, subsKey)
-  return 1
+  return { 1 }
 end
-if n == 0 then return 1 end
+if n == 0 then return { 1 } end
 local args = {}
 for i = 3, #ARGV do args[#args + 1] = ARGV[i] end
 if part == 'users' and n % 2 == 0 then
@@ -42,6 +42,6 @@ elseif part == 'deadlines' and n % 2 == 0 then
 elseif part == 'subs' then
   redis.call('SADD', subsKey, unpack(args))
 else
-  return -20
+  return { -20, 'part' }
 end
-return 1
+return { 1 }

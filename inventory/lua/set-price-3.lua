@@ -10,13 +10,13 @@
     ARGV[2] effective at (ms)      empty, or a time; a time not after now means now
     ARGV[3] by                     who asked (host user id)
     ARGV[4] operation id           optional
-  Output: one string, comma-separated; the first field is the code:
-    "1,price,ver"                     changed now (price.changed)
-    "2,price,scheduledPrice,at,ver"   scheduled (price.scheduled); price is the one in force
-    "-5|<first answer>"               the operation id was seen
-    "-17"                             a group buy (its prices are its tiers)
-    "-10"                             item unavailable
-    "-20,reason"                      invalid argument
+  Answers (the one format of common/contracts/script-codes.ts):
+    { 1, price, ver }                       changed now (price.changed)
+    { 3, price, scheduledPrice, at, ver }   scheduled (price.scheduled); price is the one in force
+    { -5, <first answer> }                  the operation id was seen (fields as text)
+    { -17 }                                 a group buy (its prices are its tiers)
+    { -10 }                                 item unavailable
+    { -20, reason }                         invalid argument
 ]]
 --- @include "includes/now-ms"
 --- @include "includes/parse-int"
@@ -28,26 +28,26 @@ local itemKey, usersKey, outboxKey = KEYS[1], KEYS[2], KEYS[3]
 local price = parseInt(ARGV[1], 0, 1000000000)
 local at = ARGV[2]
 local by, opId = ARGV[3], ARGV[4]
-if not price then return '-20,price' end
+if not price then return { -20, 'price' } end
 if at and at ~= '' then
   at = parseInt(at, 0, 99999999999999)
-  if not at then return '-20,effective time' end
+  if not at then return { -20, 'effective time' } end
 else
   at = nil
 end
-if not by or by == '' or #by > 128 then return '-20,by' end
+if not by or by == '' or #by > 128 then return { -20, 'by' } end
 local item = loadItem(itemKey)
-if not item then return '-10' end
-if item.kind ~= 'flash' then return '-17' end
+if not item then return { -10 } end
+if item.kind ~= 'flash' then return { -17 } end
 local first = hostOpFirst(usersKey, opId)
-if first then return '-5|' .. first end
+if first then return first end
 
 local now = nowMs()
 item.ver = item.ver + 1
 if at and at > now then
   redis.call('HSET', itemKey, 'np', price, 'nat', at, 'nby', by, 'ver', item.ver)
   emitEvent(outboxKey, item, now, { id = item.id .. ':price:' .. item.ver, type = 'price.scheduled', price = price, effectiveAt = at, by = by })
-  return hostOpAnswer(usersKey, opId, '2,' .. item.price .. ',' .. price .. ',' .. at .. ',' .. item.ver)
+  return hostOpAnswer(usersKey, opId, { 3, item.price, price, at, item.ver })
 end
 local previous = item.price
 redis.call('HSET', itemKey, 'price', price, 'ver', item.ver)
@@ -55,4 +55,4 @@ redis.call('HDEL', itemKey, 'np', 'nat', 'nby')
 emitEvent(outboxKey, item, now, {
   id = item.id .. ':price:' .. item.ver, type = 'price.changed', price = price, previous = previous, effectiveAt = now, by = by,
 })
-return hostOpAnswer(usersKey, opId, '1,' .. price .. ',' .. item.ver)
+return hostOpAnswer(usersKey, opId, { 1, price, item.ver })

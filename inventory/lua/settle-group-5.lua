@@ -16,7 +16,7 @@
       p   unpaid hold above the final price: reprice it (order.repriced)
       c   unpaid hold of a failed group: cancel it, stock returns (order.cancelled, group_failed)
       f   paid order of a failed group: refund in full, stock returns (refund.issued, group_failed)
-  Output:
+  Answers (the one format of common/contracts/script-codes.ts):
     { 1, applied, avail, ver, skipped order ids... }
     { 2, avail, ver }      already settled
     { -9 }                 not closed yet

@@ -6,9 +6,9 @@
     KEYS[2] subs       set    subscribed users
     KEYS[3] outbox     stream events for the relay
     ARGV[1] user id
-  Output:
+  Answers (the one format of common/contracts/script-codes.ts):
     { 1, subscribers }     subscribed (sale.subscribed)
-    { 0, subscribers }     was already subscribed
+    { 2, subscribers }     was already subscribed
     { -8, startMs }        the sale is already live: no reminder needed
     { -4, endMs }          the sale has ended
     { -10 }                item unavailable
@@ -26,6 +26,6 @@ if not item then return { -10 } end
 local now = nowMs()
 if now >= item['end'] then return { -4, item['end'] } end
 if now >= item.start then return { -8, item.start } end
-if redis.call('SADD', subsKey, userId) == 0 then return { 0, redis.call('SCARD', subsKey) } end
+if redis.call('SADD', subsKey, userId) == 0 then return { 2, redis.call('SCARD', subsKey) } end
 emitEvent(outboxKey, item, now, { id = item.id .. ':sub:' .. userId, type = 'sale.subscribed', user = userId })
 return { 1, redis.call('SCARD', subsKey) }

@@ -154,6 +154,7 @@ describe('every script touches only the keys passed in KEYS', () => {
       await scripts.call('restore-part', [k.lock, k.item, k.users, k.holds, k.deadlines, k.subs], ['token', 'clear']);
       await scripts.call('restore-part', [k.lock, k.item, k.users, k.holds, k.deadlines, k.subs], ['token', 'holds', 'o1', 'h,1,1,100,99,u']);
       await scripts.call('restore-item', [k.lock, k.item, k.outbox], ['token', 'relay', '', 'id', 'lost', 'kind', 'flash']);
+      await scripts.call('release-lock', [k.lock], ['token']);
     });
     const names = new Map([...loaded.values()].map((x) => [x.sha1, x.name]));
     const { violations, ran } = await check(lines, plain, names);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LivesaleError } from '../../../common/platform/errors.ts';
 import { reserveKeys, type FlashItemSpec, type Held } from '../../../inventory/flash-sale.ts';
 import { inventoryEvent } from '../../../common/contracts/inventory-events.ts';
+import { ScriptCode } from '../../../common/contracts/script-codes.ts';
 import { Sweeper } from '../../../inventory/sweeper.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import type { InventoryEnv } from '../env.ts';
@@ -156,8 +157,8 @@ export function flashSaleSuite(env: () => InventoryEnv): void {
           const { scripts, redis, keys } = env();
           const id = await item();
           const before = await dumpItem(redis, keys.item(id));
-          const r = String(await scripts.call('reserve', reserveKeys(keys.item(id)), args));
-          expect(r.split(',')[0]).toBe('-20');
+          const r = (await scripts.call('reserve', reserveKeys(keys.item(id)), args)) as unknown[];
+          expect(r[0]).toBe(ScriptCode.INVALID_ARGUMENT);
           expect(await dumpItem(redis, keys.item(id))).toEqual(before);
         });
       }
