@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
-import { createRedis } from '../common/platform/redis.ts';
+import { assertNoEviction, createRedis } from '../common/platform/redis.ts';
 import { loadConfig } from '../common/platform/config.ts';
 import { createLogger } from '../common/platform/logger.ts';
 import { onShutdown } from '../common/platform/lifecycle.ts';
@@ -27,6 +27,7 @@ import { inventoryScripts } from '../inventory/scripts.ts';
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'sweeper', nodeId: config.nodeId });
 const redis = createRedis(config, `sweeper-${config.nodeId}`);
+await assertNoEviction(redis);
 const db = createDbFromConfig(config, 4);
 await migrateToLatest(db, config.databaseSchema);
 const kafka = createKafka(config, log, 'sweeper');
