@@ -1,7 +1,8 @@
 /**
  * The inventory sweeper process: expires unpaid holds (exactly once, safe beside other sweepers),
  * sends payment and pre-heat reminders, applies scheduled prices, closes and settles group buys
- * at their end; watches for items Redis lost and rebuilds them from the ledger (keeper); audits
+ * at their end, retires items whose sale is over and fully relayed (their keys then expire after
+ * ITEM_RETENTION_SECONDS); watches for items Redis lost and rebuilds them from the ledger (keeper); audits
  * Redis against the ledger every AUDIT_INTERVAL_MS. What viewers must see goes to their rooms.
  */
 import { createServer } from 'node:http';
@@ -20,6 +21,7 @@ import { Keys } from '../common/contracts/keys.ts';
 import { LedgerFence } from '../inventory/ledger-fence.ts';
 import { Scripts } from '../common/platform/lua-loader.ts';
 import { Rebuilder } from '../inventory/rebuild.ts';
+import { recordRetired } from '../inventory/retirement.ts';
 import { RoomPublisher } from '../gateway/room-publisher.ts';
 import { Sweeper } from '../inventory/sweeper.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';
@@ -47,6 +49,9 @@ const sweeper = new Sweeper({
   intervalMs: config.sweepIntervalMs,
   onChange: (s) => rooms.publish(s),
   onUnavailable: (itemId) => keeper.notify(itemId),
+  retentionMs: config.itemRetentionSeconds * 1000,
+  retireGraceMs: config.itemRetireGraceSeconds * 1000,
+  onRetired: (items) => recordRetired(db, items),
 });
 const auditor = new Auditor({ ...deps, db, fence, log, registry });
 let auditTimer: NodeJS.Timeout | undefined;

@@ -27,6 +27,8 @@ export const ScriptCode = {
   INVALID_ARGUMENT: -20,
   LOCK_LOST: -21,
   ITEM_EXISTS: -22,
+  /** The item retired (sale over, state archived in the ledger): nothing changes it any more. */
+  RETIRED: -23,
 } as const;
 
 /** Outcomes of a reservation or a group join that are answers, not errors (nothing changed). */
@@ -58,6 +60,8 @@ const errorByCode: Record<number, ErrorCode> = {
   [ScriptCode.GROUP_CLOSED]: 'GROUP_CLOSED',
   [ScriptCode.NOT_STARTED]: 'NOT_STARTED',
   [ScriptCode.ENDED]: 'ENDED',
+  // A retired item's sale is over: the same refusal as a late buy, with details.retired.
+  [ScriptCode.RETIRED]: 'ENDED',
 };
 
 /**
@@ -66,6 +70,7 @@ const errorByCode: Record<number, ErrorCode> = {
  */
 export function scriptError(code: number, detail?: unknown, details?: Record<string, unknown>): LivesaleError {
   const errCode = errorByCode[code] ?? 'INTERNAL';
+  if (code === ScriptCode.RETIRED) details = { ...details, retired: true };
   const message =
     errCode === 'INVALID_ARGUMENT'
       ? `invalid ${String(detail ?? 'argument')}`

@@ -1,6 +1,7 @@
 import { LivesaleError } from '../../common/platform/errors.ts';
 import type { ReserveResult } from '../../inventory/flash-sale.ts';
 import { GroupBuy, type JoinResult as InventoryJoinResult } from '../../inventory/group-buy.ts';
+import { isRetired } from '../../inventory/retirement.ts';
 import { requireRole, type Principal } from '../auth.ts';
 import type { GatewayContext } from '../context.ts';
 import {
@@ -97,10 +98,16 @@ export function registerOrderRoutes(ctx: GatewayContext): void {
     if (!room.view.doc.items[itemId]) throw new LivesaleError('ITEM_NOT_FOUND', `room ${roomId} has no item ${itemId}`);
   }
 
-  async function timed<T>(command: string, run: () => Promise<T>): Promise<T> {
+  async function timed<T>(command: string, itemId: string, run: () => Promise<T>): Promise<T> {
     const end = metrics.commandLatency.startTimer({ command });
     try {
       return await run();
+    } catch (err) {
+      // A retired item whose keys have expired: its sale is over (ENDED), not temporarily unavailable.
+      if (err instanceof LivesaleError && err.code === 'ITEM_UNAVAILABLE' && (await isRetired(ctx.db, itemId).catch(() => false))) {
+        throw new LivesaleError('ENDED', undefined, { retired: true });
+      }
+      throw err;
     } finally {
       end();
     }
@@ -108,7 +115,7 @@ export function registerOrderRoutes(ctx: GatewayContext): void {
 
   async function buy(p: Principal, roomId: string, itemId: string, qty: number, idempotencyKey: string): Promise<BuyResult> {
     await itemIn(p, roomId, itemId);
-    return timed('buy', async () => {
+    return timed('buy', itemId, async () => {
       try {
         const r = await flash.reserve(itemId, p.sub, qty, idempotencyKey);
         metrics.reservations.inc({ outcome: r.outcome });
@@ -123,7 +130,7 @@ export function registerOrderRoutes(ctx: GatewayContext): void {
 
   async function join(p: Principal, roomId: string, itemId: string, qty: number, idempotencyKey: string): Promise<JoinResult> {
     await itemIn(p, roomId, itemId);
-    return timed('join', async () => {
+    return timed('join', itemId, async () => {
       const r = await groups.join(itemId, p.sub, qty, idempotencyKey);
       metrics.reservations.inc({ outcome: `join_${r.outcome}` });
       if (r.outcome === 'held') {
@@ -136,7 +143,7 @@ export function registerOrderRoutes(ctx: GatewayContext): void {
 
   async function pay(p: Principal, roomId: string, itemId: string, orderId: string, version: number | undefined) {
     await itemIn(p, roomId, itemId);
-    return timed('pay', async () => {
+    return timed('pay', itemId, async () => {
       try {
         const r = await ctx.payments.pay(itemId, orderId, p.sub, version);
         hub.noteStock(roomId, itemId, r.available, r.ver);
@@ -153,7 +160,7 @@ export function registerOrderRoutes(ctx: GatewayContext): void {
 
   async function cancel(p: Principal, roomId: string, itemId: string, orderId: string) {
     await itemIn(p, roomId, itemId);
-    return timed('cancel', async () => {
+    return timed('cancel', itemId, async () => {
       const r = await flash.cancel(itemId, orderId, { userId: p.sub });
       hub.noteStock(roomId, itemId, r.available, r.ver);
       if (r.group && !r.already) {
@@ -166,7 +173,7 @@ export function registerOrderRoutes(ctx: GatewayContext): void {
 
   async function subscribe(p: Principal, roomId: string, itemId: string) {
     await itemIn(p, roomId, itemId);
-    return timed('subscribe', () => flash.subscribe(itemId, p.sub));
+    return timed('subscribe', itemId, () => flash.subscribe(itemId, p.sub));
   }
 
   const refusal = (outcome: string) => (outcome === 'held' ? 201 : outcome === 'duplicate' ? 200 : 409);

@@ -4,7 +4,7 @@
   counts, so the item is read with one HMGET, the user's count and idempotency record with one
   more, and the answer and event are built as text.
   Input:
-    KEYS[1] item       hash   avail, held, price, limit, start, end, hold_ms, ver, ej, kind, np, nat
+    KEYS[1] item       hash   avail, held, price, limit, start, end, hold_ms, ver, ej, kind, np, nat, retired
     KEYS[2] users      hash   user -> quantity held or bought; "user key" -> first answer
     KEYS[3] holds      hash   order id -> hold record (includes/hold.lua)
     KEYS[4] deadlines  zset   order id scored by its payment deadline (ms)
@@ -24,7 +24,8 @@
     "-17"                  wrong kind (a group buy: join it instead)
     "-10"                  item unavailable (no inventory in Redis: unknown item, or data lost)
     "-20,reason"           invalid argument (nothing changed, nothing recorded)
-  Every answer except -5, -10, -17 and -20 is recorded under the idempotency key. A scheduled
+  Every answer except -5, -10, -17 and -20 is recorded under the idempotency key, and except
+  the "ended" of a retired item (nothing is written to a retired item's expiring keys). A scheduled
   price whose time has come is applied first (its own version and price.changed event).
 ]]
 --- @include "includes/now-ms"
@@ -40,12 +41,14 @@ local qty = parseInt(ARGV[2], 1, 10000)
 local bad = badBuyArgs(userId, qty, idem, orderId)
 if bad then return bad end
 
-local item = redis.call('HMGET', itemKey, 'avail', 'held', 'price', 'limit', 'start', 'end', 'hold_ms', 'ver', 'ej', 'kind', 'np', 'nat')
+local item = redis.call('HMGET', itemKey, 'avail', 'held', 'price', 'limit', 'start', 'end', 'hold_ms', 'ver', 'ej', 'kind', 'np', 'nat', 'retired')
 if not item[1] then return '-10' end
 if item[10] ~= 'flash' then return '-17' end
 
 local idemField, mine, answer = userRecord(usersKey, userId, idem)
 if mine[1] then return '-5|' .. mine[1] end
+-- Retired: ended, and nothing is written (its keys are expiring; a new field would outlive them).
+if item[13] then return '-4,' .. item[6] end
 
 local now = nowMs()
 local price, ver = tonumber(item[3]), tonumber(item[8])
