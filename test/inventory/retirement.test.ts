@@ -65,6 +65,10 @@ describe('state that retires', () => {
     fresh = await idleLoad(redis, windowMs);
 
     const now = await redisNow(redis);
+    // Items that ended without a sale, up to 1,000.
+    for (let i = 0; i < finishedItems - 2; i++) {
+      await p.flash.createItem({ itemId: `idle-${i}`, roomId: p.roomId, total: 5, price: 100, perUserLimit: 1, startsAt: now - 2000, endsAt: now - 1000, holdMs: 1000 });
+    }
     // A flash sale with real sales.
     const flashRow = await p.catalog.createItem({ roomId: p.roomId, kind: 'flash', title: 'f', price: 1000, totalStock: 10, perUserLimit: 5, startsAt: now - 1000, endsAt: now + 600_000, holdSeconds: 2 });
     const flashId = flashRow.id;
@@ -89,15 +93,11 @@ describe('state that retires', () => {
     // The shows end.
     await p.flash.setWindow(flashId, undefined, 'now', 'host');
     await p.groups.setWindow(groupId, undefined, 'now', 'host');
-    // Items that ended without a sale, up to 1,000.
-    for (let i = 0; i < finishedItems - 2; i++) {
-      await p.flash.createItem({ itemId: `idle-${i}`, roomId: p.roomId, total: 5, price: 100, perUserLimit: 1, startsAt: now - 2000, endsAt: now - 1000, holdMs: 1000 });
-    }
 
-    // The sweeper expires the unpaid holds and settles the group; the relay drains every outbox;
-    // then every item retires and leaves the registry.
-    await waitFor('every item retired and out of the registry', async () => (await redis.scard(p.keys.outboxRegistry)) === 0, 60_000, 100);
-    // Retired, keys still kept: counters hold, answers repeat, nothing changes any more.
+    // The sweeper expires the unpaid hold; the relay drains the outbox; the item retires.
+    const retiredAt = await waitFor('the flash item retired', () => redis.hget(p.keys.item(flashId).item, 'retired'), 60_000, 50);
+    expect(Number(retiredAt)).toBeGreaterThanOrEqual(now);
+    // Retired, keys still kept (for the retention): counters hold, answers repeat, nothing changes any more.
     const view = await p.flash.view(flashId);
     expect(view).toBeDefined();
     expect(view!.available + view!.held + view!.sold).toBe(view!.total);
@@ -110,6 +110,8 @@ describe('state that retires', () => {
     const reopen = await p.flash.setWindow(flashId, undefined, now + 3_600_000, 'host').catch((e: unknown) => e);
     expect(reopen).toMatchObject({ code: 'ENDED' });
     expect((await p.payments.pay(flashId, paid.orderId, 'u1')).already).toBe(true);
+    // The group settles and every other item retires too, and all leave the registry.
+    await waitFor('every item retired and out of the registry', async () => (await redis.scard(p.keys.outboxRegistry)) === 0, 60_000, 100);
     await p.fence.wait(30_000);
 
     // Ledger: every order in its final state, the money as it happened.
