@@ -11,7 +11,8 @@ import type { RebuildReport, Rebuilder } from './rebuild.ts';
  * which items should have inventory; an item whose hash Redis no longer has (a restart without
  * persistence, a failover, a flush) fails closed (ITEM_UNAVAILABLE) and is rebuilt from the
  * ledger. Items only just created are left alone for `settleMs` (the catalog row is written
- * before the inventory).
+ * before the inventory). Retired items (their sale is over and their keys expire on purpose) are
+ * not watched.
  */
 export interface KeeperOptions {
   redis: Redis | Cluster;
@@ -57,6 +58,8 @@ export class Keeper {
       .select('id')
       .where('ends_at', '>', sql<Date>`now() - ${`${Math.round(this.#o.lookbackMs / 1000)} seconds`}::interval`)
       .where('created_at', '<', sql<Date>`now() - ${`${Math.round(this.#o.settleMs / 1000)} seconds`}::interval`)
+      // A retired item's keys expire on purpose: it is not lost, never rebuilt (inventory/retirement.ts).
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('item_retirements').select('item_id').whereRef('item_retirements.item_id', '=', 'campaign_items.id'))))
       .execute();
     return rows.map((r) => r.id);
   }

@@ -10,12 +10,15 @@ import type { LedgerFence } from './ledger-fence.ts';
 import { createdEvent, itemSettings } from './item-settings.ts';
 import { foldLedger, type FoldedItem } from './ledger-fold.ts';
 import { encodeTiers } from './tiers.ts';
+import { isRetired } from './retirement.ts';
 
 /**
  * Rebuilds an item after Redis lost its data, from the Postgres ledger plus whatever of its
  * outbox survived, and reopens it.
  *
  * While the item hash is absent every script answers ITEM_UNAVAILABLE: the item fails closed.
+ * An item the ledger records as retired (inventory/retirement.ts) is never rebuilt: its keys
+ * expired on purpose after its sale, and it stays closed.
  * The rebuild
  *   1. takes the item's rebuild lock (one rebuilder per item; every write below is fenced by it),
  *   2. waits a grace period, so payments and relay batches that read Redis before the loss have
@@ -44,8 +47,12 @@ export interface RebuildOptions extends InventoryDeps {
 
 export interface RebuildReport {
   readonly itemId: string;
-  /** rebuilt; present (the item is in Redis: nothing to do); busy (another rebuilder holds the lock); no_settings. */
-  readonly outcome: 'rebuilt' | 'present' | 'busy' | 'no_settings';
+  /**
+   * rebuilt; present (the item is in Redis: nothing to do); busy (another rebuilder holds the
+   * lock); no_settings; retired (the ledger says it retired: its keys are gone on purpose, it
+   * stays closed and leaves the registry).
+   */
+  readonly outcome: 'rebuilt' | 'present' | 'busy' | 'no_settings' | 'retired';
   readonly events?: number;
   readonly fromOutbox?: number;
   readonly orders?: number;
@@ -76,6 +83,10 @@ export class Rebuilder {
     const { redis, keys, scripts, log } = this.#o;
     const k = keys.item(itemId);
     if ((await redis.exists(k.item)) === 1) return { itemId, outcome: 'present' };
+    if (await isRetired(this.#o.db, itemId)) {
+      await redis.srem(keys.outboxRegistry, itemId);
+      return { itemId, outcome: 'retired' };
+    }
     const token = randomUUID();
     const lockMs = this.#o.graceMs + this.#o.fenceTimeoutMs + 60_000;
     if ((await redis.set(k.lock, token, 'PX', lockMs, 'NX')) !== 'OK') return { itemId, outcome: 'busy' };

@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../common/platform/logger.ts';
 import { relayGroup, type Keys } from '../common/contracts/keys.ts';
@@ -13,8 +13,15 @@ export interface RelayOptions {
   consumer: string;
   /** Entries read per stream per round. */
   batchSize?: number;
-  /** Idle wait between rounds that found nothing. */
+  /** Idle wait between rounds that found nothing, where the relay cannot block (Redis Cluster, no items, very many items). */
   idleMs?: number;
+  /**
+   * How long one blocking read waits for new entries; also how often the registry of live items
+   * is read again, so a new item's stream is picked up within about this long.
+   */
+  blockMs?: number;
+  /** Streams read in one blocking call; beyond that the relay polls every `idleMs`. */
+  maxStreamsPerCall?: number;
   /** Entries pending this long on another consumer (a crashed relay) are re-claimed. */
   claimIdleMs?: number;
 }
@@ -34,6 +41,11 @@ function compareIds(a: string, b: string): number {
  * only then XACK and XDEL: an entry leaves Redis only after Kafka has it. A crash between the
  * send and the ack only causes a re-send (the writer ignores event ids it already has).
  *
+ * It reads only the streams of live items (the outbox registry; retired items leave it), and
+ * waits for new entries with one XREADGROUP ... BLOCK over all of them on a connection of its
+ * own, so an idle relay makes one call per `blockMs`, not one per stream every few ms. On Redis
+ * Cluster (streams in many slots) it polls each stream every `idleMs` instead.
+ *
  * Entries that stay pending: this instance's own (a failed round, or a restart under the same
  * name) are read again first; another instance's (it crashed) are re-claimed with XAUTOCLAIM
  * once idle for `claimIdleMs`.
@@ -45,15 +57,20 @@ export class Relay {
   #loop: Promise<void> | undefined;
   #streams: string[] = [];
   #streamsAt = 0;
+  /** Streams without the group that could not get it (the key is gone): left out until the next registry read. */
+  readonly #broken = new Set<string>();
+  #blocking: Redis | undefined;
   #claimAt = 0;
   #ownPending = true;
+  /** The last round waited in a blocking read (no idle pause needed after it). */
+  #blocked = false;
   #moreOwn = false;
   #producerStale = false;
   #relayed = 0;
   #claimed = 0;
 
   constructor(opts: RelayOptions) {
-    this.#o = { batchSize: 500, idleMs: 10, claimIdleMs: 15_000, ...opts };
+    this.#o = { batchSize: 500, idleMs: 10, blockMs: 1000, maxStreamsPerCall: 1000, claimIdleMs: 15_000, ...opts };
   }
 
   /** Entries sent to Kafka and acknowledged in Redis so far. */
@@ -89,7 +106,11 @@ export class Relay {
 
   async stop(): Promise<void> {
     this.#running = false;
+    // Ends a blocking read at once (it rejects; the loop sees it is stopping).
+    this.#blocking?.disconnect();
     await this.#loop;
+    this.#blocking?.disconnect();
+    this.#blocking = undefined;
     await this.#producer?.disconnect().catch(() => {});
   }
 
@@ -100,8 +121,9 @@ export class Relay {
         if (!this.#producer) await this.#connectProducer();
         const moved = await this.relayOnce();
         backoff = 0;
-        if (moved === 0) await sleep(this.#o.idleMs);
+        if (moved === 0 && !this.#blocked) await sleep(this.#o.idleMs);
       } catch (err) {
+        if (!this.#running) break;
         this.#ownPending = true;
         this.#producerStale = true;
         backoff = Math.min(5000, backoff ? backoff * 2 : 100);
@@ -116,7 +138,7 @@ export class Relay {
     }
   }
 
-  async #read(stream: string, claim: boolean, own: boolean): Promise<StreamEntry[]> {
+  async #read(stream: string, claim: boolean, own: boolean, fresh: boolean): Promise<StreamEntry[]> {
     const { redis, batchSize, consumer } = this.#o;
     const entries: StreamEntry[] = [];
     try {
@@ -132,8 +154,10 @@ export class Relay {
         if (taken.length) this.#o.log.info({ stream, count: taken.length }, 're-claimed entries pending too long (a relay died or a round failed)');
         entries.push(...taken);
       }
-      const fresh = (await redis.xreadgroup('GROUP', relayGroup, consumer, 'COUNT', batchSize, 'STREAMS', stream, '>')) as [string, StreamEntry[]][] | null;
-      if (fresh?.[0]) entries.push(...fresh[0][1]);
+      if (fresh) {
+        const r = (await redis.xreadgroup('GROUP', relayGroup, consumer, 'COUNT', batchSize, 'STREAMS', stream, '>')) as [string, StreamEntry[]][] | null;
+        if (r?.[0]) entries.push(...r[0][1]);
+      }
     } catch (err) {
       if (/NOGROUP/.test((err as Error).message)) {
         // The stream lost its group (Redis lost data and the item was rebuilt): recreate it, never the stream.
@@ -142,26 +166,77 @@ export class Relay {
       }
       throw err;
     }
-    const seen = new Set<string>();
-    return entries.filter((e) => e[1] !== null && !seen.has(e[0]) && seen.add(e[0])).sort((a, b) => compareIds(a[0], b[0]));
+    return tidy(entries);
+  }
+
+  /**
+   * New entries of every stream in one call, waiting up to `blockMs` when `wait` and none are
+   * there yet. Undefined where one call cannot serve (Cluster, too many streams): read each.
+   */
+  async #readFresh(streams: string[], wait: boolean): Promise<Map<string, StreamEntry[]> | undefined> {
+    const { redis, batchSize, consumer, blockMs } = this.#o;
+    if (redis instanceof Cluster || streams.length > this.#o.maxStreamsPerCall) return undefined;
+    // A blocking read holds its connection: never the one the acknowledgements go through.
+    const conn = wait ? (this.#blocking ??= redis.duplicate({ connectionName: `${redis.options.connectionName ?? 'relay'}-block`, maxRetriesPerRequest: null })) : redis;
+    const args: (string | number)[] = ['GROUP', relayGroup, consumer, 'COUNT', batchSize];
+    if (wait) args.push('BLOCK', blockMs);
+    args.push('STREAMS', ...streams, ...streams.map(() => '>'));
+    const out = new Map<string, StreamEntry[]>();
+    let r: [string, StreamEntry[]][] | null;
+    try {
+      r = (await conn.call('XREADGROUP', ...args)) as [string, StreamEntry[]][] | null;
+    } catch (err) {
+      if (!/NOGROUP/.test((err as Error).message)) throw err;
+      // A stream lost its group (Redis lost data and the item was rebuilt): recreate it, never the
+      // stream; a stream whose key is gone is left out until the registry is read again.
+      for (const stream of streams) {
+        await redis.xgroup('CREATE', stream, relayGroup, '0').catch((e: Error) => {
+          if (!/BUSYGROUP/.test(e.message)) this.#broken.add(stream);
+        });
+      }
+      return out;
+    }
+    for (const [stream, entries] of r ?? []) out.set(stream, tidy(entries));
+    return out;
   }
 
   /** One round over every outbox stream; returns how many entries reached Kafka. */
   async relayOnce(): Promise<number> {
     const { redis, keys } = this.#o;
     const now = Date.now();
-    if (now - this.#streamsAt > 1000) {
+    this.#blocked = false;
+    if (now - this.#streamsAt >= this.#o.blockMs) {
       const ids = await redis.smembers(keys.outboxRegistry);
       this.#streams = ids.map((id) => keys.item(id).outbox);
       this.#streamsAt = now;
+      this.#broken.clear();
     }
-    if (this.#streams.length === 0) return 0;
+    const streams = this.#broken.size ? this.#streams.filter((s) => !this.#broken.has(s)) : this.#streams;
+    if (streams.length === 0) {
+      // Nothing live: wait for the next registry read rather than spin.
+      await sleep(Math.max(this.#o.idleMs, this.#streamsAt + this.#o.blockMs - Date.now()));
+      this.#blocked = true;
+      return 0;
+    }
     const claim = now - this.#claimAt > this.#o.claimIdleMs / 3;
     if (claim) this.#claimAt = now;
     const own = this.#ownPending;
     this.#moreOwn = false;
 
-    const reads = await Promise.all(this.#streams.map(async (stream) => ({ stream, entries: await this.#read(stream, claim, own) })));
+    // Pending entries (own after a failure or restart, a dead relay's once in a while) stream by
+    // stream; new entries of all streams in one call that blocks only when nothing else was found.
+    const reads = claim || own ? await Promise.all(streams.map(async (stream) => ({ stream, entries: await this.#read(stream, claim, own, false) }))) : streams.map((stream) => ({ stream, entries: [] as StreamEntry[] }));
+    const found = reads.some((r) => r.entries.length > 0);
+    const fresh = await this.#readFresh(streams, !found && this.#running);
+    if (fresh) {
+      this.#blocked = !found;
+      for (const r of reads) {
+        const more = fresh.get(r.stream);
+        if (more?.length) r.entries = tidy([...r.entries, ...more]);
+      }
+    } else {
+      await Promise.all(reads.map(async (r) => (r.entries = tidy([...r.entries, ...(await this.#read(r.stream, false, false, true))]))));
+    }
     const messages = [];
     for (const { stream, entries } of reads) {
       const itemId = stream.slice(stream.indexOf('{i:') + 3, stream.indexOf('}'));
@@ -190,6 +265,12 @@ export class Relay {
     this.#relayed += messages.length;
     return messages.length;
   }
+}
+
+/** Entries without deleted ones and duplicates, in stream order. */
+function tidy(entries: StreamEntry[]): StreamEntry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => e[1] !== null && !seen.has(e[0]) && seen.add(e[0])).sort((a, b) => compareIds(a[0], b[0]));
 }
 
 function fieldValue(fields: string[], name: string): string | undefined {

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
-import { createRedis } from '../common/platform/redis.ts';
+import { assertNoEviction, createRedis } from '../common/platform/redis.ts';
 import { loadConfig } from '../common/platform/config.ts';
 import { createLogger } from '../common/platform/logger.ts';
 import { createKafka } from '../common/platform/kafka.ts';
@@ -31,6 +31,7 @@ const auditor = new Auditor({ redis, keys: new Keys(config.keyPrefix), scripts: 
 
 let code = 0;
 try {
+  await assertNoEviction(redis);
   const reports = await auditor.audit(args.item);
   for (const r of reports) {
     if (args.json) {

@@ -1,6 +1,6 @@
 /** The gateway process: HTTP and WebSocket edge. Configuration from the environment (common/platform/config.ts). */
 import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
-import { createRedis } from '../common/platform/redis.ts';
+import { assertNoEviction, createRedis } from '../common/platform/redis.ts';
 import { loadConfig } from '../common/platform/config.ts';
 import { createLogger } from '../common/platform/logger.ts';
 import { onShutdown } from '../common/platform/lifecycle.ts';
@@ -10,6 +10,7 @@ import { startGateway } from '../gateway/server.ts';
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'gateway', nodeId: config.nodeId });
 const redis = createRedis(config, `gateway-${config.nodeId}`);
+await assertNoEviction(redis);
 const db = createDbFromConfig(config);
 const gateway = await startGateway({ config, log, redis, db, keys: new Keys(config.keyPrefix) });
 onShutdown(log, async () => {

@@ -1,5 +1,5 @@
 /** The outbox relay process: Redis outbox streams -> Kafka orders topic. */
-import { createRedis } from '../common/platform/redis.ts';
+import { assertNoEviction, createRedis } from '../common/platform/redis.ts';
 import { loadConfig } from '../common/platform/config.ts';
 import { createLogger } from '../common/platform/logger.ts';
 import { onShutdown } from '../common/platform/lifecycle.ts';
@@ -10,6 +10,7 @@ import { Relay } from '../orders/relay.ts';
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'relay', nodeId: config.nodeId });
 const redis = createRedis(config, `relay-${config.nodeId}`);
+await assertNoEviction(redis);
 const kafka = createKafka(config, log, 'relay');
 await ensureTopics(kafka, config);
 const relay = new Relay({ redis, keys: new Keys(config.keyPrefix), kafka, topic: config.topics.orders, log, consumer: config.nodeId, claimIdleMs: config.relayClaimIdleMs });

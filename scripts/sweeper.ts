@@ -1,13 +1,14 @@
 /**
  * The inventory sweeper process: expires unpaid holds (exactly once, safe beside other sweepers),
  * sends payment and pre-heat reminders, applies scheduled prices, closes and settles group buys
- * at their end; watches for items Redis lost and rebuilds them from the ledger (keeper); audits
+ * at their end, retires items whose sale is over and fully relayed (their keys then expire after
+ * ITEM_RETENTION_SECONDS); watches for items Redis lost and rebuilds them from the ledger (keeper); audits
  * Redis against the ledger every AUDIT_INTERVAL_MS. What viewers must see goes to their rooms.
  */
 import { createServer } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
-import { createRedis } from '../common/platform/redis.ts';
+import { assertNoEviction, createRedis } from '../common/platform/redis.ts';
 import { loadConfig } from '../common/platform/config.ts';
 import { createLogger } from '../common/platform/logger.ts';
 import { onShutdown } from '../common/platform/lifecycle.ts';
@@ -19,6 +20,7 @@ import { Keeper } from '../inventory/keeper.ts';
 import { Keys } from '../common/contracts/keys.ts';
 import { LedgerFence } from '../inventory/ledger-fence.ts';
 import { Rebuilder } from '../inventory/rebuild.ts';
+import { recordRetired } from '../inventory/retirement.ts';
 import { RoomPublisher } from '../gateway/room-publisher.ts';
 import { Sweeper } from '../inventory/sweeper.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';
@@ -26,6 +28,7 @@ import { inventoryScripts } from '../inventory/scripts.ts';
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'sweeper', nodeId: config.nodeId });
 const redis = createRedis(config, `sweeper-${config.nodeId}`);
+await assertNoEviction(redis);
 const db = createDbFromConfig(config, 4);
 await migrateToLatest(db, config.databaseSchema);
 const kafka = createKafka(config, log, 'sweeper');
@@ -45,6 +48,9 @@ const sweeper = new Sweeper({
   intervalMs: config.sweepIntervalMs,
   onChange: (s) => rooms.publish(s),
   onUnavailable: (itemId) => keeper.notify(itemId),
+  retentionMs: config.itemRetentionSeconds * 1000,
+  retireGraceMs: config.itemRetireGraceSeconds * 1000,
+  onRetired: (items) => recordRetired(db, items),
 });
 const auditor = new Auditor({ ...deps, db, fence, log, registry });
 let auditTimer: NodeJS.Timeout | undefined;

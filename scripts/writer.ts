@@ -4,7 +4,7 @@
  * committed batch (through the rooms' backplane channels in Redis).
  */
 import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
-import { createRedis } from '../common/platform/redis.ts';
+import { assertNoEviction, createRedis } from '../common/platform/redis.ts';
 import { loadConfig } from '../common/platform/config.ts';
 import { createLogger } from '../common/platform/logger.ts';
 import { onShutdown } from '../common/platform/lifecycle.ts';
@@ -22,6 +22,7 @@ await migrateToLatest(db, config.databaseSchema);
 const kafka = createKafka(config, log, 'writer');
 await ensureTopics(kafka, config);
 const redis = createRedis(config, `writer-${config.nodeId}`);
+await assertNoEviction(redis);
 const store = new RoomStore({ redis, keys: new Keys(config.keyPrefix) });
 const pusher = new StatsPusher({ db, log, minIntervalMs: config.statsPushMs, publish: (roomId, payload) => store.publishEphemeral(roomId, 'stats', payload) });
 const writer = new Writer({

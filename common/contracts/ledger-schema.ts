@@ -197,6 +197,14 @@ export interface HostCommandsTable {
   at: Date;
 }
 
+/** Items whose Redis state retired on purpose (inventory/retirement.ts): never rebuilt. */
+export interface ItemRetirementsTable {
+  item_id: string;
+  /** When Redis marked it retired (the Redis clock). */
+  retired_at: Timestamp;
+  recorded_at: DefaultTimestamp;
+}
+
 export interface Database {
   rooms: RoomsTable;
   campaign_items: CampaignItemsTable;
@@ -213,6 +221,7 @@ export interface Database {
   shows: ShowsTable;
   run_sheet: RunSheetTable;
   host_commands: HostCommandsTable;
+  item_retirements: ItemRetirementsTable;
 }
 
 /** A kysely instance on the ledger. */

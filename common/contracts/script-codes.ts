@@ -63,6 +63,8 @@ export const scriptCodeTable = {
   LOCK_BUSY: { code: -23, error: 'CONFLICT', meaning: 'another holder has the lock' },
   ROOM_NOT_FOUND: { code: -24, error: 'ROOM_NOT_FOUND', meaning: 'no such room in Redis' },
   VERSION_CONFLICT: { code: -25, error: 'CONFLICT', meaning: 'the document moved past the expected version' },
+  // A retired item's sale is over: the same refusal as a late buy, with details.retired.
+  RETIRED: { code: -26, error: 'ENDED', meaning: 'the item retired (sale over, archived in the ledger): nothing changes it' },
 } as const satisfies Record<string, CodeEntry>;
 
 export type ScriptCodeName = keyof typeof scriptCodeTable;
@@ -134,6 +136,7 @@ export function assertOk(a: ScriptAnswer, details?: Record<string, unknown>): Sc
 export function scriptError(code: number, detail?: unknown, details?: Record<string, unknown>): LivesaleError {
   const entry = entryByCode.get(code);
   const errCode = code < 0 && entry?.error ? entry.error : 'INTERNAL';
+  if (code === scriptCodeTable.RETIRED.code) details = { ...details, retired: true };
   const message =
     errCode === 'INVALID_ARGUMENT'
       ? `invalid ${String(detail ?? 'argument')}`

@@ -79,6 +79,17 @@ export const defaults = {
   auditIntervalMs: 60_000,
   /** SWEEPER_METRICS_PORT: the sweeper process serves GET /metrics here (0: not served). */
   sweeperMetricsPort: 9465,
+  /**
+   * ITEM_RETENTION_SECONDS: how long a retired item's Redis keys (holds, idempotency answers, the
+   * emptied outbox) are kept before they expire; at least as long as a client may retry a buy,
+   * since a retry after that finds no answer (0: items never retire, their state stays forever).
+   */
+  itemRetentionSeconds: 7 * 86_400,
+  /**
+   * ITEM_RETIRE_GRACE_SECONDS: an ended, drained item stays live this long after its sale ended,
+   * so a host may still refund a paid order; once retired, nothing changes it any more.
+   */
+  itemRetireGraceSeconds: 3600,
 } as const;
 
 const schema = z.object({
@@ -114,6 +125,8 @@ const schema = z.object({
   sweepIntervalMs: z.number().int().min(10).max(60_000),
   auditIntervalMs: z.number().int().min(0).max(86_400_000),
   sweeperMetricsPort: z.number().int().min(0).max(65535),
+  itemRetentionSeconds: z.number().int().min(0).max(366 * 86_400),
+  itemRetireGraceSeconds: z.number().int().min(0).max(30 * 86_400),
 });
 
 export type Config = Readonly<z.infer<typeof schema>> & {
@@ -173,6 +186,8 @@ export function loadConfig(overrides: Partial<Record<keyof typeof defaults, unkn
     sweepIntervalMs: num(env.SWEEP_INTERVAL_MS) ?? defaults.sweepIntervalMs,
     auditIntervalMs: num(env.AUDIT_INTERVAL_MS) ?? defaults.auditIntervalMs,
     sweeperMetricsPort: num(env.SWEEPER_METRICS_PORT) ?? defaults.sweeperMetricsPort,
+    itemRetentionSeconds: num(env.ITEM_RETENTION_SECONDS) ?? defaults.itemRetentionSeconds,
+    itemRetireGraceSeconds: num(env.ITEM_RETIRE_GRACE_SECONDS) ?? defaults.itemRetireGraceSeconds,
     ...overrides,
   };
   const parsed = schema.safeParse(raw);

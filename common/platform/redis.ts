@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { Config } from './config.ts';
+import { LivesaleError } from './errors.ts';
 
 /**
  * The Redis client every component uses: each command written at once (REDIS_AUTO_PIPELINING=true
@@ -13,4 +14,45 @@ export function createRedis(config: Pick<Config, 'redisUrl'> & Partial<Pick<Conf
     connectionName: name,
     retryStrategy: (times) => Math.min(2000, 50 * 2 ** Math.min(times, 6)),
   });
+}
+
+/** The only eviction policy the inventory can live with. */
+export const requiredEvictionPolicy = 'noeviction';
+
+/**
+ * The server's `maxmemory-policy`: CONFIG GET, or where CONFIG is disabled or renamed (managed
+ * services) INFO memory's `maxmemory_policy` field. Undefined when neither says.
+ */
+async function evictionPolicyOf(node: Redis): Promise<string | undefined> {
+  try {
+    const r = (await node.config('GET', 'maxmemory-policy')) as string[];
+    if (r[1]) return r[1];
+  } catch {
+    // CONFIG disabled: INFO below.
+  }
+  const info = await node.info('memory');
+  return /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+}
+
+/**
+ * Refuses to start on a Redis that may evict keys. An evicted hold, idempotency answer or outbox
+ * entry silently breaks every inventory invariant (stock returns twice, a buy reserves twice, a
+ * sale never reaches the ledger), so eviction must be off: `maxmemory-policy noeviction`, where
+ * a full Redis refuses writes (buys fail closed) instead. On Redis Cluster every master is checked.
+ * Throws CONFIG_INVALID naming the setting.
+ */
+export async function assertNoEviction(client: Redis | Cluster): Promise<void> {
+  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  for (const node of nodes) {
+    const policy = await evictionPolicyOf(node);
+    if (policy !== requiredEvictionPolicy) {
+      const where = `${node.options.host ?? '?'}:${node.options.port ?? '?'}`;
+      throw new LivesaleError(
+        'CONFIG_INVALID',
+        `Redis at ${where} has maxmemory-policy ${policy ?? '(unknown: neither CONFIG GET nor INFO memory tell)'}; ` +
+          `livesale needs maxmemory-policy ${requiredEvictionPolicy} (an evicted hold or outbox entry breaks the inventory). ` +
+          `Set it in redis.conf or with CONFIG SET maxmemory-policy ${requiredEvictionPolicy}.`,
+      );
+    }
+  }
 }

@@ -56,6 +56,7 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
   registerSystemRoutes(router, { config: s.config, redis: s.redis, db: s.db, registry: s.metrics.registry, auth: s.auth });
   registerRoomRoutes(router, { nodeId: s.config.nodeId, catalog: s.catalog, store: s.store, hub: s.hub, commands: s.commands, audit: s.audit, activity: s.activity });
   registerOrderRoutes(router, {
+    db: s.db,
     stockTickMs: s.config.stockTickMs,
     log: s.log,
     flash: s.flash,

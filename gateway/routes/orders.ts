@@ -1,5 +1,8 @@
 import { LivesaleError } from '../../common/platform/errors.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../common/contracts/ledger-schema.ts';
 import type { ReserveResult } from '../../inventory/flash-sale.ts';
+import { isRetired } from '../../inventory/retirement.ts';
 import type { Logger } from '../../common/platform/logger.ts';
 import type { FlashSale } from '../../inventory/flash-sale.ts';
 import type { GroupBuy, JoinResult as InventoryJoinResult } from '../../inventory/group-buy.ts';
@@ -82,10 +85,12 @@ export interface OrderRouteDeps {
   hub: RoomHub;
   store: RoomStore;
   metrics: GatewayMetrics;
+  /** The ledger: whether an item whose Redis keys are gone retired. */
+  db: Kysely<Database>;
 }
 
 export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void {
-  const { stockTickMs, log, flash, groups, payments, hub, store, metrics } = deps;
+  const { stockTickMs, log, flash, groups, payments, hub, store, metrics, db } = deps;
 
   // Group progress per item, latest version wins, published once per tick.
   const pendingGroups = new Map<string, { roomId: string; itemId: string; p: GroupProgress }>();
@@ -118,10 +123,16 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
     return call.principal;
   }
 
-  async function timed<T>(command: string, run: () => Promise<T>): Promise<T> {
+  async function timed<T>(command: string, itemId: string, run: () => Promise<T>): Promise<T> {
     const end = metrics.commandLatency.startTimer({ command });
     try {
       return await run();
+    } catch (err) {
+      // A retired item whose keys have expired: its sale is over (ENDED), not temporarily unavailable.
+      if (err instanceof LivesaleError && err.code === 'ITEM_UNAVAILABLE' && (await isRetired(db, itemId).catch(() => false))) {
+        throw new LivesaleError('ENDED', undefined, { retired: true });
+      }
+      throw err;
     } finally {
       end();
     }
@@ -129,7 +140,7 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
 
   async function buy(call: Call, roomId: string, itemId: string, qty: number, idempotencyKey: string): Promise<BuyResult> {
     const p = await itemIn(call, roomId, itemId);
-    return timed('buy', async () => {
+    return timed('buy', itemId, async () => {
       try {
         const r = await flash.reserve(itemId, p.sub, qty, idempotencyKey);
         metrics.reservations.inc({ outcome: r.outcome });
@@ -144,7 +155,7 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
 
   async function join(call: Call, roomId: string, itemId: string, qty: number, idempotencyKey: string): Promise<JoinResult> {
     const p = await itemIn(call, roomId, itemId);
-    return timed('join', async () => {
+    return timed('join', itemId, async () => {
       const r = await groups.join(itemId, p.sub, qty, idempotencyKey);
       metrics.reservations.inc({ outcome: `join_${r.outcome}` });
       if (r.outcome === 'held') {
@@ -157,7 +168,7 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
 
   async function pay(call: Call, roomId: string, itemId: string, orderId: string, version: number | undefined) {
     const p = await itemIn(call, roomId, itemId);
-    return timed('pay', async () => {
+    return timed('pay', itemId, async () => {
       try {
         const r = await payments.pay(itemId, orderId, p.sub, version);
         hub.noteStock(roomId, itemId, r.available, r.ver);
@@ -174,7 +185,7 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
 
   async function cancel(call: Call, roomId: string, itemId: string, orderId: string) {
     const p = await itemIn(call, roomId, itemId);
-    return timed('cancel', async () => {
+    return timed('cancel', itemId, async () => {
       const r = await flash.cancel(itemId, orderId, { userId: p.sub });
       hub.noteStock(roomId, itemId, r.available, r.ver);
       if (r.group && !r.already) {
@@ -187,7 +198,7 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
 
   async function subscribe(call: Call, roomId: string, itemId: string) {
     const p = await itemIn(call, roomId, itemId);
-    return timed('subscribe', () => flash.subscribe(itemId, p.sub));
+    return timed('subscribe', itemId, () => flash.subscribe(itemId, p.sub));
   }
 
   const refusal = (outcome: string) => (outcome === 'held' ? 201 : outcome === 'duplicate' ? 200 : 409);

@@ -13,6 +13,7 @@
     { -5, <first answer> }         the operation id was seen: its first answer (fields as text)
     { -16, avail, held, sold }     would go below held + sold (recorded under the operation id)
     { -10 }                        item unavailable
+    { -26 }                        retired: the sale is over and archived, nothing changes it (not recorded)
     { -20, reason }                invalid argument
 ]]
 --- @include "includes/now-ms"
@@ -29,6 +30,7 @@ local item = loadItem(itemKey)
 if not item then return { -10 } end
 local first = hostOpFirst(usersKey, opId)
 if first then return first end
+if item.retired then return { -26 } end
 
 if item.avail + delta < 0 then
   return hostOpAnswer(usersKey, opId, { -16, item.avail, item.held, item.sold })

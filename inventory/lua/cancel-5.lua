@@ -19,6 +19,7 @@
     { -12, avail, ver }     the hold already expired
     { -15 }                 paid: a buyer cannot cancel a paid order
     { -10 }                 item unavailable
+    { -26 }                 retired: the sale is over and archived, nothing changes it
     { -20, reason }         invalid argument
 ]]
 --- @include "includes/now-ms"
@@ -40,6 +41,8 @@ if not h or (userId and userId ~= '' and h.user ~= userId) then return { -11 } e
 if h.st == 'c' then return { 2, item.avail, item.ver, 'cancelled', 0, item.count or 0, item.tier or 0, item.kind } end
 if h.st == 'r' then return { 2, item.avail, item.ver, 'refunded', 0, item.count or 0, item.tier or 0, item.kind } end
 if h.st == 'e' then return { -12, item.avail, item.ver } end
+-- A retired item only answers what was already done (above); a refund is too late now.
+if item.retired then return { -26 } end
 
 local now = nowMs()
 if h.st == 'p' then

@@ -15,6 +15,7 @@
     { -5, <first answer> }                   the operation id was seen (fields as text)
     { -17 }                                  not a group buy
     { -10 }                                  item unavailable
+    { -26 }                                  retired: the sale is over and archived, nothing changes it (not recorded)
     { -20, reason }                          invalid argument
 ]]
 --- @include "includes/now-ms"
@@ -34,6 +35,7 @@ if first then return first end
 if item.gstate ~= 'open' then
   return { 2, item.count, item.fprice, item.outcome, item.ver }
 end
+if item.retired then return { -26 } end
 
 local tier, price = tierAt(parseTiers(item.tiers), item.price, item.count)
 local outcome = 'succeeded'

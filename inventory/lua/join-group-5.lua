@@ -5,7 +5,7 @@
   group.tier_reached after the order.held event.
   Input:
     KEYS[1] item       hash   avail, held, price (base), limit, start, end, hold_ms, ver, ej, kind,
-                              gstate, mode, count, tier, tiers
+                              gstate, mode, count, tier, tiers, retired
     KEYS[2] users      hash   user -> quantity held or bought; "user key" -> first answer
     KEYS[3] holds      hash   order id -> hold record (includes/hold.lua)
     KEYS[4] deadlines  zset   order id scored by its payment deadline (ms)
@@ -23,7 +23,8 @@
     { -17 }                  wrong kind (a flash-sale item: reserve it instead)
     { -10 }                  item unavailable
     { -20, reason }          invalid argument (nothing changed, nothing recorded)
-  Every answer except -5, -10, -17 and -20 is recorded under the idempotency key, as text.
+  Every answer except -5, -10, -17 and -20 is recorded under the idempotency key, as text, except
+  the "ended" of a retired item (nothing is written to a retired item's expiring keys).
 ]]
 --- @include "includes/now-ms"
 --- @include "includes/parse-int"
@@ -39,12 +40,14 @@ local bad = badBuyArgs(userId, qty, idem, orderId)
 if bad then return bad end
 
 local item = redis.call('HMGET', itemKey, 'avail', 'held', 'price', 'limit', 'start', 'end', 'hold_ms', 'ver', 'ej', 'kind',
-  'gstate', 'mode', 'count', 'tier', 'tiers')
+  'gstate', 'mode', 'count', 'tier', 'tiers', 'retired')
 if not item[1] then return { -10 } end
 if item[10] ~= 'group' then return { -17 } end
 
 local idemField, mine, answer = userRecord(usersKey, userId, idem)
 if mine[1] then return duplicateOf(mine[1]) end
+-- Retired: ended, and nothing is written (its keys are expiring; a new field would outlive them).
+if item[16] then return { -4, tonumber(item[6]) } end
 
 if item[11] ~= 'open' then return answer({ -7 }) end
 local now = nowMs()

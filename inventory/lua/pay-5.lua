@@ -22,6 +22,7 @@
     { -7 }                  a group buy that failed: its holds are cancelled, not paid
     { -14, holdVersion, unitPrice }   the hold changed since that version
     { -10 }                 item unavailable
+    { -26 }                 retired: the sale is over and archived, nothing changes it
     { -20, reason }         invalid argument
 ]]
 --- @include "includes/now-ms"
@@ -46,6 +47,8 @@ end
 if h.st == 'c' or h.st == 'r' then return { -13 } end
 if item.kind == 'group' and item.outcome == 'failed' then return { -7 } end
 if h.st == 'e' then return { -12, item.avail, item.ver } end
+-- A retired item only answers what was already done (above); a refund is too late now.
+if item.retired then return { -26 } end
 
 local now = nowMs()
 if h.deadline <= now then

@@ -4,7 +4,7 @@
   counts, so the item is read with one HMGET, the user's count and idempotency record with one
   more, and the answer and event are built as text.
   Input:
-    KEYS[1] item       hash   avail, held, price, limit, start, end, hold_ms, ver, ej, kind, np, nat
+    KEYS[1] item       hash   avail, held, price, limit, start, end, hold_ms, ver, ej, kind, np, nat, retired
     KEYS[2] users      hash   user -> quantity held or bought; "user key" -> first answer
     KEYS[3] holds      hash   order id -> hold record (includes/hold.lua)
     KEYS[4] deadlines  zset   order id scored by its payment deadline (ms)
@@ -25,7 +25,8 @@
     { -10 }                  item unavailable (no inventory in Redis: unknown item, or data lost)
     { -20, reason }          invalid argument (nothing changed, nothing recorded)
   Every answer except -5, -10, -17 and -20 is recorded under the idempotency key, as text
-  ("1,orderId,...": includes/answer.lua). A scheduled
+  ("1,orderId,...": includes/answer.lua), except the "ended" of a retired item (nothing is
+  written to a retired item's expiring keys). A scheduled
   price whose time has come is applied first (its own version and price.changed event).
 ]]
 --- @include "includes/now-ms"
@@ -41,12 +42,14 @@ local qty = parseInt(ARGV[2], 1, 10000)
 local bad = badBuyArgs(userId, qty, idem, orderId)
 if bad then return bad end
 
-local item = redis.call('HMGET', itemKey, 'avail', 'held', 'price', 'limit', 'start', 'end', 'hold_ms', 'ver', 'ej', 'kind', 'np', 'nat')
+local item = redis.call('HMGET', itemKey, 'avail', 'held', 'price', 'limit', 'start', 'end', 'hold_ms', 'ver', 'ej', 'kind', 'np', 'nat', 'retired')
 if not item[1] then return { -10 } end
 if item[10] ~= 'flash' then return { -17 } end
 
 local idemField, mine, answer = userRecord(usersKey, userId, idem)
 if mine[1] then return duplicateOf(mine[1]) end
+-- Retired: ended, and nothing is written (its keys are expiring; a new field would outlive them).
+if item[13] then return { -4, tonumber(item[6]) } end
 
 local now = nowMs()
 local price, ver = tonumber(item[3]), tonumber(item[8])

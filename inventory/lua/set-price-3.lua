@@ -16,6 +16,7 @@
     { -5, <first answer> }                  the operation id was seen (fields as text)
     { -17 }                                 a group buy (its prices are its tiers)
     { -10 }                                 item unavailable
+    { -26 }                                 retired: the sale is over and archived, nothing changes it (not recorded)
     { -20, reason }                         invalid argument
 ]]
 --- @include "includes/now-ms"
@@ -41,6 +42,7 @@ if not item then return { -10 } end
 if item.kind ~= 'flash' then return { -17 } end
 local first = hostOpFirst(usersKey, opId)
 if first then return first end
+if item.retired then return { -26 } end
 
 local now = nowMs()
 item.ver = item.ver + 1

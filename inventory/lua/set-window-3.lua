@@ -15,6 +15,7 @@
     { 1, start, end, ver, now }   changed (sale.changed)
     { -5, <first answer> }        the operation id was seen (fields as text)
     { -10 }                       item unavailable
+    { -26 }                       retired: the sale is over and archived, nothing changes it (not recorded)
     { -20, reason }               invalid argument (end not after start, malformed time)
 ]]
 --- @include "includes/now-ms"
@@ -45,6 +46,7 @@ if ARGV[2] == 'now' then
 elseif endMs <= startMs then return { -20, 'end must be after start' } end
 local first = hostOpFirst(usersKey, opId)
 if first then return first end
+if item.retired then return { -26 } end
 
 item.ver = item.ver + 1
 redis.call('HSET', itemKey, 'start', startMs, 'end', endMs, 'ver', item.ver)

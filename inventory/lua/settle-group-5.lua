@@ -22,6 +22,7 @@
     { -9 }                 not closed yet
     { -17 }                not a group buy
     { -10 }                item unavailable
+    { -26 }                retired (nothing changes it any more)
     { -20, reason }        invalid argument
 ]]
 --- @include "includes/now-ms"
@@ -35,6 +36,7 @@ local item = loadItem(itemKey)
 if not item then return { -10 } end
 if item.kind ~= 'group' then return { -17 } end
 if item.gstate == 'settled' then return { 2, item.avail, item.ver } end
+if item.retired then return { -26 } end
 if item.gstate ~= 'closed' then return { -9 } end
 
 local now = nowMs()

@@ -3,6 +3,7 @@ import * as ledger from './2026-11-23-0001-ledger.ts';
 import * as ledgerStateStats from './2026-11-24-0301-ledger-state-stats.ts';
 import * as hostCommandAudit from './2026-11-24-0201-host-command-audit.ts';
 import * as groupItems from './2026-11-24-0101-group-items.ts';
+import * as itemRetirements from './2026-11-25-0101-item-retirements.ts';
 
 /**
  * Every migration, by name (names sort in the order they run). Imported statically so they load
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-24-0301-ledger-state-stats': ledgerStateStats,
   '2026-11-24-0201-host-command-audit': hostCommandAudit,
   '2026-11-24-0101-group-items': groupItems,
+  '2026-11-25-0101-item-retirements': itemRetirements,
 };

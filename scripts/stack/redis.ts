@@ -39,6 +39,8 @@ export async function startRedis(opts: RedisOptions): Promise<RedisProcess> {
     '--save', '',
     '--appendonly', opts.appendOnly ? 'yes' : 'no',
     '--appendfsync', 'everysec',
+    // Stated, not assumed: an evicted hold breaks the inventory (the services refuse anything else).
+    '--maxmemory-policy', 'noeviction',
     ...(opts.extraArgs ?? []),
   ]);
   await waitFor(`redis-server on port ${opts.port} (log: ${join(opts.dir, 'redis.log')})`, () => portOpen('127.0.0.1', opts.port), 15_000, 50);
