@@ -1,5 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../common/platform/logger.ts';
+import { redisRetriable } from '../common/platform/driver-errors.ts';
+import { retry, retryPolicy } from '../common/platform/retry.ts';
 import { itemViewOf } from '../inventory/item-ops.ts';
 import type { Keys } from '../common/contracts/keys.ts';
 import { applyDelta, type Envelope, type GroupProgress, type RoomView, type SnapshotFrame, type StockLevel } from '../common/contracts/protocol.ts';
@@ -43,6 +45,9 @@ export interface RoomHubOptions {
 }
 
 type StockItemLevel = { id: string } & StockLevel;
+
+/** A group progress append is tried three times; a tier crossing is an event viewers must get. */
+const groupPublishRetry = retryPolicy({ initialMs: 50, retries: 2 });
 
 /**
  * The rooms this gateway node serves: one backplane subscription (sharded pub/sub) per room per
@@ -268,19 +273,19 @@ export class RoomHub {
     this.#published.set(key, p.ver);
     // A failed append is retried (a tier crossing is an event viewers must get); a newer
     // progress noted meanwhile supersedes plain progress.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#o.store.append(roomId, { t: 'group', item: itemId, count: p.count, price: p.price, next: p.next, ver: p.ver, ...(p.tier === undefined ? {} : { tier: p.tier }) });
-        return;
-      } catch (err) {
-        const superseded = p.tier === undefined && (this.#published.get(key) ?? -1) > p.ver;
-        if (attempt >= 3 || superseded) {
-          this.#o.log.warn({ err: (err as Error).message, roomId, itemId, attempt }, 'group progress publish failed');
-          if (this.#published.get(key) === p.ver) this.#published.delete(key);
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 50 * attempt));
-      }
+    const superseded = () => p.tier === undefined && (this.#published.get(key) ?? -1) > p.ver;
+    let attempts = 0;
+    try {
+      await retry(
+        (attempt) => {
+          attempts = attempt + 1;
+          return this.#o.store.append(roomId, { t: 'group', item: itemId, count: p.count, price: p.price, next: p.next, ver: p.ver, ...(p.tier === undefined ? {} : { tier: p.tier }) });
+        },
+        { policy: groupPublishRetry, classify: (e) => (superseded() ? false : redisRetriable(e)), retryUnknown: true },
+      );
+    } catch (err) {
+      this.#o.log.warn({ err: (err as Error).message, roomId, itemId, attempt: attempts }, 'group progress publish failed');
+      if (this.#published.get(key) === p.ver) this.#published.delete(key);
     }
   }
 
