@@ -95,8 +95,7 @@ export async function stopPid(pid: number, graceMs = 10_000): Promise<void> {
   } catch {
     return;
   }
-  const deadline = Date.now() + graceMs;
-  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(`process ${pid} to exit`, () => !pidAlive(pid), graceMs, 50).catch(() => {});
   if (pidAlive(pid)) {
     try {
       process.kill(pid, 'SIGKILL');
