@@ -1,7 +1,8 @@
 /**
- * The one retry policy: exponential backoff with full jitter, capped, with smaller delays under
- * test (NODE_ENV=test or VITEST set). Whether an error is worth retrying is decided by its
- * `retriable` flag (see `isRetriable`), never by matching its message.
+ * The one retry policy: exponential backoff, capped, each delay drawn between half and all of its
+ * ceiling, with smaller delays under test (NODE_ENV=test or VITEST set). Whether an error is worth
+ * retrying is decided by its `retriable` flag or by a driver's error codes (driver-errors.ts; see
+ * `isRetriable`), never by matching its message.
  */
 
 export interface RetryPolicy {
