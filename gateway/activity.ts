@@ -2,6 +2,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../common/platform/logger.ts';
 import { activityEvent, type ActivityEvent } from '../common/contracts/activity-events.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { createBackoff, sleep } from '../common/platform/retry.ts';
 
 export interface ActivityOptions {
   kafka: Kafka;
@@ -29,7 +30,9 @@ export class ActivityPublisher {
   #sending: Promise<void> | undefined;
   #connected: Promise<void> | undefined;
   #closed = false;
-  #backoffMs = 0;
+  readonly #backoff = createBackoff();
+  /** Delay before the next send after a failed one (0: the last send went out). */
+  #retryInMs = 0;
 
   constructor(opts: ActivityOptions) {
     this.#o = { maxQueued: 100_000, lingerMs: 50, maxBatch: 1000, ...opts };
@@ -60,7 +63,7 @@ export class ActivityPublisher {
       this.#timer = undefined;
       this.#sending = this.#sendBatch().finally(() => {
         this.#sending = undefined;
-        if (this.#queue.length) this.#schedule(this.#backoffMs || this.#o.lingerMs);
+        if (this.#queue.length) this.#schedule(this.#retryInMs || this.#o.lingerMs);
       });
     }, delay);
   }
@@ -79,10 +82,11 @@ export class ActivityPublisher {
       // Only now remove them: a failed send keeps them for the next try.
       this.#queue.splice(0, batch.length);
       this.#o.metrics.activity.inc({ outcome: 'sent' }, batch.length);
-      this.#backoffMs = 0;
+      this.#backoff.reset();
+      this.#retryInMs = 0;
     } catch (err) {
       this.#connected = undefined;
-      this.#backoffMs = Math.min(5000, Math.max(100, this.#backoffMs * 2)) * (0.5 + Math.random() / 2);
+      this.#retryInMs = this.#backoff.next();
       this.#o.metrics.activity.inc({ outcome: 'failed' }, batch.length);
       this.#o.log.warn({ err: (err as Error).message, queued: this.#queue.length }, 'activity events not sent; will retry');
     }
@@ -98,7 +102,7 @@ export class ActivityPublisher {
       if (!this.#queue.length) break;
       this.#sending = this.#sendBatch().finally(() => (this.#sending = undefined));
       await this.#sending;
-      if (this.#queue.length && this.#backoffMs) await new Promise((r) => setTimeout(r, Math.min(this.#backoffMs, Math.max(0, deadline - Date.now()))));
+      if (this.#queue.length && this.#retryInMs) await sleep(Math.min(this.#retryInMs, Math.max(0, deadline - Date.now())));
     }
     this.#closed = true;
     if (this.#queue.length) this.#o.metrics.activity.inc({ outcome: 'dropped' }, this.#queue.length);

@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from '../common/platform/logger.ts';
+import { pgDataError } from '../common/platform/driver-errors.ts';
+import { defaultRetry, retry, type RetryPolicy } from '../common/platform/retry.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 
 export interface AuditRecord {
@@ -25,6 +27,9 @@ export interface AuditEntry extends AuditRecord {
 }
 
 type AuditDb = Kysely<Database>;
+
+/** An audit batch is tried three times, then logged instead: the commands themselves are done. */
+const auditRetry: RetryPolicy = Object.freeze({ ...defaultRetry, retries: 2 });
 
 /**
  * The audit log of host commands, in Postgres. Records are written in batches (one INSERT per
@@ -85,17 +90,11 @@ export class AuditLog {
       duration_ms: rec.durationMs,
       at: new Date(rec.at),
     }));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#db.insertInto('host_commands').values(rows).execute();
-        break;
-      } catch (err) {
-        if (attempt >= 3) {
-          for (const { rec } of batch) this.#log.error({ err: (err as Error).message, audit: rec }, 'host command audit row not written');
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 100 * attempt));
-      }
+    try {
+      // Rows Postgres refuses as data fail again; anything else (a dropped connection) may not.
+      await retry(() => this.#db.insertInto('host_commands').values(rows).execute(), { policy: auditRetry, classify: (e) => (pgDataError(e) ? false : undefined), retryUnknown: true });
+    } catch (err) {
+      for (const { rec } of batch) this.#log.error({ err: (err as Error).message, audit: rec }, 'host command audit row not written');
     }
     for (const b of batch) b.done();
   }

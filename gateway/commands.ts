@@ -1,6 +1,7 @@
 import type { Config } from '../common/platform/config.ts';
 import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
 import type { Logger } from '../common/platform/logger.ts';
+import { defaultRetry, retry, type RetryPolicy } from '../common/platform/retry.ts';
 import type { AuditLog } from './audit.ts';
 import type { Principal } from './auth.ts';
 import { authorize, type Action, type ResourceOf, type RoomRef } from './policy.ts';
@@ -61,6 +62,8 @@ export interface CommandDeps {
 const lockTtlMs = 10_000;
 /** How long a command waits for the room's lock before answering CONFLICT. */
 const lockWaitMs = 3000;
+/** Polling a busy room lock: starts at a few ms (commands are short), at most 100 ms apart. */
+const lockPoll: RetryPolicy = Object.freeze({ ...defaultRetry, initialMs: 5, maxMs: 100 });
 
 /**
  * Host console commands: the authorization of each (audited when refused), the per-host rate limit, one command at a time per
@@ -172,12 +175,15 @@ export class Commands {
   /** The room's lock and the room (or the first answer), waiting a while for another command's lock. */
   async #begin(roomId: string, idemField: string) {
     const deadline = Date.now() + lockWaitMs;
-    for (let wait = 5; ; wait = Math.min(100, wait * 2)) {
-      const b = await this.#d.store.beginCommand(roomId, idemField, lockTtlMs);
-      if (b.kind === 'missing') throw new LivesaleError('ROOM_NOT_FOUND', `no room ${roomId}`);
-      if (b.kind !== 'busy') return b;
-      if (Date.now() > deadline) throw new LivesaleError('CONFLICT', 'another command for this room is in progress; retry');
-      await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
-    }
+    return retry(
+      async () => {
+        const b = await this.#d.store.beginCommand(roomId, idemField, lockTtlMs);
+        if (b.kind === 'missing') throw new LivesaleError('ROOM_NOT_FOUND', `no room ${roomId}`);
+        if (b.kind !== 'busy') return b;
+        // The command never ran, so trying again is safe; past the deadline the caller is told to.
+        throw new LivesaleError('CONFLICT', 'another command for this room is in progress; retry', undefined, { retriable: Date.now() <= deadline });
+      },
+      { policy: lockPoll },
+    );
   }
 }

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../common/platform/logger.ts';
 import { RoundLoop } from '../common/platform/round-loop.ts';
+import { createBackoff, type Backoff } from '../common/platform/retry.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import type { Keys } from '../common/contracts/keys.ts';
 import type { RebuildReport, Rebuilder } from './rebuild.ts';
@@ -31,6 +32,8 @@ export class Keeper {
   readonly #o: KeeperOptions & { intervalMs: number; lookbackMs: number; settleMs: number };
   readonly #inFlight = new Map<string, Promise<RebuildReport>>();
   readonly #rounds: RoundLoop;
+  /** Items whose last rebuild failed: not rebuilt on notice again before `notBefore`. */
+  readonly #failing = new Map<string, { backoff: Backoff; notBefore: number }>();
 
   constructor(opts: KeeperOptions) {
     this.#o = { intervalMs: 1000, lookbackMs: 24 * 3600_000, settleMs: 30_000, ...opts };
@@ -48,6 +51,10 @@ export class Keeper {
 
   /** Someone saw ITEM_UNAVAILABLE for this item: check now rather than at the next round. */
   notify(itemId: string): void {
+    // Every refused buyer notifies: while rebuilds of this item fail (Postgres away), back off
+    // rather than start one per buyer. The rounds still try at their own pace.
+    const f = this.#failing.get(itemId);
+    if (f && Date.now() < f.notBefore) return;
     void this.#rebuild(itemId);
   }
 
@@ -88,11 +95,17 @@ export class Keeper {
       p = this.#o.rebuilder
         .rebuild(itemId)
         .then(async (r) => {
+          this.#failing.delete(itemId);
           if (r.outcome === 'rebuilt') await this.#o.onRebuilt?.(r);
           return r;
         })
         .finally(() => this.#inFlight.delete(itemId));
-      p.catch((err: unknown) => this.#o.log?.error({ err: (err as Error).message, itemId }, 'rebuild failed; the item stays unavailable and is retried'));
+      p.catch((err: unknown) => {
+        let f = this.#failing.get(itemId);
+        if (!f) this.#failing.set(itemId, (f = { backoff: createBackoff(), notBefore: 0 }));
+        f.notBefore = Date.now() + f.backoff.next();
+        this.#o.log?.error({ err: (err as Error).message, itemId, attempts: f.backoff.attempts }, 'rebuild failed; the item stays unavailable and is retried');
+      });
       this.#inFlight.set(itemId, p);
     }
     return p;

@@ -30,7 +30,7 @@ import { Relay } from '../orders/relay.ts';
 import { freePort } from '../scripts/stack/proc.ts';
 import { startRedis } from '../scripts/stack/redis.ts';
 import { ensureStack } from '../scripts/stack/stack.ts';
-import { idleLoad, type IdleLoad } from './idle-load.ts';
+import { idleLoad, type IdleLoad } from '../scripts/stack/idle-load.ts';
 
 const { values: args } = parseArgs({
   options: { 'window-ms': { type: 'string', default: '5000' }, counts: { type: 'string', default: '0,100,1000' } },

@@ -1,6 +1,8 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from '../common/platform/logger.ts';
+import { pgDataError } from '../common/platform/driver-errors.ts';
+import { backoffMs, createBackoff, defaultRetry, retryPolicy, sleep, type RetryPolicy } from '../common/platform/retry.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 
 /** A message's verdict: an event to write, or poison with its error. */
@@ -40,11 +42,15 @@ export interface BatchConsumerOptions<E> {
   maxBackoffMs?: number;
 }
 
-/** SQLSTATE classes that mean "this data can never be written" rather than "try again later". */
-function isDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
-}
+/**
+ * SQLSTATE classes 22 and 23 mean "this data can never be written"; every other failure (Postgres
+ * away, a deadlock, a restart) is waited out with the partition paused, since the writer must
+ * never skip an event.
+ */
+const isDataError = pgDataError;
+
+/** Rebuilding a crashed consumer: a second or two at first, at most ten apart. */
+const rebuildPolicy = retryPolicy({ initialMs: 2000, maxMs: 10_000 });
 
 export function describeError(err: unknown): string {
   const e = err as { message?: string; code?: string };
@@ -69,11 +75,15 @@ export class BatchConsumer<E> {
   #consumer: Consumer | undefined;
   #stopped = false;
   #restartTimer: NodeJS.Timeout | undefined;
+  readonly #rebuilds = createBackoff(rebuildPolicy);
+  /** Retrying a batch while Postgres is unreachable. */
+  readonly #writePolicy: RetryPolicy;
   #written = 0;
   #deadLettered = 0;
 
   constructor(opts: BatchConsumerOptions<E>) {
     this.#o = opts;
+    this.#writePolicy = opts.maxBackoffMs === undefined ? defaultRetry : Object.freeze({ ...defaultRetry, maxMs: opts.maxBackoffMs });
   }
 
   /** Events written so far (re-deliveries excluded). */
@@ -116,6 +126,7 @@ export class BatchConsumer<E> {
       partitionsConsumedConcurrently: this.#o.concurrency ?? 1,
       eachBatch: (payload) => this.#handle(consumer, payload),
     });
+    this.#rebuilds.reset();
   }
 
   #scheduleRebuild(): void {
@@ -125,7 +136,7 @@ export class BatchConsumer<E> {
         this.#o.log.error({ err: describeError(err) }, 'consumer rebuild failed; retrying');
         this.#scheduleRebuild();
       });
-    }, 1000 + Math.random() * 2000);
+    }, this.#rebuilds.next());
   }
 
   async stop(): Promise<void> {
@@ -146,7 +157,7 @@ export class BatchConsumer<E> {
     }
     await this.#deadLetter(batch.topic, batch.partition, poison);
 
-    let attempt = 0;
+    const backoff = createBackoff(this.#writePolicy);
     let result: (BatchResult & { freshEvents: readonly E[] }) | undefined = good.length ? undefined : { rooms: new Set(), fresh: 0, freshEvents: [] };
     while (!result) {
       if (!isRunning() || isStale()) return; // offsets not committed: the batch will be re-delivered
@@ -159,10 +170,8 @@ export class BatchConsumer<E> {
           if (result) break;
           return;
         }
-        attempt++;
-        const cap = Math.min(this.#o.maxBackoffMs ?? 5000, 100 * 2 ** Math.min(attempt, 10));
-        const wait = cap / 2 + Math.random() * (cap / 2);
-        this.#o.log.warn({ err: describeError(err), attempt, retryInMs: Math.round(wait), topic: batch.topic, partition: batch.partition }, 'ledger write failed; partition paused, retrying the batch');
+        const wait = backoff.next();
+        this.#o.log.warn({ err: describeError(err), attempt: backoff.attempts, retryInMs: Math.round(wait), topic: batch.topic, partition: batch.partition }, 'ledger write failed; partition paused, retrying the batch');
         await sleep(wait);
         try {
           await heartbeat();
@@ -214,7 +223,7 @@ export class BatchConsumer<E> {
             break;
           }
           if (attempt > 50) return undefined;
-          await sleep(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
+          await sleep(backoffMs(attempt, this.#writePolicy));
           try {
             await heartbeat();
           } catch {
@@ -241,8 +250,4 @@ export class BatchConsumer<E> {
     this.#deadLettered += poison.length;
     this.#o.log.error({ count: poison.length, topic, partition, firstError: poison[0]!.error }, 'sent poison messages to the dead-letter topic');
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely } from 'kysely';
 import { migrations } from './migrations/index.ts';
+import { backoffMs, defaultRetry, sleep, type RetryPolicy } from '../common/platform/retry.ts';
 
 /**
  * The Postgres advisory lock this project holds around its schema changes (migrating a schema,
@@ -28,6 +29,12 @@ export async function migrateToLatest(db: Kysely<any>, schema: string): Promise<
   return withDdlLock(db, () => migrateUnlocked(db, schema));
 }
 
+/**
+ * A racing schema change is over within moments: six tries over a few seconds. Not scaled down
+ * under test, where schemas are created and dropped the most.
+ */
+const catalogRetry: RetryPolicy = Object.freeze({ ...defaultRetry, initialMs: 200, maxMs: 1000, retries: 6 });
+
 async function migrateUnlocked(db: Kysely<any>, schema: string): Promise<string[]> {
   await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
   const migrator = new Migrator({
@@ -41,8 +48,10 @@ async function migrateUnlocked(db: Kysely<any>, schema: string): Promise<string[
   let { error, results } = await migrator.migrateToLatest();
   // Schema changes made outside the DDL lock (by hand, by another program) can still fail the
   // migrator's catalog listing before anything ran here: try again after a short, jittered pause.
-  for (let attempt = 1; attempt <= 6 && isCatalogRace(error) && !results?.length; attempt++) {
-    await new Promise((r) => setTimeout(r, 100 * attempt + Math.random() * 100));
+  // (Not `retry()`: the migrator reports failure as a value, and only a listing that ran nothing
+  // may be repeated.)
+  for (let attempt = 0; attempt < catalogRetry.retries && isCatalogRace(error) && !results?.length; attempt++) {
+    await sleep(backoffMs(attempt, catalogRetry));
     ({ error, results } = await migrator.migrateToLatest());
   }
   const failed = results?.find((r) => r.status === 'Error');
@@ -53,8 +62,16 @@ async function migrateUnlocked(db: Kysely<any>, schema: string): Promise<string[
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
-/** undefined_table, undefined_column, invalid_schema_name, or "cache lookup failed" on a dropped relation. */
+/**
+ * The SQLSTATEs a catalog listing gets when a schema changes under it: undefined_table (42P01),
+ * undefined_column (42703), invalid_schema_name (3F000), and internal_error (XX000), which is
+ * what Postgres raises as "cache lookup failed" for a relation dropped between its catalog scan
+ * and its lookup. XX000 names no cause more precisely; it stays because it is retried only here,
+ * only while nothing has been migrated, and at most six times, so a real internal error still
+ * surfaces within a few seconds.
+ */
+const catalogRaceCodes: ReadonlySet<unknown> = new Set(['42P01', '42703', '3F000', 'XX000']);
+
 function isCatalogRace(err: unknown): boolean {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return code === '42P01' || code === '42703' || code === '3F000' || (code === 'XX000' && /cache lookup failed/.test(String((err as Error).message)));
+  return catalogRaceCodes.has(typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined);
 }

@@ -2,6 +2,10 @@ import type { Kysely } from 'kysely';
 import type { Logger } from '../common/platform/logger.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { roomStats } from './stats.ts';
+import { backoffMs, retryPolicy } from '../common/platform/retry.ts';
+
+/** A failed push is tried again a few times (the figures may otherwise wait for the next commit). */
+const pushRetry = retryPolicy({ retries: 5 });
 
 export interface StatsPusherOptions {
   db: Kysely<Database>;
@@ -16,6 +20,9 @@ interface RoomState {
   /** Commit time of the newest batch not pushed yet. */
   pending: number | undefined;
   lastPushAt: number;
+  /** Failed pushes in a row, and when the next try may start. */
+  failures: number;
+  retryAt: number;
   timer: NodeJS.Timeout | undefined;
   running: boolean;
 }
@@ -46,7 +53,7 @@ export class StatsPusher {
     if (this.#closed) return;
     for (const roomId of rooms) {
       let s = this.#rooms.get(roomId);
-      if (!s) this.#rooms.set(roomId, (s = { pending: undefined, lastPushAt: 0, timer: undefined, running: false }));
+      if (!s) this.#rooms.set(roomId, (s = { pending: undefined, lastPushAt: 0, failures: 0, retryAt: 0, timer: undefined, running: false }));
       s.pending = Math.max(s.pending ?? 0, committedAt);
       this.#schedule(roomId, s);
     }
@@ -54,7 +61,7 @@ export class StatsPusher {
 
   #schedule(roomId: string, s: RoomState): void {
     if (s.running || s.timer || s.pending === undefined) return;
-    const wait = Math.max(0, s.lastPushAt + this.#o.minIntervalMs - Date.now());
+    const wait = Math.max(0, s.lastPushAt + this.#o.minIntervalMs - Date.now(), s.retryAt - Date.now());
     s.timer = setTimeout(() => {
       s.timer = undefined;
       void this.#push(roomId, s);
@@ -70,8 +77,18 @@ export class StatsPusher {
       const stats = await roomStats(this.#o.db, roomId);
       await this.#o.publish(roomId, { roomId, asOf: stats.asOf, committedAt, metrics: stats.metrics });
       this.#pushed++;
+      s.failures = 0;
+      s.retryAt = 0;
     } catch (err) {
-      this.#o.log.warn({ err: (err as Error).message, roomId }, 'live stats push failed');
+      const retrying = s.failures < pushRetry.retries;
+      this.#o.log.warn({ err: (err as Error).message, roomId, retrying }, 'live stats push failed');
+      if (retrying) {
+        s.pending = Math.max(s.pending ?? 0, committedAt);
+        s.retryAt = Date.now() + backoffMs(s.failures++, pushRetry);
+      } else {
+        s.failures = 0;
+        s.retryAt = 0;
+      }
     } finally {
       s.running = false;
       s.lastPushAt = Date.now();

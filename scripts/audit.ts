@@ -13,6 +13,7 @@ import { assertNoEviction, createRedis } from '../common/platform/redis.ts';
 import { loadConfig } from '../common/platform/config.ts';
 import { createLogger } from '../common/platform/logger.ts';
 import { createKafka } from '../common/platform/kafka.ts';
+import { createLifecycle } from '../common/platform/lifecycle.ts';
 import { Auditor } from '../inventory/auditor.ts';
 import { Keys } from '../common/contracts/keys.ts';
 import { LedgerFence } from '../inventory/ledger-fence.ts';
@@ -22,37 +23,36 @@ const { values: args } = parseArgs({
   options: { item: { type: 'string', multiple: true }, json: { type: 'boolean', default: false }, 'writer-group': { type: 'string' } },
 });
 const config = loadConfig();
-const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'audit', nodeId: config.nodeId });
-const redis = createRedis(config, 'audit');
-const db = createDbFromConfig(config, 2);
+const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, name: 'audit', nodeId: config.nodeId, stderr: true });
+const life = createLifecycle({ log, name: 'audit' });
+const redis = life.use('redis', createRedis(config, 'audit'), (r) => r.disconnect());
+const db = life.use('postgres', createDbFromConfig(config, 2), (d) => d.destroy());
 const kafka = createKafka(config, log, 'audit');
-const fence = new LedgerFence({ kafka, topic: config.topics.orders, writerGroupId: args['writer-group'] ?? `${config.kafkaTopicPrefix}ledger-writer` });
+const fence = life.use('ledger fence', new LedgerFence({ kafka, topic: config.topics.orders, writerGroupId: args['writer-group'] ?? `${config.kafkaTopicPrefix}ledger-writer` }), (f) => f.close());
 const auditor = new Auditor({ redis, keys: new Keys(config.keyPrefix), scripts: inventoryScripts(redis), db, fence, log });
 
-let code = 0;
-try {
-  await assertNoEviction(redis);
-  const reports = await auditor.audit(args.item);
-  for (const r of reports) {
-    if (args.json) {
-      process.stdout.write(`${JSON.stringify(r)}\n`);
-    } else if (r.skipped) {
-      process.stdout.write(`item ${r.itemId}: skipped (${r.skipped})\n`);
-    } else if (r.ok) {
-      process.stdout.write(`item ${r.itemId}: ok (version ${r.redisVer})\n`);
-    } else {
-      const d = r.drift.map((x) => `${x.field} redis=${x.redis} ledger=${x.ledger}`).join(', ');
-      process.stdout.write(`item ${r.itemId}: DRIFT ${d}${r.behind ? ' (Redis is behind the ledger: rebuild it)' : ''}\n`);
+// Closing the clients (in reverse order) and exiting with the audit's code is the lifecycle's.
+await life.run(async () => {
+  try {
+    await assertNoEviction(redis);
+    const reports = await auditor.audit(args.item);
+    for (const r of reports) {
+      if (args.json) {
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+      } else if (r.skipped) {
+        process.stdout.write(`item ${r.itemId}: skipped (${r.skipped})\n`);
+      } else if (r.ok) {
+        process.stdout.write(`item ${r.itemId}: ok (version ${r.redisVer})\n`);
+      } else {
+        const d = r.drift.map((x) => `${x.field} redis=${x.redis} ledger=${x.ledger}`).join(', ');
+        process.stdout.write(`item ${r.itemId}: DRIFT ${d}${r.behind ? ' (Redis is behind the ledger: rebuild it)' : ''}\n`);
+      }
     }
-    if (!r.ok && !r.skipped) code = 1;
+    const drifted = reports.filter((r) => !r.ok && !r.skipped).length;
+    if (!args.json) process.stdout.write(`${reports.length} items audited, ${drifted} with drift\n`);
+    return drifted > 0 ? 1 : 0;
+  } catch (err) {
+    process.stderr.write(`audit failed: ${(err as Error).message}\n`);
+    return 2;
   }
-  if (!args.json) process.stdout.write(`${reports.length} items audited, ${reports.filter((r) => !r.ok && !r.skipped).length} with drift\n`);
-} catch (err) {
-  process.stderr.write(`audit failed: ${(err as Error).message}\n`);
-  code = 2;
-} finally {
-  await fence.close();
-  redis.disconnect();
-  await db.destroy();
-}
-process.exit(code);
+});

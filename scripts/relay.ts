@@ -2,21 +2,19 @@
 import { assertNoEviction, createRedis } from '../common/platform/redis.ts';
 import { loadConfig } from '../common/platform/config.ts';
 import { createLogger } from '../common/platform/logger.ts';
-import { onShutdown } from '../common/platform/lifecycle.ts';
+import { createLifecycle } from '../common/platform/lifecycle.ts';
 import { Keys } from '../common/contracts/keys.ts';
 import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
 import { Relay } from '../orders/relay.ts';
 
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'relay', nodeId: config.nodeId });
-const redis = createRedis(config, `relay-${config.nodeId}`);
+const life = createLifecycle({ log, name: 'relay' });
+const redis = life.use('redis', createRedis(config, `relay-${config.nodeId}`), (r) => r.disconnect());
 await assertNoEviction(redis);
 const kafka = createKafka(config, log, 'relay');
 await ensureTopics(kafka, config);
 const relay = new Relay({ redis, keys: new Keys(config.keyPrefix), kafka, topic: config.topics.orders, log, consumer: config.nodeId, claimIdleMs: config.relayClaimIdleMs });
 await relay.start();
+life.add('relay', () => relay.stop());
 log.info({ topic: config.topics.orders }, 'relay running');
-onShutdown(log, async () => {
-  await relay.stop();
-  redis.disconnect();
-});

@@ -22,6 +22,7 @@ import { migrateToLatest } from '../orders/migrate.ts';
 import { build } from './build/build.ts';
 import { seedDemoShow } from './seed.ts';
 import { ensureStack, stackDir, stopStack, type StackState } from './stack/stack.ts';
+import { waitFor } from './stack/proc.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -123,16 +124,7 @@ try {
   }
 
   const baseUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${baseUrl}/healthz`)).ok) break;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) throw new Error(`the gateway did not answer ${baseUrl}/healthz within 60 s; see ${join(logDir, 'gateway.log')}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor(`the gateway to answer ${baseUrl}/healthz (see ${join(logDir, 'gateway.log')})`, async () => (await fetch(`${baseUrl}/healthz`)).ok, 60_000, 200);
 
   const auth = new Auth(env.JWT_SECRET!);
   const hostToken = await auth.issue('demo-host', 'host');

@@ -11,7 +11,7 @@ import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
 import { assertNoEviction, createRedis } from '../common/platform/redis.ts';
 import { loadConfig } from '../common/platform/config.ts';
 import { createLogger } from '../common/platform/logger.ts';
-import { onShutdown } from '../common/platform/lifecycle.ts';
+import { createLifecycle } from '../common/platform/lifecycle.ts';
 import { RoomStore } from '../gateway/room-store.ts';
 import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
 import { migrateToLatest } from '../orders/migrate.ts';
@@ -27,9 +27,10 @@ import { inventoryScripts } from '../inventory/scripts.ts';
 
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'sweeper', nodeId: config.nodeId });
-const redis = createRedis(config, `sweeper-${config.nodeId}`);
+const life = createLifecycle({ log, name: 'sweeper' });
+const redis = life.use('redis', createRedis(config, `sweeper-${config.nodeId}`), (r) => r.disconnect());
 await assertNoEviction(redis);
-const db = createDbFromConfig(config, 4);
+const db = life.use('postgres', createDbFromConfig(config, 4), (d) => d.destroy());
 await migrateToLatest(db, config.databaseSchema);
 const kafka = createKafka(config, log, 'sweeper');
 await ensureTopics(kafka, config);
@@ -38,7 +39,7 @@ const scripts = inventoryScripts(redis);
 const deps = { redis, keys, scripts };
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
-const fence = new LedgerFence({ kafka, topic: config.topics.orders, writerGroupId: `${config.kafkaTopicPrefix}ledger-writer` });
+const fence = life.use('ledger fence', new LedgerFence({ kafka, topic: config.topics.orders, writerGroupId: `${config.kafkaTopicPrefix}ledger-writer` }), (f) => f.close());
 const rebuilder = new Rebuilder({ ...deps, db, fence, log });
 const keeper = new Keeper({ redis, keys, db, rebuilder, log });
 const rooms = new RoomPublisher({ store: new RoomStore({ redis, keys }), log });
@@ -62,7 +63,7 @@ const audit = async () => {
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'inventory audit could not run');
   } finally {
-    if (config.auditIntervalMs > 0) auditTimer = setTimeout(audit, config.auditIntervalMs);
+    if (config.auditIntervalMs > 0 && !life.signal.aborted) auditTimer = setTimeout(audit, config.auditIntervalMs);
   }
 };
 
@@ -80,19 +81,17 @@ const metricsServer = createServer((req, res) => {
 if (config.sweeperMetricsPort > 0) {
   metricsServer.on('error', (err) => log.warn({ err: err.message, port: config.sweeperMetricsPort }, 'cannot serve /metrics'));
   metricsServer.listen(config.sweeperMetricsPort, config.host);
+  life.add('metrics server', () => {
+    const closed = new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+    metricsServer.closeAllConnections(); // a scraper's keep-alive connection would hold it open
+    return closed;
+  });
 }
 
-sweeper.start();
 keeper.start();
+life.add('keeper', () => keeper.stop());
+sweeper.start();
+life.add('sweeper', () => sweeper.stop());
 if (config.auditIntervalMs > 0) auditTimer = setTimeout(audit, config.auditIntervalMs);
+life.add('audit timer', () => clearTimeout(auditTimer));
 log.info({ sweepIntervalMs: config.sweepIntervalMs, auditIntervalMs: config.auditIntervalMs }, 'sweeper running');
-
-onShutdown(log, async () => {
-  clearTimeout(auditTimer);
-  metricsServer.close();
-  await sweeper.stop();
-  await keeper.stop();
-  await fence.close();
-  redis.disconnect();
-  await db.destroy();
-});

@@ -7,7 +7,7 @@ import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
 import { assertNoEviction, createRedis } from '../common/platform/redis.ts';
 import { loadConfig } from '../common/platform/config.ts';
 import { createLogger } from '../common/platform/logger.ts';
-import { onShutdown } from '../common/platform/lifecycle.ts';
+import { createLifecycle } from '../common/platform/lifecycle.ts';
 import { RoomStore } from '../gateway/room-store.ts';
 import { Keys } from '../common/contracts/keys.ts';
 import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
@@ -17,14 +17,15 @@ import { Writer } from '../orders/writer.ts';
 
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'writer', nodeId: config.nodeId });
-const db = createDbFromConfig(config);
+const life = createLifecycle({ log, name: 'writer' });
+const db = life.use('postgres', createDbFromConfig(config), (d) => d.destroy());
 await migrateToLatest(db, config.databaseSchema);
 const kafka = createKafka(config, log, 'writer');
 await ensureTopics(kafka, config);
-const redis = createRedis(config, `writer-${config.nodeId}`);
+const redis = life.use('redis', createRedis(config, `writer-${config.nodeId}`), (r) => r.disconnect());
 await assertNoEviction(redis);
 const store = new RoomStore({ redis, keys: new Keys(config.keyPrefix) });
-const pusher = new StatsPusher({ db, log, minIntervalMs: config.statsPushMs, publish: (roomId, payload) => store.publishEphemeral(roomId, 'stats', payload) });
+const pusher = life.use('stats push', new StatsPusher({ db, log, minIntervalMs: config.statsPushMs, publish: (roomId, payload) => store.publishEphemeral(roomId, 'stats', payload) }), (p) => p.close());
 const writer = new Writer({
   kafka,
   db,
@@ -36,10 +37,5 @@ const writer = new Writer({
   onCommit: (rooms, info) => pusher.notify(rooms, info.committedAt),
 });
 await writer.start();
+life.add('writer', () => writer.stop());
 log.info({ topics: [config.topics.orders, config.topics.activity] }, 'writer running');
-onShutdown(log, async () => {
-  await writer.stop();
-  pusher.close();
-  redis.disconnect();
-  await db.destroy();
-});

@@ -3,196 +3,160 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { LivesaleError } from './errors.ts';
 
-/**
- * Every setting, its environment variable and its default, in one place.
- * Defaults are local-development values: they point at services on loopback.
- */
-export const defaults = {
-  /** REDIS_URL: inventory, holds, outbox streams, room logs and the backplane. */
-  redisUrl: 'redis://127.0.0.1:6379',
-  /** DATABASE_URL: the order ledger and the catalog (rooms, items). */
-  databaseUrl: 'postgres://postgres@127.0.0.1:5432/livesale',
-  /** DATABASE_SCHEMA: every table lives in this schema (tests use a fresh one each). */
-  databaseSchema: 'public',
-  /** KAFKA_BROKERS: comma-separated host:port list. */
-  kafkaBrokers: '127.0.0.1:9092',
-  /** KAFKA_TOPIC_PREFIX: prepended to every topic name (tests use a fresh one each). */
-  kafkaTopicPrefix: '',
-  /** KAFKA_PARTITIONS: partitions of the orders topic when this service creates it. */
-  kafkaPartitions: 6,
-  /** KEY_PREFIX: prepended to every Redis key (tests use a fresh one each). */
-  keyPrefix: 'ls:',
-  /** HOST / PORT: where the gateway listens. */
-  host: '127.0.0.1',
-  port: 8080,
-  /** JWT_SECRET: HS256 secret for access tokens (at least 32 characters). */
-  jwtSecret: '',
-  /** DEMO_AUTH: when true, POST /auth/demo issues tokens to anyone. Never in production. */
-  demoAuth: false,
-  /** HOLD_SECONDS: default payment deadline of a hold. */
-  holdSeconds: 900,
-  /** STOCK_TICK_MS: stock changes are coalesced per item and published once per tick. */
-  stockTickMs: 50,
-  /** MAX_PAYLOAD_BYTES: largest WebSocket message or HTTP body accepted. */
-  maxPayloadBytes: 16 * 1024,
-  /** LOG_LEVEL: pino level. */
-  logLevel: 'info',
-  /**
-   * REDIS_AUTO_PIPELINING: ioredis auto-pipelining (one write per event-loop turn) instead of one
-   * write per command. Off by default: with the scripts registered, every auto-pipelined batch
-   * builds a pipeline object carrying all of them, and `npm run bench:inventory` measures the
-   * plain client clearly faster for script calls.
-   */
-  redisAutoPipelining: false,
-  /** NODE_ID: names this process in logs, metrics and per-node counters. */
-  nodeId: '',
-  /** ROOM_TICK_MS: room updates to sockets are batched per tick (sale open/close and sold-out skip it). */
-  roomTickMs: 25,
-  /**
-   * ROOM_SLICE_MS: how long one turn of the event loop may spend writing a room's batch to its
-   * sockets before it yields to commands, buys and the backplane (0: one stride of 64 sockets).
-   */
-  roomSliceMs: 4,
-  /** WS_MESSAGE_RATE: messages per second one WebSocket connection may send (bursts of twice that). */
-  wsMessageRate: 20,
-  /** USER_MESSAGE_RATE: messages per second one user may send over all their connections to a node. */
-  userMessageRate: 40,
-  /** WS_ADMISSION_RATE: new WebSocket connections per second a node admits (bursts of twice that). */
-  wsAdmissionRate: 1000,
-  /** HOST_COMMAND_RATE: host console commands per second per host (all nodes). */
-  hostCommandRate: 20,
-  /** WS_IDLE_SECONDS: a connection silent this long (pings unanswered) is closed. */
-  wsIdleSeconds: 60,
-  /** WS_BACKPRESSURE_BYTES: unsent bytes past which a socket is "behind" (state coalesced, events queued). */
-  wsBackpressureBytes: 256 * 1024,
-  /** WS_SLOW_CLOSE_MS: a socket still behind after this long is closed with a reason. */
-  wsSlowCloseMs: 30_000,
-  /** SHUTDOWN_DRAIN_MS: how long a stopping gateway waits for in-flight requests. */
-  shutdownDrainMs: 5000,
-  /** RELAY_CLAIM_IDLE_MS: outbox entries pending this long on another relay (it crashed) are re-claimed. */
-  relayClaimIdleMs: 15_000,
-  /** STATS_PUSH_MS: live figures are pushed to a room's ops dashboards at most once per this many ms. */
-  statsPushMs: 250,
-  /** SWEEP_INTERVAL_MS: pause between rounds of the inventory sweeper (expiry, reminders, scheduled prices). */
-  sweepIntervalMs: 250,
-  /** AUDIT_INTERVAL_MS: how often the sweeper process audits Redis against the ledger (0: never). */
-  auditIntervalMs: 60_000,
-  /** SWEEPER_METRICS_PORT: the sweeper process serves GET /metrics here (0: not served). */
-  sweeperMetricsPort: 9465,
-  /**
-   * ITEM_RETENTION_SECONDS: how long a retired item's Redis keys (holds, idempotency answers, the
-   * emptied outbox) are kept before they expire; at least as long as a client may retry a buy,
-   * since a retry after that finds no answer (0: items never retire, their state stays forever).
-   */
-  itemRetentionSeconds: 7 * 86_400,
-  /**
-   * ITEM_RETIRE_GRACE_SECONDS: an ended, drained item stays live this long after its sale ended,
-   * so a host may still refund a paid order; once retired, nothing changes it any more.
-   */
-  itemRetireGraceSeconds: 3600,
-} as const;
-
-const schema = z.object({
-  redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
-  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://'),
-  databaseSchema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier'),
-  kafkaBrokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each broker must be host:port')).min(1),
-  kafkaTopicPrefix: z.string().regex(/^[a-zA-Z0-9._-]*$/),
-  kafkaPartitions: z.number().int().min(1).max(256),
-  keyPrefix: z.string().min(1).max(32).regex(/^[^{}\s]+$/, 'must not contain braces or spaces'),
-  host: z.string().min(1),
-  port: z.number().int().min(0).max(65535),
-  jwtSecret: z.string().min(32, 'must be at least 32 characters'),
-  demoAuth: z.boolean(),
-  redisAutoPipelining: z.boolean(),
-  holdSeconds: z.number().int().min(10).max(86_400),
-  stockTickMs: z.number().int().min(5).max(1000),
-  maxPayloadBytes: z.number().int().min(256).max(1024 * 1024),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-  nodeId: z.string().min(1).max(64),
-  roomTickMs: z.number().int().min(1).max(60_000),
-  roomSliceMs: z.number().int().min(0).max(1000),
-  wsMessageRate: z.number().int().min(1).max(100_000),
-  userMessageRate: z.number().int().min(1).max(100_000),
-  wsAdmissionRate: z.number().int().min(1).max(1_000_000),
-  hostCommandRate: z.number().int().min(1).max(100_000),
-  wsIdleSeconds: z.number().int().min(8).max(960),
-  wsBackpressureBytes: z.number().int().min(4096).max(64 * 1024 * 1024),
-  wsSlowCloseMs: z.number().int().min(100).max(3_600_000),
-  shutdownDrainMs: z.number().int().min(0).max(600_000),
-  relayClaimIdleMs: z.number().int().min(100).max(3_600_000),
-  statsPushMs: z.number().int().min(10).max(60_000),
-  sweepIntervalMs: z.number().int().min(10).max(60_000),
-  auditIntervalMs: z.number().int().min(0).max(86_400_000),
-  sweeperMetricsPort: z.number().int().min(0).max(65535),
-  itemRetentionSeconds: z.number().int().min(0).max(366 * 86_400),
-  itemRetireGraceSeconds: z.number().int().min(0).max(30 * 86_400),
-});
-
-export type Config = Readonly<z.infer<typeof schema>> & {
-  readonly topics: Readonly<{ orders: string; deadLetter: string; activity: string }>;
-};
-
 type Env = Record<string, string | undefined>;
 
-function num(v: string | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined;
+/**
+ * One setting: its environment variable, its field in `Config`, its schema, its default and the
+ * sentence the README's configuration table shows (`npm run docs:settings` writes that table).
+ */
+export interface Setting<K extends string = string, S extends z.ZodType = z.ZodType> {
+  readonly name: string;
+  readonly key: K;
+  readonly schema: S;
+  /** A value, or a function for defaults computed per process. */
+  readonly default: z.input<S> | (() => z.input<S>);
+  readonly doc: string;
+  /** What the README shows as the default when it is computed or differs by context. */
+  readonly shownDefault?: string;
+  /** From the variable's text to the schema's input; the text itself when absent. */
+  readonly fromEnv?: (raw: string) => unknown;
+  /** Whether an empty variable means "unset" (the default); true unless said otherwise. */
+  readonly emptyIsUnset?: boolean;
+}
+
+function setting<const K extends string, S extends z.ZodType>(s: Setting<K, S>): Setting<K, S> {
+  return Object.freeze(s);
+}
+
+/** A number from text; anything that is not one stays a value the schema refuses (NaN). */
+function num(v: string): number {
   const n = Number(v);
   return Number.isFinite(n) ? n : Number.NaN;
 }
 
-function bool(v: string | undefined): boolean | undefined {
-  if (v === undefined || v === '') return undefined;
-  return ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
+const truthy = ['1', 'true', 'yes', 'on'];
+const falsy = ['0', 'false', 'no', 'off'];
+
+/** A flag from text; anything else stays text, which the boolean schema refuses by name. */
+function flag(v: string): unknown {
+  const l = v.toLowerCase();
+  return truthy.includes(l) ? true : falsy.includes(l) ? false : v;
 }
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/**
+ * Every setting, in the order of the README table. Defaults are local-development values: they
+ * point at services on loopback.
+ */
+export const settings = [
+  setting({ name: 'REDIS_URL', key: 'redisUrl', schema: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'), default: 'redis://127.0.0.1:6379', doc: 'inventory, holds, outbox streams, room logs, backplane' }),
+  setting({ name: 'DATABASE_URL', key: 'databaseUrl', schema: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://'), default: 'postgres://postgres@127.0.0.1:5432/livesale', doc: 'ledger and catalog (created if missing)' }),
+  setting({ name: 'DATABASE_SCHEMA', key: 'databaseSchema', schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier'), default: 'public', doc: 'schema of every table (tests use a fresh one each)' }),
+  setting({
+    name: 'KAFKA_BROKERS',
+    key: 'kafkaBrokers',
+    schema: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each broker must be host:port')).min(1),
+    default: ['127.0.0.1:9092'],
+    shownDefault: '`127.0.0.1:9092`',
+    fromEnv: (v) => v.split(',').map((s) => s.trim()).filter(Boolean),
+    doc: 'comma-separated `host:port`',
+  }),
+  setting({ name: 'KAFKA_TOPIC_PREFIX', key: 'kafkaTopicPrefix', schema: z.string().regex(/^[a-zA-Z0-9._-]*$/), default: '', emptyIsUnset: false, doc: 'prepended to `orders`, `orders.dlq`, `room-activity` (tests use a fresh one each)' }),
+  setting({ name: 'KAFKA_PARTITIONS', key: 'kafkaPartitions', schema: int(1, 256), default: 6, fromEnv: num, doc: 'partitions of topics this service creates' }),
+  setting({ name: 'KEY_PREFIX', key: 'keyPrefix', schema: z.string().min(1).max(32).regex(/^[^{}\s]+$/, 'must not contain braces or spaces'), default: 'ls:', doc: 'prepended to every Redis key (tests use a fresh one each)' }),
+  setting({ name: 'HOST', key: 'host', schema: z.string().regex(/^\S+$/, 'must be a host name or address'), default: '127.0.0.1', doc: 'where the gateway listens (and the sweeper serves its metrics)' }),
+  setting({ name: 'PORT', key: 'port', schema: int(0, 65535), default: 8080, fromEnv: num, doc: 'the gateway\'s port' }),
+  setting({
+    name: 'JWT_SECRET',
+    key: 'jwtSecret',
+    schema: z.string().min(32, 'must be at least 32 characters'),
+    // A random secret keeps a forgotten JWT_SECRET from ever meaning "no secret"; tokens then
+    // only verify inside this process, which is what a local demo needs.
+    default: () => randomBytes(32).toString('base64url'),
+    shownDefault: 'random per process',
+    doc: 'HS256 secret of access tokens (≥ 32 characters)',
+  }),
+  setting({ name: 'DEMO_AUTH', key: 'demoAuth', schema: z.boolean(), default: false, fromEnv: flag, shownDefault: '`false` (`true` under `npm start`)', doc: '`POST /auth/demo` issues tokens to anyone; never in production' }),
+  setting({ name: 'HOLD_SECONDS', key: 'holdSeconds', schema: int(10, 86_400), default: 900, fromEnv: num, doc: 'default payment deadline of a hold' }),
+  setting({ name: 'STOCK_TICK_MS', key: 'stockTickMs', schema: int(5, 1000), default: 50, fromEnv: num, doc: 'stock changes are coalesced per item and published once per tick' }),
+  setting({ name: 'MAX_PAYLOAD_BYTES', key: 'maxPayloadBytes', schema: int(256, 1024 * 1024), default: 16 * 1024, fromEnv: num, doc: 'largest WebSocket message or HTTP body' }),
+  setting({ name: 'LOG_LEVEL', key: 'logLevel', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'pino level' }),
+  setting({
+    name: 'REDIS_AUTO_PIPELINING',
+    key: 'redisAutoPipelining',
+    schema: z.boolean(),
+    default: false,
+    fromEnv: flag,
+    // With the scripts registered, every auto-pipelined batch builds a pipeline object carrying
+    // all of them, and `npm run bench:inventory` measures the plain client clearly faster.
+    doc: 'ioredis auto-pipelining (one write per event-loop turn); off because script calls measured faster without it (`npm run bench:inventory` prints both)',
+  }),
+  setting({ name: 'NODE_ID', key: 'nodeId', schema: z.string().min(1).max(64), default: () => `${hostname()}-${process.pid}`, shownDefault: 'hostname-pid', doc: 'this process in logs, metrics and per-node counters' }),
+  setting({ name: 'ROOM_TICK_MS', key: 'roomTickMs', schema: int(1, 60_000), default: 25, fromEnv: num, doc: 'room updates to sockets are batched per tick (sale open/close, sold out and tier crossings skip it)' }),
+  setting({ name: 'ROOM_SLICE_MS', key: 'roomSliceMs', schema: int(0, 1000), default: 4, fromEnv: num, doc: 'how long one turn of the event loop may spend writing a room\'s batch before it yields to commands, buys and the backplane (0: 64 sockets at a time)' }),
+  setting({ name: 'WS_MESSAGE_RATE', key: 'wsMessageRate', schema: int(1, 100_000), default: 20, fromEnv: num, doc: 'WebSocket messages per second one connection may send (bursts of twice that)' }),
+  setting({ name: 'USER_MESSAGE_RATE', key: 'userMessageRate', schema: int(1, 100_000), default: 40, fromEnv: num, doc: 'WebSocket messages per second one user may send over all their connections to a node (bursts of twice that)' }),
+  setting({ name: 'WS_ADMISSION_RATE', key: 'wsAdmissionRate', schema: int(1, 1_000_000), default: 1000, fromEnv: num, doc: 'new WebSocket connections per second a node admits (bursts of twice that; 429 past it)' }),
+  setting({ name: 'HOST_COMMAND_RATE', key: 'hostCommandRate', schema: int(1, 100_000), default: 20, fromEnv: num, doc: 'host console commands per second per host, over all nodes' }),
+  setting({ name: 'WS_IDLE_SECONDS', key: 'wsIdleSeconds', schema: int(8, 960), default: 60, fromEnv: num, doc: 'a connection that answers no ping for this long is closed' }),
+  setting({ name: 'WS_BACKPRESSURE_BYTES', key: 'wsBackpressureBytes', schema: int(4096, 64 * 1024 * 1024), default: 256 * 1024, fromEnv: num, doc: 'unsent bytes past which a socket is behind (state coalesced, events queued, catch-up on drain)' }),
+  setting({ name: 'WS_SLOW_CLOSE_MS', key: 'wsSlowCloseMs', schema: int(100, 3_600_000), default: 30_000, fromEnv: num, doc: 'a socket behind for longer is closed with 4008' }),
+  setting({ name: 'SHUTDOWN_DRAIN_MS', key: 'shutdownDrainMs', schema: int(0, 600_000), default: 5000, fromEnv: num, doc: 'how long a stopping gateway waits for in-flight requests' }),
+  setting({ name: 'SWEEP_INTERVAL_MS', key: 'sweepIntervalMs', schema: int(10, 60_000), default: 250, fromEnv: num, doc: 'pause between rounds of the inventory sweeper (expiry, reminders, scheduled prices, group close)' }),
+  setting({ name: 'AUDIT_INTERVAL_MS', key: 'auditIntervalMs', schema: int(0, 86_400_000), default: 60_000, fromEnv: num, doc: 'how often the sweeper process audits Redis against the ledger (`0`: never)' }),
+  setting({ name: 'SWEEPER_METRICS_PORT', key: 'sweeperMetricsPort', schema: int(0, 65535), default: 9465, fromEnv: num, doc: 'the sweeper process serves `GET /metrics` (audit drift) on `HOST` at this port (`0`: not served)' }),
+  setting({
+    name: 'ITEM_RETENTION_SECONDS',
+    key: 'itemRetentionSeconds',
+    schema: int(0, 366 * 86_400),
+    default: 7 * 86_400,
+    fromEnv: num,
+    doc: "how long a retired item's Redis keys (holds, idempotency answers, the emptied outbox) are kept before they expire; at least as long as a client may retry a buy (`0`: items never retire, their state stays forever)",
+  }),
+  setting({
+    name: 'ITEM_RETIRE_GRACE_SECONDS',
+    key: 'itemRetireGraceSeconds',
+    schema: int(0, 30 * 86_400),
+    default: 3600,
+    fromEnv: num,
+    doc: 'an ended, drained item stays live this long after its sale ended, so a host may still refund a paid order; once retired, nothing changes it any more',
+  }),
+  setting({ name: 'RELAY_CLAIM_IDLE_MS', key: 'relayClaimIdleMs', schema: int(100, 3_600_000), default: 15_000, fromEnv: num, doc: 'outbox entries pending this long on another relay (it died) are re-claimed' }),
+  setting({ name: 'STATS_PUSH_MS', key: 'statsPushMs', schema: int(10, 60_000), default: 250, fromEnv: num, doc: 'live figures go to a room\'s ops dashboards at most once per this many ms' }),
+] as const;
+
+type AnySetting = (typeof settings)[number];
+type Values = { -readonly [S in AnySetting as S['key']]: z.output<S['schema']> };
+export type SettingKey = AnySetting['key'];
+
+const schema = z.object(Object.fromEntries(settings.map((s) => [s.key, s.schema]))) as unknown as z.ZodType<Values>;
+
+/** The fixed defaults by field (computed ones, like the random JWT secret, are left out). */
+export const defaults = Object.freeze(
+  Object.fromEntries(settings.filter((s) => typeof s.default !== 'function').map((s) => [s.key, s.key === 'kafkaBrokers' ? (s.default as string[]).join(',') : s.default])),
+) as { readonly redisUrl: string; readonly databaseUrl: string; readonly kafkaBrokers: string } & Readonly<Record<string, unknown>>;
+
+export type Config = Readonly<Values> & {
+  readonly topics: Readonly<{ orders: string; deadLetter: string; activity: string }>;
+};
 
 /**
  * Reads the configuration from the environment (and explicit overrides), validates it once and
  * freezes it. Throws a CONFIG_INVALID error naming every bad setting.
  */
-export function loadConfig(overrides: Partial<Record<keyof typeof defaults, unknown>> = {}, env: Env = process.env): Config {
-  const raw = {
-    redisUrl: env.REDIS_URL || defaults.redisUrl,
-    databaseUrl: env.DATABASE_URL || defaults.databaseUrl,
-    databaseSchema: env.DATABASE_SCHEMA || defaults.databaseSchema,
-    kafkaBrokers: (env.KAFKA_BROKERS || defaults.kafkaBrokers).split(',').map((s) => s.trim()).filter(Boolean),
-    kafkaTopicPrefix: env.KAFKA_TOPIC_PREFIX ?? defaults.kafkaTopicPrefix,
-    kafkaPartitions: num(env.KAFKA_PARTITIONS) ?? defaults.kafkaPartitions,
-    keyPrefix: env.KEY_PREFIX || defaults.keyPrefix,
-    host: env.HOST || defaults.host,
-    port: num(env.PORT) ?? defaults.port,
-    // A random secret keeps a forgotten JWT_SECRET from ever meaning "no secret"; tokens then
-    // only verify inside this process, which is what a local demo needs.
-    jwtSecret: env.JWT_SECRET || defaults.jwtSecret || randomBytes(32).toString('base64url'),
-    demoAuth: bool(env.DEMO_AUTH) ?? defaults.demoAuth,
-    redisAutoPipelining: bool(env.REDIS_AUTO_PIPELINING) ?? defaults.redisAutoPipelining,
-    holdSeconds: num(env.HOLD_SECONDS) ?? defaults.holdSeconds,
-    stockTickMs: num(env.STOCK_TICK_MS) ?? defaults.stockTickMs,
-    maxPayloadBytes: num(env.MAX_PAYLOAD_BYTES) ?? defaults.maxPayloadBytes,
-    logLevel: env.LOG_LEVEL || defaults.logLevel,
-    nodeId: env.NODE_ID || defaults.nodeId || `${hostname()}-${process.pid}`,
-    roomTickMs: num(env.ROOM_TICK_MS) ?? defaults.roomTickMs,
-    roomSliceMs: num(env.ROOM_SLICE_MS) ?? defaults.roomSliceMs,
-    wsMessageRate: num(env.WS_MESSAGE_RATE) ?? defaults.wsMessageRate,
-    userMessageRate: num(env.USER_MESSAGE_RATE) ?? defaults.userMessageRate,
-    wsAdmissionRate: num(env.WS_ADMISSION_RATE) ?? defaults.wsAdmissionRate,
-    hostCommandRate: num(env.HOST_COMMAND_RATE) ?? defaults.hostCommandRate,
-    wsIdleSeconds: num(env.WS_IDLE_SECONDS) ?? defaults.wsIdleSeconds,
-    wsBackpressureBytes: num(env.WS_BACKPRESSURE_BYTES) ?? defaults.wsBackpressureBytes,
-    wsSlowCloseMs: num(env.WS_SLOW_CLOSE_MS) ?? defaults.wsSlowCloseMs,
-    shutdownDrainMs: num(env.SHUTDOWN_DRAIN_MS) ?? defaults.shutdownDrainMs,
-    relayClaimIdleMs: num(env.RELAY_CLAIM_IDLE_MS) ?? defaults.relayClaimIdleMs,
-    statsPushMs: num(env.STATS_PUSH_MS) ?? defaults.statsPushMs,
-    sweepIntervalMs: num(env.SWEEP_INTERVAL_MS) ?? defaults.sweepIntervalMs,
-    auditIntervalMs: num(env.AUDIT_INTERVAL_MS) ?? defaults.auditIntervalMs,
-    sweeperMetricsPort: num(env.SWEEPER_METRICS_PORT) ?? defaults.sweeperMetricsPort,
-    itemRetentionSeconds: num(env.ITEM_RETENTION_SECONDS) ?? defaults.itemRetentionSeconds,
-    itemRetireGraceSeconds: num(env.ITEM_RETIRE_GRACE_SECONDS) ?? defaults.itemRetireGraceSeconds,
-    ...overrides,
-  };
+export function loadConfig(overrides: Partial<Record<SettingKey, unknown>> = {}, env: Env = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const s of settings as readonly Setting[]) {
+    const text = env[s.name];
+    const unset = text === undefined || (text === '' && s.emptyIsUnset !== false);
+    raw[s.key] = unset ? (typeof s.default === 'function' ? (s.default as () => unknown)() : s.default) : s.fromEnv ? s.fromEnv(text) : text;
+  }
+  Object.assign(raw, overrides);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const nameOf = (key: unknown) => settings.find((s) => s.key === key)?.name ?? String(key);
+    const problems = parsed.error.issues.map((i) => `${nameOf(i.path[0])} (${i.path.join('.')}): ${i.message}`).join('; ');
     throw new LivesaleError('CONFIG_INVALID', `invalid configuration: ${problems}`);
   }
   const c = parsed.data;
@@ -202,4 +166,15 @@ export function loadConfig(overrides: Partial<Record<keyof typeof defaults, unkn
     kafkaBrokers: Object.freeze([...c.kafkaBrokers]) as unknown as string[],
     topics: Object.freeze({ orders: `${p}orders`, deadLetter: `${p}orders.dlq`, activity: `${p}room-activity` }),
   });
+}
+
+/** The README's configuration table, from the settings table (written by `npm run docs:settings`). */
+export function settingsMarkdown(): string {
+  const shown = (s: Setting): string => {
+    if (s.shownDefault !== undefined) return s.shownDefault;
+    const d = s.default;
+    return d === '' ? '(empty)' : `\`${Array.isArray(d) ? d.join(',') : String(d)}\``;
+  };
+  const rows = (settings as readonly Setting[]).map((s) => `| \`${s.name}\` | ${shown(s)} | ${s.doc.replaceAll('|', '\\|')} |`);
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }

@@ -2,6 +2,15 @@
  * The one table of coded errors. Every error a client can see has a code from here, an HTTP
  * status and a default message. Business refusals (sold out, limit reached, ...) are codes too,
  * so the HTTP API, the WebSocket protocol and the typed client all speak the same words.
+ *
+ * `retriable: true` marks the codes where the same request, sent again unchanged after a pause,
+ * may succeed: the item is being rebuilt (ITEM_UNAVAILABLE), the payment was not yet durable
+ * (PAYMENT_NOT_CONFIRMED, idempotent by order), the node is stopping (SHUTTING_DOWN: another node
+ * or this one restarted will answer), the caller went too fast (RATE_LIMITED). CONFLICT is not:
+ * a stale `baseVersion` stays stale until the caller reads the room again; only the one case
+ * where the command never ran (another command held the room's lock) is thrown as retriable.
+ * The flag is for the server's own retry loops (common/platform/retry.ts) and stays off the wire:
+ * clients read the HTTP status and `retry-after`.
  */
 export const errorTable = {
   // input
@@ -21,8 +30,8 @@ export const errorTable = {
   SHOW_NOT_FOUND: { status: 404, message: 'no such show' },
   SHOW_EXISTS: { status: 409, message: 'the room already has a show' },
   CONFLICT: { status: 409, message: 'the command was based on a stale version' },
-  RATE_LIMITED: { status: 429, message: 'too many requests; slow down' },
-  ITEM_UNAVAILABLE: { status: 503, message: 'the item is temporarily unavailable; try again shortly' },
+  RATE_LIMITED: { status: 429, message: 'too many requests; slow down', retriable: true },
+  ITEM_UNAVAILABLE: { status: 503, message: 'the item is temporarily unavailable; try again shortly', retriable: true },
   // sale outcomes (refusals: nothing changed)
   SOLD_OUT: { status: 409, message: 'sold out' },
   INSUFFICIENT_STOCK: { status: 409, message: 'not enough stock left for that quantity' },
@@ -38,26 +47,40 @@ export const errorTable = {
   STOCK_BELOW_COMMITTED: { status: 409, message: 'stock cannot go below what is held and sold' },
   WRONG_ITEM_KIND: { status: 409, message: 'this command does not apply to this kind of item' },
   GROUP_CLOSED: { status: 409, message: 'the group buy is closed' },
-  PAYMENT_NOT_CONFIRMED: { status: 503, message: 'the payment could not be made durable yet; retry with the same order' },
+  PAYMENT_NOT_CONFIRMED: { status: 503, message: 'the payment could not be made durable yet; retry with the same order', retriable: true },
   // operations
   CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },
-  SHUTTING_DOWN: { status: 503, message: 'the server is shutting down; reconnect shortly' },
+  SHUTTING_DOWN: { status: 503, message: 'the server is shutting down; reconnect shortly', retriable: true },
   INTERNAL: { status: 500, message: 'internal error' },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, { status: number; message: string; retriable?: true }>;
 
 export type ErrorCode = keyof typeof errorTable;
+
+/** Whether a code's table row says the same request may succeed later. */
+export function isRetriableCode(code: ErrorCode): boolean {
+  return (errorTable[code] as { retriable?: true }).retriable === true;
+}
+
+export interface LivesaleErrorOptions {
+  readonly cause?: unknown;
+  /** Overrides the code's own `retriable` for this one error (a lock that was busy, say). */
+  readonly retriable?: boolean;
+}
 
 export class LivesaleError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: Readonly<Record<string, unknown>> | undefined;
+  /** Whether the same request may succeed if sent again later (read by common/platform/retry.ts). */
+  readonly retriable: boolean;
 
-  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
-    super(message ?? errorTable[code].message, options);
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>, options?: LivesaleErrorOptions) {
+    super(message ?? errorTable[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LivesaleError';
     this.code = code;
     this.status = errorTable[code].status;
     this.details = details;
+    this.retriable = options?.retriable ?? isRetriableCode(code);
   }
 
   toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {

@@ -1,7 +1,8 @@
 /**
- * The one retry policy: exponential backoff with full jitter, capped, with smaller delays under
- * test (NODE_ENV=test or VITEST set). Whether an error is worth retrying is decided by its
- * `retriable` flag (see `isRetriable`), never by matching its message.
+ * The one retry policy: exponential backoff, capped, each delay drawn between half and all of its
+ * ceiling, with smaller delays under test (NODE_ENV=test or VITEST set). Whether an error is worth
+ * retrying is decided by its `retriable` flag or by a driver's error codes (driver-errors.ts; see
+ * `isRetriable`), never by matching its message.
  */
 
 export interface RetryPolicy {
@@ -52,20 +53,46 @@ export interface RetriableError {
 }
 
 /**
- * Whether an error is worth retrying: its own `retriable` flag, or that of its `cause`. Errors
- * that say nothing are not retried, except where a caller's `classify` knows better (a driver's
- * error codes, for example).
+ * Whether an error is worth retrying: the first answer along its `cause` chain from `classify`
+ * (a driver's error codes, say) or from the error's own `retriable` flag. An error nobody
+ * speaks for gets `otherwise` (default false: not retried).
  */
-export function isRetriable(err: unknown, classify?: (err: unknown) => boolean | undefined): boolean {
+export function isRetriable(err: unknown, classify?: (err: unknown) => boolean | undefined, otherwise = false): boolean {
   for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const own = classify?.(e);
     if (own !== undefined) return own;
     const flag = (e as Partial<RetriableError>).retriable;
     if (typeof flag === 'boolean') return flag;
   }
-  return false;
+  return otherwise;
 }
 
+/**
+ * The delays of one retry loop that is not a single call (a background sender, a loop that must
+ * heartbeat between tries): `next()` gives the delay before the next try and counts it, `reset()`
+ * starts over after a success.
+ */
+export interface Backoff {
+  next(): number;
+  reset(): void;
+  /** Failures since the last reset. */
+  readonly attempts: number;
+}
+
+export function createBackoff(policy: RetryPolicy = defaultRetry, random: () => number = Math.random): Backoff {
+  let attempts = 0;
+  return {
+    next: () => backoffMs(attempts++, policy, random),
+    reset: () => {
+      attempts = 0;
+    },
+    get attempts() {
+      return attempts;
+    },
+  };
+}
+
+/** Waits `ms`, or less if `signal` aborts (it resolves then, never rejects). */
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (signal?.aborted) return resolve();
@@ -82,6 +109,12 @@ export interface RetryOptions {
   readonly policy?: RetryPolicy;
   /** Decides for errors that carry no `retriable` flag; return undefined to fall through. */
   readonly classify?: (err: unknown) => boolean | undefined;
+  /**
+   * Whether to retry errors that neither `classify` nor a `retriable` flag speak for (default
+   * false). True suits a bounded retry of a store call, where a driver may fail a broken
+   * connection with a bare Error.
+   */
+  readonly retryUnknown?: boolean;
   /** Called before each wait, e.g. to log the attempt. */
   readonly onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
   /** Stops retrying (the last error is thrown). */
@@ -95,7 +128,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryO
     try {
       return await fn(attempt);
     } catch (err) {
-      if (attempt >= policy.retries || opts.signal?.aborted || !isRetriable(err, opts.classify)) throw err;
+      if (attempt >= policy.retries || opts.signal?.aborted || !isRetriable(err, opts.classify, opts.retryUnknown)) throw err;
       const delay = backoffMs(attempt, policy);
       opts.onRetry?.(err, attempt, delay);
       await sleep(delay, opts.signal);

@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
+import { backoffMs, defaultRetry, sleep, type RetryPolicy } from '../../common/platform/retry.ts';
 
 /** True when something accepts TCP connections on host:port. */
 export function portOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
@@ -28,11 +29,16 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `check` until it returns true or the deadline passes; throws `what` with the last error. */
+/**
+ * Polls `check` until it returns true or the deadline passes; throws `what` with the last error.
+ * The pauses start at about `intervalMs` and grow (jittered) to at most half a second, so a
+ * service that comes up at once is seen at once and a slow one is not polled in a tight loop.
+ */
 export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const policy: RetryPolicy = { ...defaultRetry, initialMs: intervalMs, maxMs: Math.max(intervalMs, 500) };
   let last: unknown;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     try {
       if (await check()) return;
     } catch (err) {
@@ -42,7 +48,7 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
       const why = last instanceof Error ? `: ${last.message}` : '';
       throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${why}`);
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(Math.min(backoffMs(attempt, policy), Math.max(1, deadline - Date.now())));
   }
 }
 
@@ -89,8 +95,7 @@ export async function stopPid(pid: number, graceMs = 10_000): Promise<void> {
   } catch {
     return;
   }
-  const deadline = Date.now() + graceMs;
-  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(`process ${pid} to exit`, () => !pidAlive(pid), graceMs, 50).catch(() => {});
   if (pidAlive(pid)) {
     try {
       process.kill(pid, 'SIGKILL');

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { defaults } from '../../common/platform/config.ts';
 import { defaultSay, startKafka } from './kafka.ts';
 import { ensureDatabase, startPostgres } from './postgres.ts';
-import { cmdline, cwdOf, freePort, pidAlive, portOpen, stopPid } from './proc.ts';
+import { cmdline, cwdOf, freePort, pidAlive, portOpen, stopPid, waitFor } from './proc.ts';
 import { startRedis } from './redis.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -202,8 +202,8 @@ export async function stopStack(opts: { only?: StackState; say?: Say } = {}): Pr
         } catch {
           /* gone */
         }
-        const deadline = Date.now() + 20_000;
-        while (pidAlive(s.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        // Still running after 20 s: stopPid below escalates.
+        await waitFor('postgres to stop', () => !pidAlive(s.pid), 20_000, 50).catch(() => {});
       }
       await stopPid(s.pid, 30_000);
     }

@@ -4,7 +4,7 @@ import { LivesaleError } from '../../common/platform/errors.ts';
 import { createRedis } from '../../common/platform/redis.ts';
 import { recordRetired } from '../../inventory/retirement.ts';
 import { Sweeper } from '../../inventory/sweeper.ts';
-import { idleLoad, type IdleLoad } from '../../load-tests/idle-load.ts';
+import { idleLoad, type IdleLoad } from '../../scripts/stack/idle-load.ts';
 import { privateRedis } from '../helpers/services.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { redisNow } from './helpers.ts';
