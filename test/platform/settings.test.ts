@@ -52,6 +52,8 @@ const badValues: Record<string, string> = {
   SWEEPER_METRICS_PORT: '65536',
   RELAY_CLAIM_IDLE_MS: '1',
   STATS_PUSH_MS: '1',
+  ITEM_RETENTION_SECONDS: '-1',
+  ITEM_RETIRE_GRACE_SECONDS: 'soon',
 };
 
 describe('settings table', () => {
