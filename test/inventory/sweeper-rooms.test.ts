@@ -40,7 +40,8 @@ it('a scheduled price takes effect in the room at its time; a group closes and s
     stock: 20,
     perUserLimit: 2,
     tiers: [{ threshold: 2, price: 400 }],
-    endsAt: Date.now() + 600,
+    // Long enough for the two joins below on a busy machine, short enough to wait out.
+    endsAt: Date.now() + 3000,
   });
   const groupId = (r.data as { item: { id: string } }).item.id;
   const a = await sys.http(await sys.token('shopper', 'a')).join(roomId, groupId, 1, 'k');
