@@ -29,7 +29,8 @@ export async function inventoryEnv(config: Config, redis: Redis | Cluster): Prom
   const deps = { redis, keys, scripts };
   const kafka = new Kafka({ clientId: `test-${config.nodeId}`, brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING });
   await ensureTopics(kafka, config);
-  const payments = new Payments({ ...deps, kafka, topic: config.topics.orders });
+  // Twice the production bound: suites run beside others, and a busy broker acknowledges slowly.
+  const payments = new Payments({ ...deps, kafka, topic: config.topics.orders, confirmTimeoutMs: 10_000 });
   await payments.start();
   let seq = 0;
   return {

@@ -22,7 +22,8 @@ const USERS = 50;
 let p: Pipeline;
 
 beforeAll(async () => {
-  p = await startPipeline(createRedis({ redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, 'invariants-test'));
+  // The production confirmation bound: on a busy machine Kafka's acknowledgement can take seconds.
+  p = await startPipeline(createRedis({ redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, 'invariants-test'), { confirmTimeoutMs: 5000 });
 });
 
 afterAll(async () => {
