@@ -41,14 +41,26 @@ export interface ResState {
   aborted: boolean;
 }
 
+/** BAD_REQUEST unless the whole path is valid percent-encoding of UTF-8 (whatever route it matched, or none). */
+export function requireWellFormedPath(url: string): void {
+  try {
+    decodeURIComponent(url);
+  } catch {
+    throw new LivesaleError('BAD_REQUEST', 'the request path is not valid percent-encoding');
+  }
+}
+
+/** The request's fields, path parameters decoded; BAD_REQUEST for a malformed path. */
 export function copyRequest(req: HttpRequest, paramCount: number): Omit<Req, 'body'> {
   const headers: Record<string, string> = {};
   req.forEach((k, v) => {
     headers[k] = v;
   });
+  const url = req.getUrl();
+  requireWellFormedPath(url);
   const params: string[] = [];
   for (let i = 0; i < paramCount; i++) params.push(decodeURIComponent(req.getParameter(i) ?? ''));
-  return { method: req.getCaseSensitiveMethod(), url: req.getUrl(), query: new URLSearchParams(req.getQuery() ?? ''), params, headers };
+  return { method: req.getCaseSensitiveMethod(), url, query: new URLSearchParams(req.getQuery() ?? ''), params, headers };
 }
 
 /** Reads the body (copying each chunk: uWS reuses the buffer), refusing more than `limit` bytes. */

@@ -21,7 +21,7 @@ import { Auth, bearer } from './auth.ts';
 import { Commands } from './commands.ts';
 import { Fanout } from './fanout.ts';
 import { hostCommands } from './host-commands.ts';
-import { copyRequest, errorReply, readBody, send, type ResState } from './http.ts';
+import { copyRequest, errorReply, readBody, requireWellFormedPath, send, type ResState } from './http.ts';
 import { createMetrics } from './metrics.ts';
 import { isPublic, type Action } from './policy.ts';
 import { RoomHub } from './room-hub.ts';
@@ -197,8 +197,16 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   };
   registerRoutes(router, services);
 
-  app.any('/*', (res) => {
-    res.cork(() => res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no such endpoint' } })));
+  app.any('/*', (res, rq) => {
+    const state: ResState = { aborted: false };
+    res.onAborted(() => (state.aborted = true));
+    let reply = errorReply(new LivesaleError('NOT_FOUND', 'no such endpoint'));
+    try {
+      requireWellFormedPath(rq.getUrl());
+    } catch (err) {
+      reply = errorReply(err);
+    }
+    send(res, state, reply);
   });
 
   // ---- WebSocket
