@@ -7,7 +7,7 @@ import { describeIssues } from '../common/contracts/protocol.ts';
 import type { ActivityPublisher } from './activity.ts';
 import { bearer, type Auth, type Principal } from './auth.ts';
 import type { Fanout } from './fanout.ts';
-import { errorReply, send, type ResState } from './http.ts';
+import { abort, errorReply, send, type ResState } from './http.ts';
 import { KeyedBuckets, newBucket, take } from './limits.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { allows, authorize } from './policy.ts';
@@ -121,7 +121,7 @@ export function registerWebSocket(app: TemplatedApp, deps: WebSocketDeps, st: Ws
 
     upgrade: (res, req, context) => {
       const state: ResState = { aborted: false };
-      res.onAborted(() => (state.aborted = true));
+      res.onAborted(() => abort(state));
       let key = '';
       let protocol = '';
       let extensions = '';
