@@ -72,8 +72,16 @@ function arb(s: Json, ctx: { ids: string[] }): fc.Arbitrary<unknown> {
   }
 }
 
-/** Valid bodies of `schema`, and the same with one field replaced by a hostile value or dropped. */
+const built = new Map<z.ZodType, fc.Arbitrary<unknown>>();
+
+/** Valid bodies of `schema`, and the same with one field replaced by a hostile value or dropped (built once per schema). */
 function bodies(schema: z.ZodType, ctx: { ids: string[] }): fc.Arbitrary<unknown> {
+  let a = built.get(schema);
+  if (!a) built.set(schema, (a = buildBodies(schema, ctx)));
+  return a;
+}
+
+function buildBodies(schema: z.ZodType, ctx: { ids: string[] }): fc.Arbitrary<unknown> {
   const valid = arb(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json, ctx);
   const mutated = fc.tuple(valid, fc.nat(), hostile, fc.boolean()).map(([v, i, bad, drop]) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad;
@@ -125,6 +133,7 @@ it(`${runs} generated requests to every endpoint and message type: never a 5xx, 
   const wsCase = fc.tuple(fc.constantFrom(...messages), fc.constantFrom('shopper', 'host', 'ops' as const)).chain(([m, who]) => bodies(m.schema, ctx).map((body) => ({ m, who, body })));
 
   let sent = 0;
+  const started = performance.now();
   let refused = 0;
   const statuses = new Map<number, number>();
   const httpRuns = Math.ceil(runs / 2);
@@ -147,6 +156,7 @@ it(`${runs} generated requests to every endpoint and message type: never a 5xx, 
     }
   }
 
+  const httpDone = performance.now();
   const sockets = new Map<string, WebSocket & { frames: string[] }>();
   const socket = async (who: 'shopper' | 'host' | 'ops') => {
     let s = sockets.get(who);
@@ -185,7 +195,7 @@ it(`${runs} generated requests to every endpoint and message type: never a 5xx, 
     }
   }
   for (const s of sockets.values()) s.close();
-  console.log(`property: ${sent} requests (${httpRuns} HTTP, ${runs - httpRuns} WebSocket), ${refused} refused; HTTP statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+  console.log(`property: ${sent} requests (${httpRuns} HTTP, ${runs - httpRuns} WebSocket), ${refused} refused; HTTP statuses ${JSON.stringify(Object.fromEntries(statuses))}; HTTP ${Math.round(httpDone - started)} ms, WebSocket ${Math.round(performance.now() - httpDone)} ms`);
   expect(sent).toBe(runs);
   expect(await sys.gateway.registry.metrics()).not.toMatch(/livesale_handler_errors_total\{[^}]*\} [1-9]/);
 }, 3_600_000);
