@@ -14,6 +14,7 @@ const statusText: Record<number, string> = {
   404: '404 Not Found',
   409: '409 Conflict',
   413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type',
   429: '429 Too Many Requests',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
@@ -39,21 +40,63 @@ export interface Reply {
 /** Tracks whether the client went away, so nothing is written to a dead response. */
 export interface ResState {
   aborted: boolean;
+  /** A HEAD request: answered like GET, headers and content-length, without the body. */
+  head?: boolean;
+  /** Called once when the client goes away (a body being read rejects, so its request settles). */
+  onAbort?: () => void;
 }
 
+/** Headers on every response: no content sniffing, no referrer leaking room or show ids. */
+const commonHeaders: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/** Marks the response aborted and settles whatever waits on it; give it to res.onAborted. */
+export function abort(state: ResState): void {
+  state.aborted = true;
+  state.onAbort?.();
+  state.onAbort = undefined;
+}
+
+const jsonType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/** UNSUPPORTED_MEDIA_TYPE when a request carries a body that is not declared JSON. */
+export function requireJsonBody(headers: Readonly<Record<string, string>>): void {
+  const hasBody = (headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined;
+  if (!hasBody) return;
+  const type = headers['content-type'] ?? '';
+  if (!jsonType.test(type)) throw new LivesaleError('UNSUPPORTED_MEDIA_TYPE', `the body must be application/json, not ${JSON.stringify(type.slice(0, 80))}`);
+}
+
+/** BAD_REQUEST unless the whole path is valid percent-encoding of UTF-8 (whatever route it matched, or none). */
+export function requireWellFormedPath(url: string): void {
+  try {
+    decodeURIComponent(url);
+  } catch {
+    throw new LivesaleError('BAD_REQUEST', 'the request path is not valid percent-encoding');
+  }
+}
+
+/** The request's fields, path parameters decoded; BAD_REQUEST for a malformed path. */
 export function copyRequest(req: HttpRequest, paramCount: number): Omit<Req, 'body'> {
   const headers: Record<string, string> = {};
   req.forEach((k, v) => {
     headers[k] = v;
   });
+  const url = req.getUrl();
+  requireWellFormedPath(url);
   const params: string[] = [];
   for (let i = 0; i < paramCount; i++) params.push(decodeURIComponent(req.getParameter(i) ?? ''));
-  return { method: req.getCaseSensitiveMethod(), url: req.getUrl(), query: new URLSearchParams(req.getQuery() ?? ''), params, headers };
+  return { method: req.getCaseSensitiveMethod(), url, query: new URLSearchParams(req.getQuery() ?? ''), params, headers };
 }
 
 /** Reads the body (copying each chunk: uWS reuses the buffer), refusing more than `limit` bytes. */
 export function readBody(res: HttpResponse, state: ResState, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    // A client that goes away mid-body would otherwise leave this request pending for ever.
+    if (state.aborted) return reject(new LivesaleError('BAD_REQUEST', 'the client went away before the body was complete'));
+    state.onAbort = () => reject(new LivesaleError('BAD_REQUEST', 'the client went away before the body was complete'));
     const chunks: Buffer[] = [];
     let size = 0;
     res.onData((chunk, isLast) => {
@@ -92,8 +135,14 @@ export function send(res: HttpResponse, state: ResState, reply: Reply): void {
   res.cork(() => {
     res.writeStatus(statusText[reply.status] ?? `${reply.status} Status`);
     res.writeHeader('content-type', reply.contentType ?? 'application/json; charset=utf-8');
+    for (const [k, v] of Object.entries(commonHeaders)) res.writeHeader(k, v);
     for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
-    res.end(payload);
+    // HEAD: the same status and headers, the GET body's length, no body (a keep-alive client
+    // reads the next response from the right place). The length is written as a header: this
+    // uWS build, given endWithoutBody(length), waits for that many body bytes and then drops the
+    // connection on the next request.
+    if (state.head) res.writeHeader('content-length', String(Buffer.byteLength(payload))).endWithoutBody();
+    else res.end(payload);
   });
 }
 

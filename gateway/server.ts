@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
-import uWS, { type HttpResponse, type TemplatedApp } from 'uWebSockets.js';
+import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp } from 'uWebSockets.js';
 import type { z } from 'zod';
 import type { Config } from '../common/platform/config.ts';
 import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
@@ -21,7 +21,7 @@ import { Auth, bearer } from './auth.ts';
 import { Commands } from './commands.ts';
 import { Fanout } from './fanout.ts';
 import { hostCommands } from './host-commands.ts';
-import { copyRequest, errorReply, readBody, send, type ResState } from './http.ts';
+import { abort, copyRequest, errorReply, readBody, requireJsonBody, requireWellFormedPath, send, type ResState } from './http.ts';
 import { createMetrics } from './metrics.ts';
 import { isPublic, type Action } from './policy.ts';
 import { RoomHub } from './room-hub.ts';
@@ -50,11 +50,13 @@ export interface Gateway {
   readonly context: GatewayServices;
   /** Open WebSocket connections on this node. */
   readonly connections: number;
+  /** HTTP requests and WebSocket messages being handled now (shutdown waits for them). */
+  readonly inFlight: number;
   /**
    * Graceful: stop accepting, tell sockets when to reconnect (jittered), finish in-flight
    * requests, close sockets, flush activity events and the audit log.
    */
-  close(opts?: { drainMs?: number }): Promise<void>;
+  close(opts?: { drainMs?: number }): Promise<{ drained: boolean }>;
 }
 
 /** Starts the HTTP and WebSocket gateway. */
@@ -147,9 +149,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
    */
   function route<A extends Action>(method: HttpMethod, pattern: string, name: string, action: A, handler: HttpHandler<A>): void {
     const paramCount = (pattern.match(/:/g) ?? []).length;
-    app[method](pattern, (res: HttpResponse, rq) => {
-      const state: ResState = { aborted: false };
-      res.onAborted(() => (state.aborted = true));
+    const serve = (res: HttpResponse, rq: HttpRequest, isHead: boolean) => {
+      const state: ResState = { aborted: false, head: isHead };
+      res.onAborted(() => abort(state));
       let head: ReturnType<typeof copyRequest>;
       try {
         head = copyRequest(rq, paramCount);
@@ -165,7 +167,13 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       }
       st.inFlight++;
       (async () => {
-        const body = method === 'post' || method === 'put' ? await readBody(res, state, config.maxPayloadBytes) : Buffer.alloc(0);
+        let body: Buffer = Buffer.alloc(0);
+        if (method === 'post' || method === 'put') {
+          // Refused before a byte of the body is read: a JSON body sent as text/plain (a
+          // cross-site form can send that without a preflight) is never processed.
+          requireJsonBody(head.headers);
+          body = await readBody(res, state, config.maxPayloadBytes);
+        }
         const call = callOf(action, isPublic(action) ? undefined : await auth.verify(bearer(head.headers.authorization)));
         const reply = await handler({ ...head, body }, call);
         requireAuthorized(call, `route ${name}`);
@@ -185,7 +193,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         })
         .catch((err: unknown) => log.error({ err, route: name }, 'reply failed'))
         .finally(() => st.inFlight--);
-    });
+    };
+    app[method](pattern, (res: HttpResponse, rq: HttpRequest) => serve(res, rq, false));
+    // uWS routes HEAD apart from GET: without this, HEAD fell through to the 404 route.
+    if (method === 'get') app.head(pattern, (res: HttpResponse, rq: HttpRequest) => serve(res, rq, true));
   }
 
   const router: Router = {
@@ -197,8 +208,16 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   };
   registerRoutes(router, services);
 
-  app.any('/*', (res) => {
-    res.cork(() => res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no such endpoint' } })));
+  app.any('/*', (res, rq) => {
+    const state: ResState = { aborted: false, head: rq.getMethod() === 'head' };
+    res.onAborted(() => abort(state));
+    let reply = errorReply(new LivesaleError('NOT_FOUND', 'no such endpoint'));
+    try {
+      requireWellFormedPath(rq.getUrl());
+    } catch (err) {
+      reply = errorReply(err);
+    }
+    send(res, state, reply);
   });
 
   // ---- WebSocket
@@ -212,7 +231,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
   log.info({ host: config.host, port }, 'gateway listening');
 
-  let closed: Promise<void> | undefined;
+  let closed: Promise<{ drained: boolean }> | undefined;
   return {
     port,
     hub,
@@ -221,6 +240,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     context: services,
     get connections() {
       return st.sockets.size;
+    },
+    get inFlight() {
+      return st.inFlight;
     },
     close(opts = {}) {
       closed ??= (async () => {
@@ -236,6 +258,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         }
         const deadline = Date.now() + drainMs;
         while (st.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        // drained: every request settled before the drain time ran out (none was left waiting).
+        const drained = st.inFlight === 0;
+        if (!drained) log.warn({ inFlight: st.inFlight, drainMs }, 'drain time ran out with requests in flight');
         fanout.close();
         for (const s of [...st.sockets]) {
           try {
@@ -246,7 +271,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         }
         await hub.close();
         await Promise.all([activity.close(), audit.flush(), payments.stop()]);
-        log.info('gateway closed');
+        log.info({ drained }, 'gateway closed');
+        return { drained };
       })();
       return closed;
     },

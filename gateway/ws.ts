@@ -7,7 +7,7 @@ import { describeIssues } from '../common/contracts/protocol.ts';
 import type { ActivityPublisher } from './activity.ts';
 import { bearer, type Auth, type Principal } from './auth.ts';
 import type { Fanout } from './fanout.ts';
-import { errorReply, send, type ResState } from './http.ts';
+import { abort, errorReply, send, type ResState } from './http.ts';
 import { KeyedBuckets, newBucket, take } from './limits.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { allows, authorize } from './policy.ts';
@@ -15,6 +15,22 @@ import { deltaFrame, type LocalRoom, type RoomHub } from './room-hub.ts';
 import type { RoomStore } from './room-store.ts';
 import { callOf, requireAuthorized, type WsMessageType } from './router.ts';
 import type { SocketData, Ws } from './socket-data.ts';
+
+/** The largest frame uWS accepts at all: 1 MiB, or twice the message limit if that is larger. */
+export function hardFrameBytes(maxPayloadBytes: number): number {
+  return Math.max(1024 * 1024, maxPayloadBytes * 2);
+}
+
+/**
+ * Why uWS closed a connection itself (it gives the handler code 1006 and one of these reasons,
+ * and sends the client no close frame): counted so that the drops are visible.
+ */
+function transportCloseReason(code: number, reason: string): string | undefined {
+  if (code !== 1006) return undefined;
+  if (/too big/i.test(reason)) return 'oversized_hard';
+  if (/utf-?8/i.test(reason)) return 'invalid_utf8';
+  return undefined;
+}
 
 export interface WsState {
   readonly sockets: Set<Ws>;
@@ -109,9 +125,11 @@ export function registerWebSocket(app: TemplatedApp, deps: WebSocketDeps, st: Ws
 
   app.ws<SocketData>('/rooms/:roomId/ws', {
     compression: uWS.DISABLED,
-    // uWS drops a connection without a close frame past this hard cap; below it, our own limit
-    // closes with code 1009 and a reason the client can show.
-    maxPayloadLength: Math.max(64 * 1024, config.maxPayloadBytes * 4),
+    // The transport's hard bound, well above our own limit so that every frame up to it reaches
+    // the message handler, which closes with 1009 and a reason the client can show. uWS refuses a
+    // frame past this bound from its header alone and drops the connection without a close frame
+    // (the client sees 1006); the bound caps what one socket can make the gateway buffer.
+    maxPayloadLength: hardFrameBytes(config.maxPayloadBytes),
     idleTimeout: Math.floor(config.wsIdleSeconds / 4) * 4 || 8,
     sendPingsAutomatically: true,
     // The hard cap: past it uWS refuses writes. Sockets are "behind" (nothing more is written
@@ -121,7 +139,7 @@ export function registerWebSocket(app: TemplatedApp, deps: WebSocketDeps, st: Ws
 
     upgrade: (res, req, context) => {
       const state: ResState = { aborted: false };
-      res.onAborted(() => (state.aborted = true));
+      res.onAborted(() => abort(state));
       let key = '';
       let protocol = '';
       let extensions = '';
@@ -320,6 +338,8 @@ export function registerWebSocket(app: TemplatedApp, deps: WebSocketDeps, st: Ws
       guard('close', undefined, () => {
         const ud = ws.getUserData();
         ud.closed = true;
+        const dropped = transportCloseReason(code, Buffer.from(message).toString('utf8'));
+        if (dropped) metrics.closes.inc({ reason: dropped });
         if (!st.sockets.delete(ws)) return;
         fanout.remove(ws);
         const p = ud.principal;

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import { LivesaleError } from '../common/platform/errors.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
+import { epochMsSchema, text } from '../common/contracts/protocol.ts';
 
 /**
  * Shows: one room's broadcast with its planned times and its run sheet (the products the host
@@ -9,13 +10,13 @@ import type { Database } from '../common/contracts/ledger-schema.ts';
  * figures; the run sheet gives the report its planned on-air times.
  */
 
-const ms = z.number().int().min(0).max(8_640_000_000_000);
+const ms = epochMsSchema();
 const dbId = z.string().regex(/^\d{1,18}$/, 'a numeric id');
 
 export const runSheetEntry = z
   .strictObject({
     role: z.enum(['main', 'backup', 'lottery']),
-    title: z.string().trim().min(1).max(200),
+    title: text({ trim: true, min: 1, max: 200 }),
     itemId: dbId.nullable().optional(),
     plannedStart: ms.optional(),
     plannedEnd: ms.optional(),
@@ -28,7 +29,7 @@ export const runSheetEntry = z
 export const createShowBody = z
   .strictObject({
     roomId: dbId,
-    title: z.string().trim().min(1).max(200),
+    title: text({ trim: true, min: 1, max: 200 }),
     plannedStart: ms,
     plannedEnd: ms,
     runSheet: z.array(runSheetEntry).max(500).default([]),

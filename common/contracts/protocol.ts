@@ -7,9 +7,33 @@ import { z } from 'zod';
  */
 
 // ---------------------------------------------------------------------------------------------
-// Scalars
+// Scalars: every number has its domain and every text field is well-formed (docs/protocol.md,
+// "Input domains"), so nothing out of range reaches Redis, a Date or Postgres.
 
-const reqId = z.string().min(1).max(64).optional().describe('Echoed in the reply, to match it with the request');
+/** The latest time any field may name: 2100-01-01T00:00:00Z (far inside a Date's range and a Postgres timestamptz). */
+export const maxEpochMs = Date.UTC(2100, 0, 1);
+
+/** NUL (Postgres text cannot hold it) or a UTF-16 surrogate without its pair (not encodable as UTF-8). */
+const illFormed = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The one schema of a free text field: `min` to `max` characters, trimmed when `trim`, refusing
+ * NUL and lone surrogates (VALIDATION_FAILED) so a text can always be stored and sent as UTF-8.
+ */
+export function text(opts: { min?: number; max: number; trim?: boolean }) {
+  const base = opts.trim ? z.string().trim() : z.string();
+  return base
+    .min(opts.min ?? 0)
+    .max(opts.max)
+    .refine((s) => !illFormed.test(s), 'must not contain NUL or unpaired surrogate characters');
+}
+
+/** The one schema of a point in time: integer epoch milliseconds from 1970 up to maxEpochMs. */
+export function epochMsSchema() {
+  return z.number().int().min(0).max(maxEpochMs);
+}
+
+const reqId = text({ min: 1, max: 64 }).optional().describe('Echoed in the reply, to match it with the request');
 export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id of 1 to 64 letters, digits, - or _');
 export const idempotencyKey = z
   .string()
@@ -19,10 +43,10 @@ export const quantity = z.number().int().min(1).max(10_000);
 /** Money: integer minor units (fen). */
 export const fen = z.number().int().min(0).max(1_000_000_000).describe('Amount in fen (integer minor units)');
 const count = z.number().int().min(0).max(1_000_000_000);
-const epochMs = z.number().int().min(0).describe('Epoch milliseconds');
-const offsetSchema = z.number().int().min(0).describe('Position in the room log');
-const versionSchema = z.number().int().min(0).describe('Room document version: changes with every host command');
-const epochSchema = z.string().min(1).max(64).describe('Room log epoch: a new epoch voids every offset');
+const epochMs = epochMsSchema().describe('Epoch milliseconds');
+const offsetSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe('Position in the room log');
+const versionSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe('Room document version: changes with every host command');
+const epochSchema = text({ min: 1, max: 64 }).describe('Room log epoch: a new epoch voids every offset');
 
 // ---------------------------------------------------------------------------------------------
 // The room document
@@ -36,10 +60,10 @@ export type Tier = z.infer<typeof tierSchema>;
 export const itemInfoSchema = z.object({
   id: idSchema,
   kind: z.enum(['flash', 'group']),
-  title: z.string(),
+  title: text({ max: 200 }),
   price: fen.describe('Unit price now (group buys: the base price)'),
   total: count.describe('Total stock'),
-  limit: z.number().int().min(1).describe('Per-user limit'),
+  limit: z.number().int().min(1).max(10_000).describe('Per-user limit'),
   startsAt: epochMs.describe('Sale window start (server clock)'),
   endsAt: epochMs.describe('Sale window end (server clock)'),
   scheduledPrice: z
@@ -54,14 +78,14 @@ export const itemInfoSchema = z.object({
 });
 export type ItemInfo = z.infer<typeof itemInfoSchema>;
 
-export const announcementSchema = z.object({ id: z.string().min(1).max(64), text: z.string().max(1000), at: epochMs });
+export const announcementSchema = z.object({ id: text({ min: 1, max: 64 }), text: text({ max: 1000 }), at: epochMs });
 export type Announcement = z.infer<typeof announcementSchema>;
 
 export const roomDocSchema = z
   .object({
     id: idSchema,
-    title: z.string(),
-    hostId: z.string(),
+    title: text({ max: 200 }),
+    hostId: text({ max: 128 }),
     listing: z.array(idSchema).describe('Listed items in display order'),
     onAir: idSchema.nullable().describe('The item the host is presenting'),
     items: z.record(idSchema, itemInfoSchema).describe('Every item of the room, listed or not'),
@@ -472,7 +496,7 @@ export const productClickMessage = z
 export const followMessage = z.strictObject({ type: z.literal('follow'), reqId }).describe('A viewer followed the room (shoppers)');
 
 export const authMessage = z
-  .strictObject({ type: z.literal('auth'), reqId, token: z.string().min(1).max(4096) })
+  .strictObject({ type: z.literal('auth'), reqId, token: text({ min: 1, max: 4096 }) })
   .describe('Replaces the access token of the connection before it expires (same user and role)');
 
 // ---------------------------------------------------------------------------------------------
@@ -481,7 +505,7 @@ export const authMessage = z
 // was based on.
 
 const itemInput = {
-  title: z.string().trim().min(1).max(200),
+  title: text({ trim: true, min: 1, max: 200 }),
   price: fen,
   stock: count,
   perUserLimit: z.number().int().min(1).max(10_000),
@@ -506,11 +530,11 @@ export const commandShapes = {
   reorder: { listing: z.array(idSchema).max(10_000) },
   setPrice: { itemId: idSchema, price: fen, at: epochMs.optional().describe('Server-clock time the price takes effect; now when absent') },
   adjustStock: { itemId: idSchema, delta: z.number().int().min(-1_000_000_000).max(1_000_000_000).refine((n) => n !== 0, 'delta must not be 0') },
-  announce: { text: z.string().trim().min(1).max(1000) },
+  announce: { text: text({ trim: true, min: 1, max: 1000 }) },
   openSale: { itemId: idSchema, endsAt: epochMs.optional().describe('When the sale ends; the current end when absent') },
   closeSale: { itemId: idSchema },
   openGroup: {
-    title: z.string().trim().min(1).max(200),
+    title: text({ trim: true, min: 1, max: 200 }),
     basePrice: fen,
     stock: count,
     perUserLimit: z.number().int().min(1).max(10_000),
@@ -561,7 +585,7 @@ export const commandMessage = z.discriminatedUnion('command', commandVariants(tr
 // ---------------------------------------------------------------------------------------------
 // HTTP bodies
 
-export const createRoomBody = z.strictObject({ title: z.string().trim().min(1).max(200) });
+export const createRoomBody = z.strictObject({ title: text({ trim: true, min: 1, max: 200 }) });
 
 /** POST /rooms/:roomId/items: addItem without the envelope (the envelope may come in headers). */
 export const createItemBody = z

@@ -20,6 +20,7 @@ export const errorTable = {
   VALIDATION_FAILED: { status: 400, message: 'the request does not match its schema' },
   INVALID_ARGUMENT: { status: 400, message: 'an argument is out of range' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'the message is larger than the limit' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'a request body must be JSON (Content-Type: application/json)' },
   // identity
   UNAUTHENTICATED: { status: 401, message: 'a valid access token is required' },
   FORBIDDEN: { status: 403, message: 'this token may not do that' },
