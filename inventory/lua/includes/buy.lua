@@ -12,7 +12,7 @@
   only for refusalTtl ms, as "qty;answer" in a string key of its own (ItemKeys.refused in
   common/contracts/keys.ts, the item's hash tag; its name holds the user and key, so the
   wrapper passes it in KEYS): fresh keys sent at a refusing item expire instead of growing the
-  users hash. The same key with another quantity answers KEY_REUSED ({ -27 }).
+  users hash.
 ]]
 --- @include "answer"
 
@@ -29,21 +29,11 @@ local function userRecord(usersKey, refusedKey, userId, idem, qty, refusalTtl)
   local mine = redis.call('HMGET', usersKey, userId, field)
   local repeated = nil
   if mine[2] then
-    local q = string.match(mine[2], '^1,[^,]+,(%d+),')
-    if q and tonumber(q) ~= qty then
-      repeated = { -27 }
-    else
-      repeated = duplicateOf(mine[2])
-    end
+    repeated = duplicateOf(mine[2])
   else
     local refused = redis.call('GET', refusedKey)
     if refused then
-      local q, text = string.match(refused, '^(%d+);(.*)$')
-      if tonumber(q) ~= qty then
-        repeated = { -27 }
-      else
-        repeated = duplicateOf(text)
-      end
+      repeated = duplicateOf(string.match(refused, '^%d+;(.*)$'))
     end
   end
   local function answer(a)
