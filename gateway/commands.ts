@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Config } from '../common/platform/config.ts';
 import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
 import type { Logger } from '../common/platform/logger.ts';
@@ -56,6 +57,26 @@ export interface CommandDeps {
   audit: AuditLog;
   metrics: GatewayMetrics;
   commands: HostCommands;
+}
+
+/** JSON with object keys sorted, so equal parameters hash alike whatever their order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * What an idempotency key stands for: the command and its parameters (target included), not
+ * the envelope. `baseVersion` is left out: it is a precondition, and a retry after a timeout may
+ * carry the version the client read since. Stored with the first answer (Stripe's rule).
+ */
+export function commandFingerprint(cmd: Command): string {
+  const { idempotencyKey: _k, baseVersion: _v, ...request } = cmd;
+  return createHash('sha256').update(canonical(request)).digest('base64url').slice(0, 22);
 }
 
 /** How long a node may hold a room's command lock. */
@@ -145,7 +166,8 @@ export class Commands {
   async #apply(p: Principal, roomId: string, cmd: Command, now: number): Promise<CommandResult> {
     const { store } = this.#d;
     const idemField = `${p.role}:${p.sub} ${cmd.idempotencyKey}`;
-    const begun = await this.#begin(roomId, idemField);
+    const fingerprint = commandFingerprint(cmd);
+    const begun = await this.#begin(roomId, idemField, fingerprint);
     if (begun.kind === 'duplicate') {
       const first = begun.answer;
       return { command: cmd.command, roomId, version: first.version, offset: first.offset, duplicate: true, ...(first.data ? { data: first.data } : {}) };
@@ -159,6 +181,7 @@ export class Commands {
       const effect = await exec({ roomId, room, principal: p, opId: idemField, now }, cmd as CommandOf<CommandName>);
       const a = await store.command(roomId, {
         idemField,
+        fingerprint,
         baseVersion: cmd.baseVersion,
         delta: effect.delta,
         doc: nextDoc(room.doc, effect.delta),
@@ -173,11 +196,11 @@ export class Commands {
   }
 
   /** The room's lock and the room (or the first answer), waiting a while for another command's lock. */
-  async #begin(roomId: string, idemField: string) {
+  async #begin(roomId: string, idemField: string, fingerprint: string) {
     const deadline = Date.now() + lockWaitMs;
     return retry(
       async () => {
-        const b = await this.#d.store.beginCommand(roomId, idemField, lockTtlMs);
+        const b = await this.#d.store.beginCommand(roomId, idemField, lockTtlMs, fingerprint);
         if (b.kind === 'missing') throw new LivesaleError('ROOM_NOT_FOUND', `no room ${roomId}`);
         if (b.kind !== 'busy') return b;
         // The command never ran, so trying again is safe; past the deadline the caller is told to.

@@ -99,7 +99,7 @@ export class RoomStore {
    */
   async command(
     roomId: string,
-    c: { idemField: string; baseVersion: number; delta: Delta; doc?: RoomDoc; data?: Record<string, unknown> },
+    c: { idemField: string; fingerprint: string; baseVersion: number; delta: Delta; doc?: RoomDoc; data?: Record<string, unknown> },
   ): Promise<CommandAnswer> {
     const k = this.#keys.room(roomId);
     const a = decodeAnswer(
@@ -111,6 +111,7 @@ export class RoomStore {
         c.idemField,
         c.data ? JSON.stringify(c.data) : '',
         answersTtlMs,
+        c.fingerprint,
       ]),
     );
     if (a.duplicate) return commandAnswerOf(a);
@@ -122,7 +123,8 @@ export class RoomStore {
   async answer(roomId: string, idemField: string): Promise<CommandAnswer | undefined> {
     const raw = await this.#redis.hget(this.#keys.room(roomId).commands, idemField);
     if (!raw) return undefined;
-    return { ...(JSON.parse(raw) as Omit<CommandAnswer, 'duplicate'>), duplicate: true };
+    const { fp: _fp, ...first } = JSON.parse(raw) as Omit<CommandAnswer, 'duplicate'> & { fp?: string };
+    return { ...first, duplicate: true };
   }
 
   /** Reports this node's viewer count; returns the room's online total (fresh counts of every node) and peak. */
@@ -135,17 +137,19 @@ export class RoomStore {
   /**
    * Starts a host command: takes the room's command lock for `ttlMs` and reads the room, or
    * answers with the first answer of a repeated idempotency field, in one round trip. `busy`
-   * when another command holds the lock. The release is sent, not awaited: commands that follow
+   * when another command holds the lock; IDEMPOTENCY_KEY_REUSED when the field's first command
+   * had another `fingerprint` (another command, target or parameters). The release is sent, not awaited: commands that follow
    * on this connection come after it.
    */
   async beginCommand(
     roomId: string,
     idemField: string,
     ttlMs: number,
+    fingerprint: string,
   ): Promise<{ kind: 'locked'; room: StoredRoom; release: () => void } | { kind: 'duplicate'; answer: CommandAnswer } | { kind: 'busy' } | { kind: 'missing' }> {
     const k = this.#keys.room(roomId);
     const token = randomBytes(12).toString('base64url');
-    const a = decodeAnswer(await this.#scripts.call('room-command-begin', [k.commandLock, k.commands, k.room], [token, ttlMs, idemField]));
+    const a = decodeAnswer(await this.#scripts.call('room-command-begin', [k.commandLock, k.commands, k.room], [token, ttlMs, idemField, fingerprint]));
     if (a.duplicate) return { kind: 'duplicate', answer: commandAnswerOf(a) };
     if (a.code === ScriptCode.LOCK_BUSY) return { kind: 'busy' };
     if (a.code === ScriptCode.ROOM_NOT_FOUND) return { kind: 'missing' };

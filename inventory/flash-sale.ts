@@ -80,9 +80,9 @@ export interface PriceSet {
   readonly duplicate: boolean;
 }
 
-/** The keys of the reserve script, in its KEYS order. */
-export function reserveKeys(k: ItemKeys): string[] {
-  return [k.item, k.users, k.holds, k.deadlines, k.outbox];
+/** The keys of the reserve script (and the group join), in its KEYS order, for one user's key. */
+export function reserveKeys(k: ItemKeys, userId: string, idempotencyKey: string): string[] {
+  return [k.item, k.users, k.holds, k.deadlines, k.outbox, k.refused(userId, idempotencyKey)];
 }
 
 /** A group join refused because the group is closed. */
@@ -173,7 +173,9 @@ export class FlashSale extends ItemOps {
     checkIdem(idempotencyKey);
     if (userId === '') throw new LivesaleError('INVALID_ARGUMENT', 'user id is required');
     checkUser(userId);
-    const a = decodeAnswer(await this.scripts.call('reserve', reserveKeys(this.keys.item(itemId)), [userId, qty as number, idempotencyKey as string, randomUUID()]));
+    const k = this.keys.item(itemId);
+    const args = [userId, qty as number, idempotencyKey as string, randomUUID(), this.refusalTtlMs];
+    const a = decodeAnswer(await this.scripts.call('reserve', reserveKeys(k, userId, idempotencyKey as string), args));
     // Refusals are results (and recorded for repeats); other negative codes throw in decodeReserve.
     return a.duplicate ? { outcome: 'duplicate', first: decodeReserve(a) } : decodeReserve(a);
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LivesaleError } from '../common/platform/errors.ts';
 import { ScriptCode, decodeAnswer, expectOk, type ScriptAnswer } from '../common/contracts/script-codes.ts';
-import { decodeRefusal, defaultRemindMs, type Duplicate, type GroupClosedRefusal, type Refused } from './flash-sale.ts';
+import { decodeRefusal, defaultRemindMs, reserveKeys, type Duplicate, type GroupClosedRefusal, type Refused } from './flash-sale.ts';
 import { ItemOps, type HostOptions } from './item-ops.ts';
 import { relayGroup } from '../common/contracts/keys.ts';
 import { settle, type BelowFirstTier, type CountBy, type GroupOutcome, type SettlementAction, type SettlementOrder } from './settlement.ts';
@@ -156,7 +156,7 @@ export class GroupBuy extends ItemOps {
     checkIdem(idempotencyKey);
     checkUser(userId);
     const k = this.keys.item(itemId);
-    const a = decodeAnswer(await this.scripts.call('join-group', [k.item, k.users, k.holds, k.deadlines, k.outbox], [userId, qty as number, idempotencyKey as string, randomUUID()]));
+    const a = decodeAnswer(await this.scripts.call('join-group', reserveKeys(k, userId, idempotencyKey as string), [userId, qty as number, idempotencyKey as string, randomUUID(), this.refusalTtlMs]));
     // Refusals are results (and recorded for repeats); other negative codes throw in decodeJoin.
     return a.duplicate ? { outcome: 'duplicate', first: decodeJoin(a) } : decodeJoin(a);
   }

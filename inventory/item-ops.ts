@@ -16,6 +16,8 @@ export interface InventoryDeps {
   redis: Redis | Cluster;
   keys: Keys;
   scripts: Scripts;
+  /** How long a refused buy or join is kept for repeats of its key (ms; default ten minutes). */
+  refusalTtlMs?: number;
 }
 
 /** A sale's phase by the Redis clock: pre-heat (visible, countdown), live (buying), ended. */
@@ -144,11 +146,13 @@ export class ItemOps {
   protected readonly redis: Redis | Cluster;
   protected readonly keys: Keys;
   protected readonly scripts: Scripts;
+  protected readonly refusalTtlMs: number;
 
   constructor(deps: InventoryDeps) {
     this.redis = deps.redis;
     this.keys = deps.keys;
     this.scripts = deps.scripts;
+    this.refusalTtlMs = deps.refusalTtlMs ?? 600_000;
   }
 
   /** The Redis clock (ms). */

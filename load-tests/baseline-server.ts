@@ -16,7 +16,6 @@ const scripts = inventoryScripts(redis);
 const keys = new Keys(process.env.KEY_PREFIX ?? 'bench:');
 const itemId = process.env.ITEM_ID ?? '1';
 const k = keys.item(itemId);
-const itemKeys = reserveKeys(k);
 
 uWS
   .App()
@@ -27,7 +26,7 @@ uWS
     const key = req.getHeader('x-key');
     res.onData((_chunk, last) => {
       if (!last) return;
-      scripts.call('reserve', itemKeys, [user, 1, key, randomUUID()]).then((r) => {
+      scripts.call('reserve', reserveKeys(k, user, key), [user, 1, key, randomUUID()]).then((r) => {
         if (!aborted) res.cork(() => res.end(JSON.stringify(r)));
       });
     });

@@ -53,7 +53,8 @@ const say = (s: string) => process.stderr.write(`${s}\n`);
 /** Raw EVALSHA of `script` by redis-benchmark: requests/s. */
 function raw(script: string, itemId: string, n: number): number {
   const sha = scripts.script(script).sha1;
-  const k = reserveKeys(keys.item(itemId));
+  // Random users and keys: their refusals share one record name (the benchmark never repeats a key).
+  const k = reserveKeys(keys.item(itemId), 'bench', 'bench');
   const out = execFileSync(
     bench!,
     ['-p', String(server.port), '-c', String(concurrency), '-n', String(n), '-r', '1000000000', '--csv', 'evalsha', sha, String(k.length), ...k, 'u__rand_int__', '1', 'k__rand_int__', 'o__rand_int__'],

@@ -16,6 +16,10 @@ export function assertId(kind: string, id: string): void {
  *   item       hash   counters and settings (fields listed in init-flash-item-2.lua)
  *   users      hash   `<user>` -> quantity held or bought; `<user> <idempotency key>` -> first
  *                     answer; ` op <id>` -> first answer of a host command (user ids hold no spaces)
+ *   refused(user, key)
+ *              string a refused buy or join as `qty;answer`, expiring: a refusal changed nothing,
+ *                     so it is not kept forever (its name holds the user and key, the
+ *                     wrappers pass it in KEYS per call; same hash tag, same slot)
  *   holds      hash   order id -> hold record `state,version,qty,unitPrice,deadline,paidVer,paidAt,user`
  *   deadlines  zset   order id of every unpaid hold, scored by its payment deadline (ms)
  *   subs       set    users waiting for the pre-heat reminder
@@ -42,6 +46,11 @@ export class ItemKeys {
     this.subs = `${this.tag}:subs`;
     this.outbox = `${this.tag}:outbox`;
     this.lock = `${this.tag}:lock`;
+  }
+
+  /** The expiring record of one refused buy or join (inventory/lua/includes/buy.lua). */
+  refused(userId: string, idempotencyKey: string): string {
+    return `${this.tag}:refused:${userId} ${idempotencyKey}`;
   }
 
   /** Every key of the item (the rebuild and tests read or clear them together). */

@@ -65,6 +65,8 @@ export const scriptCodeTable = {
   VERSION_CONFLICT: { code: -25, error: 'CONFLICT', meaning: 'the document moved past the expected version' },
   // A retired item's sale is over: the same refusal as a late buy, with details.retired.
   RETIRED: { code: -26, error: 'ENDED', meaning: 'the item retired (sale over, archived in the ledger): nothing changes it' },
+  // The key's first request had other parameters (another command, target or quantity): Stripe's rule.
+  KEY_REUSED: { code: -27, error: 'IDEMPOTENCY_KEY_REUSED', meaning: 'the idempotency key was used for a different request' },
 } as const satisfies Record<string, CodeEntry>;
 
 export type ScriptCodeName = keyof typeof scriptCodeTable;

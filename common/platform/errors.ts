@@ -31,6 +31,7 @@ export const errorTable = {
   SHOW_NOT_FOUND: { status: 404, message: 'no such show' },
   SHOW_EXISTS: { status: 409, message: 'the room already has a show' },
   CONFLICT: { status: 409, message: 'the command was based on a stale version' },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, message: 'this idempotency key was used for a different request; use a new key' },
   RATE_LIMITED: { status: 429, message: 'too many requests; slow down', retriable: true },
   ITEM_UNAVAILABLE: { status: 503, message: 'the item is temporarily unavailable; try again shortly', retriable: true },
   // sale outcomes (refusals: nothing changed)

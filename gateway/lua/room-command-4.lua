@@ -14,9 +14,11 @@
     ARGV[5] idempotency field (host and key)
     ARGV[6] command output (a JSON object), or '' for none
     ARGV[7] how long answers are kept (ms)
+    ARGV[8] fingerprint of the command and its parameters (a repeat with another one: -27)
   Answers (the one format of common/contracts/script-codes.ts):
     { 1, offset, version, output }      applied; output: the command output (JSON, or null)
     { -5, 1, offset, version, output }  a repeat: the first answer (includes/command-answer)
+    { -27 }                             the key was used for another command or parameters
     { -25, version }                    version conflict: the room moved past the base version
     { -24 }                             no such room in Redis
 ]]
@@ -24,7 +26,7 @@
 --- @include "includes/command-answer"
 local first = redis.call('HGET', KEYS[4], ARGV[5])
 if first then
-  return commandRepeat(first)
+  return commandRepeat(first, ARGV[8])
 end
 local cur = redis.call('HMGET', KEYS[1], 'version', 'offset', 'epoch')
 if not cur[1] then
@@ -38,6 +40,6 @@ local data = ARGV[6]
 if data == '' then
   data = 'null'
 end
-redis.call('HSET', KEYS[4], ARGV[5], commandRecord(offset, version, data))
+redis.call('HSET', KEYS[4], ARGV[5], commandRecord(offset, version, data, ARGV[8]))
 redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[7]))
 return { 1, offset, version, data }

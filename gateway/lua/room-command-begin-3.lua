@@ -8,9 +8,11 @@
     ARGV[1] lock token (released later with unlock-1.lua)
     ARGV[2] lock time to live (ms)
     ARGV[3] idempotency field (actor and key)
+    ARGV[4] fingerprint of the command and its parameters (a repeat with another one: -27)
   Answers (the one format of common/contracts/script-codes.ts):
     { 1, doc, version, offset, epoch }   locked; the room now
     { -5, 1, offset, version, output }   a repeat: the first answer of room-command (not locked)
+    { -27 }                              the key was used for another command or parameters (not locked)
     { -23 }                              another command holds the lock
     { -24 }                              no such room (not locked)
 ]]
@@ -21,7 +23,7 @@ end
 local first = redis.call('HGET', KEYS[2], ARGV[3])
 if first then
   redis.call('DEL', KEYS[1])
-  return commandRepeat(first)
+  return commandRepeat(first, ARGV[4])
 end
 local cur = redis.call('HMGET', KEYS[3], 'doc', 'version', 'offset', 'epoch')
 if not cur[1] then

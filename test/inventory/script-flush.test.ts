@@ -66,7 +66,7 @@ it('no request fails while SCRIPT FLUSH runs again and again under load', async 
     while (!stop) {
       const calls = Array.from({ length: 20 }, () => {
         const n = seq++;
-        return { name: 'reserve', keys: reserveKeys(keys.item('x')), args: [`p${w}`, 1, `k${n}`, `o${n}`] };
+        return { name: 'reserve', keys: reserveKeys(keys.item('x'), `p${w}`, `k${n}`), args: [`p${w}`, 1, `k${n}`, `o${n}`] };
       });
       try {
         for (const r of await scripts.batch(calls)) {

@@ -3,8 +3,16 @@
   idempotency record and count, read with one HMGET.
 
   badBuyArgs returns the invalid-argument answer ({ -20, reason }), or nil when all are valid.
-  userRecord returns the idempotency field, { first answer (text) or nil, units held or bought
-  or nil } and a function that records an answer under the key and returns it.
+  userRecord returns the idempotency field, { units held or bought or nil }, the repeat answer
+  of a key seen before (nil for a new key), and a function that records an answer under the key
+  and returns it.
+
+  A key belongs to one request: a success is kept in the users hash with the rest of the
+  user's state (its text holds the quantity, field 3); a refusal changed nothing, so it is kept
+  only for refusalTtl ms, as "qty;answer" in a string key of its own (ItemKeys.refused in
+  common/contracts/keys.ts, the item's hash tag; its name holds the user and key, so the
+  wrapper passes it in KEYS): fresh keys sent at a refusing item expire instead of growing the
+  users hash.
 ]]
 --- @include "answer"
 
@@ -16,12 +24,21 @@ local function badBuyArgs(userId, qty, idem, orderId)
   return nil
 end
 
-local function userRecord(usersKey, userId, idem)
+local function userRecord(usersKey, refusedKey, userId, idem, qty, refusalTtl)
   local field = userId .. ' ' .. idem
-  local mine = redis.call('HMGET', usersKey, field, userId)
+  local mine = redis.call('HMGET', usersKey, userId, field)
+  local repeated = nil
+  if mine[2] then
+    repeated = duplicateOf(mine[2])
+  else
+    local refused = redis.call('GET', refusedKey)
+    if refused then
+      repeated = duplicateOf(string.match(refused, '^%d+;(.*)$'))
+    end
+  end
   local function answer(a)
-    redis.call('HSET', usersKey, field, answerText(a))
+    redis.call('SET', refusedKey, qty .. ';' .. answerText(a), 'PX', refusalTtl)
     return a
   end
-  return field, mine, answer
+  return field, mine, repeated, answer
 end

@@ -157,7 +157,7 @@ export function flashSaleSuite(env: () => InventoryEnv): void {
           const { scripts, redis, keys } = env();
           const id = await item();
           const before = await dumpItem(redis, keys.item(id));
-          const r = (await scripts.call('reserve', reserveKeys(keys.item(id)), args)) as unknown[];
+          const r = (await scripts.call('reserve', reserveKeys(keys.item(id), 'u', 'k'), args)) as unknown[];
           expect(r[0]).toBe(ScriptCode.INVALID_ARGUMENT);
           expect(await dumpItem(redis, keys.item(id))).toEqual(before);
         });

@@ -10,10 +10,12 @@
     KEYS[3] holds      hash   order id -> hold record (includes/hold.lua)
     KEYS[4] deadlines  zset   order id scored by its payment deadline (ms)
     KEYS[5] outbox     stream events for the relay
+    KEYS[6] refused    string this key's refusal, expiring (ItemKeys.refused(user, key))
     ARGV[1] user id            no spaces
     ARGV[2] quantity           integer 1..10000
     ARGV[3] idempotency key    1..128 characters
     ARGV[4] order id           letters, digits, - and _
+    ARGV[5] how long a refusal is kept for repeats of its key (ms; default ten minutes)
   Answers (the one format of common/contracts/script-codes.ts):
     { 1, orderId, qty, unitPrice, deadline, avail, ver, count, tier, nextThreshold, crossed }
         joined; nextThreshold 0 = the top tier is reached; crossed 1 = this join reached a new tier
@@ -23,7 +25,9 @@
     { -17 }                  wrong kind (a flash-sale item: reserve it instead)
     { -10 }                  item unavailable
     { -20, reason }          invalid argument (nothing changed, nothing recorded)
-  Every answer except -5, -10, -17 and -20 is recorded under the idempotency key, as text, except
+  Every answer except -5, -10, -17, and -20 is recorded under the idempotency key, as text
+  (a success in the users hash; a refusal, which changed nothing, in its own expiring key:
+  includes/buy.lua), except
   the "ended" of a retired item (nothing is written to a retired item's expiring keys).
 ]]
 --- @include "includes/now-ms"
@@ -44,8 +48,9 @@ local item = redis.call('HMGET', itemKey, 'avail', 'held', 'price', 'limit', 'st
 if not item[1] then return { -10 } end
 if item[10] ~= 'group' then return { -17 } end
 
-local idemField, mine, answer = userRecord(usersKey, userId, idem)
-if mine[1] then return duplicateOf(mine[1]) end
+local refusalTtl = parseInt(ARGV[5], 1, 86400000) or 600000
+local idemField, mine, repeated, answer = userRecord(usersKey, KEYS[6], userId, idem, qty, refusalTtl)
+if repeated then return repeated end
 -- Retired: ended, and nothing is written (its keys are expiring; a new field would outlive them).
 if item[16] then return { -4, tonumber(item[6]) } end
 
@@ -55,7 +60,7 @@ local startMs, endMs = tonumber(item[5]), tonumber(item[6])
 if now < startMs then return answer({ -3, startMs }) end
 if now >= endMs then return answer({ -4, endMs }) end
 
-local already = tonumber(mine[2] or '0')
+local already = tonumber(mine[1] or '0')
 local limit = tonumber(item[4])
 if already + qty > limit then return answer({ -2, limit, already }) end
 local avail = tonumber(item[1])
