@@ -12,7 +12,7 @@ import { hostWithRoom, openWindow, record } from './support.ts';
  * Every versioned state value a socket received, per state key, in the order it received them,
  * starting from `from`: the view its first snapshot gave it.
  */
-export function stateVersions(from: RoomView, frames: readonly ServerFrame[]): Map<string, number[]> {
+function stateVersions(from: RoomView, frames: readonly ServerFrame[]): Map<string, number[]> {
   const seen = new Map<string, number[]>();
   const note = (key: string, ver: number) => {
     let l = seen.get(key);
@@ -37,7 +37,7 @@ export function stateVersions(from: RoomView, frames: readonly ServerFrame[]): M
 }
 
 /** The keys whose versions went backwards somewhere in the sequence: "key: 41 then 33". */
-export function regressions(seen: Map<string, number[]>): string[] {
+function regressions(seen: Map<string, number[]>): string[] {
   const out: string[] = [];
   for (const [key, vers] of seen) {
     for (let i = 1; i < vers.length; i++) if (vers[i]! < vers[i - 1]!) out.push(`${key}: ${vers[i - 1]} then ${vers[i]}`);
