@@ -3,7 +3,7 @@ import { LivesaleError } from '../common/platform/errors.ts';
 import type { Logger } from '../common/platform/logger.ts';
 import { itemViewOf } from '../inventory/item-ops.ts';
 import type { Keys } from '../common/contracts/keys.ts';
-import { applyDelta, type Envelope, type GroupProgress, type RoomView, type SnapshotFrame, type StockLevel } from '../common/contracts/protocol.ts';
+import { applyDelta, type Delta, type Envelope, type GroupProgress, type RoomView, type SnapshotFrame, type StockLevel } from '../common/contracts/protocol.ts';
 import type { RoomStore } from './room-store.ts';
 
 export interface LocalRoom {
@@ -61,6 +61,10 @@ export class RoomHub {
   readonly #queues = new Map<string, Promise<void>>();
   readonly #pendingStock = new Map<string, Map<string, StockItemLevel>>();
   readonly #published = new Map<string, number>();
+  /** Per room, the stock publish being appended (or retried). */
+  readonly #stockInFlight = new Map<string, Promise<void>>();
+  /** Aborted on close: publishes being retried stop. */
+  readonly #stop = new AbortController();
   readonly #viewers = new Map<string, number>();
   readonly #figures = new Map<string, { online: number; peak: number }>();
   readonly #timers: NodeJS.Timeout[] = [];
@@ -267,24 +271,60 @@ export class RoomHub {
     if (available === 0) void this.flushStock(roomId);
   }
 
-  /** Publishes the pending stock levels (all rooms, or one). */
+  /**
+   * Publishes the pending stock levels (all rooms, or one). One publish per room at a time:
+   * it is retried until it is in the room's log (a sold-out is an event viewers must not miss),
+   * and what is noted meanwhile waits, coalesced, for it: the tick skips a room whose publish is
+   * under way, a flush of one room waits for it and then publishes what is pending. A level
+   * counts as published only once the append succeeded (or a newer version of it was appended
+   * first).
+   */
   async flushStock(onlyRoom?: string): Promise<void> {
     const rooms = onlyRoom ? [onlyRoom] : [...this.#pendingStock.keys()];
     await Promise.all(
       rooms.map(async (roomId) => {
+        for (let busy = this.#stockInFlight.get(roomId); busy; busy = this.#stockInFlight.get(roomId)) {
+          if (!onlyRoom) return;
+          await busy;
+        }
         const pending = this.#pendingStock.get(roomId);
         if (!pending || pending.size === 0) return;
         this.#pendingStock.delete(roomId);
         const items = [...pending.values()].filter((s) => (this.#published.get(`${roomId}/${s.id}`) ?? -1) < s.ver);
         if (!items.length) return;
-        for (const s of items) this.#published.set(`${roomId}/${s.id}`, s.ver);
-        try {
-          await this.#o.store.append(roomId, { t: 'stock', items });
-        } catch (err) {
-          this.#o.log.warn({ err: (err as Error).message, roomId }, 'stock publish failed');
-        }
+        const run = this.#publishStock(roomId, items);
+        this.#stockInFlight.set(roomId, run);
+        await run;
+        this.#stockInFlight.delete(roomId);
+        // Noted while this one was being published: a sold-out goes at once, the rest with the tick.
+        const next = this.#pendingStock.get(roomId);
+        if (next && [...next.values()].some((s) => s.available === 0) && !this.#stop.signal.aborted) await this.flushStock(roomId);
       }),
     );
+  }
+
+  async #publishStock(roomId: string, items: StockItemLevel[]): Promise<void> {
+    try {
+      await this.publish(roomId, { t: 'stock', items });
+      for (const s of items) {
+        const key = `${roomId}/${s.id}`;
+        if ((this.#published.get(key) ?? -1) < s.ver) this.#published.set(key, s.ver);
+      }
+    } catch (err) {
+      this.#o.log.warn({ err: (err as Error).message, roomId }, 'stock publish given up');
+    }
+  }
+
+  /**
+   * Appends a delta to a room's log, retried (the one retry policy) until it is in, superseded
+   * by a newer version of the same state, refused for good, or this hub closes: for stock,
+   * group progress and the events viewers must not miss (sold out, tier crossings).
+   */
+  async publish(roomId: string, delta: Delta): Promise<void> {
+    await this.#o.store.publish(roomId, delta, {
+      signal: this.#stop.signal,
+      onRetry: (err, attempt) => this.#o.log.warn({ err: (err as Error).message, roomId, delta: delta.t, attempt }, 'room update not published yet; retrying'),
+    });
   }
 
   viewerJoined(roomId: string): void {
@@ -336,7 +376,7 @@ export class RoomHub {
     if (this.#closed) return;
     const now = Date.now();
     for (const roomId of this.#loaded.keys()) {
-      if (this.#o.inUse(roomId) || (this.#viewers.get(roomId) ?? 0) > 0 || this.#pendingStock.has(roomId)) {
+      if (this.#o.inUse(roomId) || (this.#viewers.get(roomId) ?? 0) > 0 || this.#pendingStock.has(roomId) || this.#stockInFlight.has(roomId)) {
         this.#idleSince.delete(roomId);
         continue;
       }
@@ -361,6 +401,8 @@ export class RoomHub {
   async close(): Promise<void> {
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
+    // Publishes being retried give up; what is pending gets one more try.
+    this.#stop.abort();
     await this.flushStock().catch(() => {});
     for (const roomId of this.#viewers.keys()) this.#viewers.set(roomId, 0);
     await this.#reportViewers(true).catch(() => {});

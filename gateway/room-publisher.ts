@@ -1,4 +1,3 @@
-import { LivesaleError } from '../common/platform/errors.ts';
 import type { Logger } from '../common/platform/logger.ts';
 import { nextDoc, type Delta } from '../common/contracts/protocol.ts';
 import type { RoomStore } from './room-store.ts';
@@ -12,10 +11,13 @@ import type { ItemSweep } from '../inventory/sweeper.ts';
 export class RoomPublisher {
   readonly #store: RoomStore;
   readonly #log: Logger | undefined;
+  readonly #signal: AbortSignal | undefined;
 
-  constructor(opts: { store: RoomStore; log?: Logger }) {
+  /** `signal`: the process is stopping; publishes being retried give up. */
+  constructor(opts: { store: RoomStore; log?: Logger; signal?: AbortSignal }) {
     this.#store = opts.store;
     this.#log = opts.log;
+    this.#signal = opts.signal;
   }
 
   async publish(s: ItemSweep): Promise<void> {
@@ -32,28 +34,32 @@ export class RoomPublisher {
     }
     for (const d of deltas) {
       try {
-        await this.#append(s.roomId, d);
+        await this.#publish(s.roomId, d, s.itemId);
       } catch (err) {
-        this.#log?.warn({ err: (err as Error).message, roomId: s.roomId, itemId: s.itemId, delta: d.t }, 'room update from the sweeper failed');
+        this.#log?.warn({ err: (err as Error).message, roomId: s.roomId, itemId: s.itemId, delta: d.t }, 'room update from the sweeper given up');
       }
     }
   }
 
-  async #append(roomId: string, d: Delta): Promise<void> {
-    if (d.t === 'stock' || d.t === 'group') {
-      await this.#store.append(roomId, d);
-      return;
-    }
-    for (let attempt = 0; ; attempt++) {
-      const stored = await this.#store.get(roomId);
-      if (!stored) return; // the room is gone (or not in this Redis): nothing to tell
-      try {
-        await this.#store.append(roomId, d, { doc: nextDoc(stored.doc, d), baseVersion: stored.version });
-        return;
-      } catch (err) {
-        if (err instanceof LivesaleError && err.code === 'CONFLICT' && attempt < 5) continue;
-        throw err;
-      }
-    }
+  /**
+   * Retried until it is in the room's log (the one retry policy), superseded by a newer version,
+   * or the room is gone. A delta that changes the document goes in with it, based on the room
+   * as read for each try (a CONFLICT reads it again).
+   */
+  #publish(roomId: string, d: Delta, itemId: string): Promise<unknown> {
+    const opts = {
+      ...(this.#signal ? { signal: this.#signal } : {}),
+      onRetry: (err: unknown, attempt: number) => this.#log?.warn({ err: (err as Error).message, roomId, itemId, delta: d.t, attempt }, 'room update from the sweeper not published yet; retrying'),
+    };
+    if (d.t === 'stock' || d.t === 'group') return this.#store.publish(roomId, d, opts);
+    return this.#store.publish(
+      roomId,
+      async () => {
+        const stored = await this.#store.get(roomId);
+        // The room is gone (or not in this Redis): nothing to tell.
+        return stored && { delta: d, change: { doc: nextDoc(stored.doc, d), baseVersion: stored.version } };
+      },
+      opts,
+    );
   }
 }

@@ -5,6 +5,7 @@ import { LivesaleError } from '../common/platform/errors.ts';
 import type { Keys } from '../common/contracts/keys.ts';
 import { ScriptCode, assertOk, decodeAnswer, expectOk, type ScriptAnswer } from '../common/contracts/script-codes.ts';
 import { Scripts, loadScripts } from '../common/platform/lua-loader.ts';
+import { defaultRetry, retry } from '../common/platform/retry.ts';
 import type { Delta, RoomDoc } from '../common/contracts/protocol.ts';
 
 const roomScripts = loadScripts(fileURLToPath(new URL('./lua', import.meta.url)));
@@ -44,6 +45,28 @@ function commandAnswerOf(a: ScriptAnswer): CommandAnswer {
   return { offset: Number(a.fields[0]), version: Number(a.fields[1]), data: JSON.parse(String(a.fields[2])) as Record<string, unknown> | null, duplicate: true };
 }
 
+/**
+ * The versioned state parts of a delta, flattened for room-append-3.lua: (state key, version,
+ * item JSON) per stock item, (key, version, '') for group progress; none for other deltas (their
+ * order is the document's version, checked by the script).
+ */
+function versionedParts(d: Delta): (string | number)[] {
+  if (d.t === 'stock') return d.items.flatMap((s) => [`stock:${s.id}`, s.ver, JSON.stringify({ id: s.id, available: s.available, ver: s.ver })]);
+  if (d.t === 'group') return [`group:${d.item}`, d.ver, ''];
+  return [];
+}
+
+/**
+ * Which failures of an append are worth another try: the typed ones by their own flag (a room
+ * gone is final; a CONFLICT is retried, since the next try reads the room again); any other,
+ * even a reply Redis would give again (out of memory, a command refused), yes: the delta must
+ * get in once Redis takes it, and each try is logged meanwhile.
+ */
+function publishRetriable(err: unknown): boolean | undefined {
+  if (err instanceof LivesaleError) return err.code === 'CONFLICT' || err.retriable;
+  return true;
+}
+
 /** How long command answers are kept for repeats (ms). */
 const answersTtlMs = 7 * 24 * 3600_000;
 
@@ -76,20 +99,53 @@ export class RoomStore {
 
   /**
    * Appends a delta. With `doc`, the document is replaced too, but only if it is still at
-   * `baseVersion` (otherwise CONFLICT: the command was based on a stale room).
+   * `baseVersion` (otherwise CONFLICT: the command was based on a stale room). Stock levels and
+   * group progress are appended only where their version is above the highest one appended for
+   * the same key (room-append-3.lua): undefined when nothing of the delta was newer.
    */
-  async append(roomId: string, delta: Delta, change?: { doc: RoomDoc; baseVersion: number }): Promise<Appended> {
+  async append(roomId: string, delta: Delta, change?: { doc: RoomDoc; baseVersion: number }): Promise<Appended | undefined> {
     const k = this.#keys.room(roomId);
+    const parts = versionedParts(delta);
     const a = decodeAnswer(
       await this.#scripts.call('room-append', [k.room, k.log, k.channel], [
         change ? change.baseVersion : '',
-        JSON.stringify(delta),
+        delta.t === 'stock' ? '' : JSON.stringify(delta),
         change ? JSON.stringify(change.doc) : '',
         this.#retain,
+        parts.length / 3,
+        ...parts,
       ]),
     );
+    if (a.code === ScriptCode.SUPERSEDED) return undefined;
     checkAppend(a, roomId, change?.baseVersion);
     return { offset: Number(a.fields[0]), version: Number(a.fields[1]), epoch: String(a.fields[2]) };
+  }
+
+  /**
+   * Appends a delta, retrying (the one retry policy) until it is in the log, superseded by a
+   * newer version of the same state, refused for good (no such room), or `signal` aborts: for
+   * what viewers must not miss (sold out, tier crossings, sale open and close), a failure is
+   * not the end of it. `onRetry` hears each failed try.
+   */
+  async publish(
+    roomId: string,
+    delta: Delta | (() => Promise<{ delta: Delta; change?: { doc: RoomDoc; baseVersion: number } } | undefined>),
+    opts: { signal?: AbortSignal; onRetry?: (err: unknown, attempt: number) => void } = {},
+  ): Promise<Appended | undefined> {
+    return retry(
+      async () => {
+        if (typeof delta !== 'function') return this.append(roomId, delta);
+        const next = await delta();
+        return next ? this.append(roomId, next.delta, next.change) : undefined;
+      },
+      {
+        policy: defaultRetry,
+        classify: publishRetriable,
+        retryUnknown: true,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        onRetry: (err, attempt) => opts.onRetry?.(err, attempt),
+      },
+    );
   }
 
   /**

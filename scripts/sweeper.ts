@@ -42,7 +42,7 @@ collectDefaultMetrics({ register: registry });
 const fence = life.use('ledger fence', new LedgerFence({ kafka, topic: config.topics.orders, writerGroupId: `${config.kafkaTopicPrefix}ledger-writer` }), (f) => f.close());
 const rebuilder = new Rebuilder({ ...deps, db, fence, log });
 const keeper = new Keeper({ redis, keys, db, rebuilder, log });
-const rooms = new RoomPublisher({ store: new RoomStore({ redis, keys }), log });
+const rooms = new RoomPublisher({ store: new RoomStore({ redis, keys }), log, signal: life.signal });
 const sweeper = new Sweeper({
   ...deps,
   log,

@@ -37,6 +37,7 @@ export const scriptCodeTable = {
   ALREADY: { code: 2, meaning: 'done before; nothing changed now' },
   SCHEDULED: { code: 3, meaning: 'accepted; takes effect at a later time' },
   NOTHING_DUE: { code: 4, meaning: 'nothing was due; nothing changed' },
+  SUPERSEDED: { code: 5, meaning: 'a newer version of the same state was appended before; nothing changed' },
   SOLD_OUT: { code: -1, error: 'SOLD_OUT', refusal: true, meaning: 'nothing left' },
   LIMIT_REACHED: { code: -2, error: 'LIMIT_REACHED', refusal: true, meaning: 'the per-user limit is reached' },
   NOT_STARTED: { code: -3, error: 'NOT_STARTED', refusal: true, meaning: 'the sale has not started (pre-heat)' },

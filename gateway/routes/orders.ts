@@ -90,14 +90,15 @@ export interface OrderRouteDeps {
 }
 
 export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void {
-  const { stockTickMs, log, flash, groups, payments, hub, store, metrics, db } = deps;
+  const { stockTickMs, log, flash, groups, payments, hub, metrics, db } = deps;
 
   // Group progress per item, latest version wins, published once per tick.
   const pendingGroups = new Map<string, { roomId: string; itemId: string; p: GroupProgress }>();
   let groupTimer: NodeJS.Timeout | undefined;
   const publishGroup = (roomId: string, itemId: string, p: GroupProgress, tier?: number) => {
     if (tier !== undefined) {
-      store.append(roomId, { t: 'group', item: itemId, ...p, tier }).catch((err: unknown) => log.warn({ err: (err as Error).message, roomId }, 'tier crossing publish failed'));
+      // An event: retried until it is in the room's log (or the gateway closes).
+      hub.publish(roomId, { t: 'group', item: itemId, ...p, tier }).catch((err: unknown) => log.warn({ err: (err as Error).message, roomId }, 'tier crossing publish given up'));
       return;
     }
     const key = `${roomId}/${itemId}`;
@@ -109,7 +110,7 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
       const batch = [...pendingGroups.values()];
       pendingGroups.clear();
       for (const g of batch) {
-        store.append(g.roomId, { t: 'group', item: g.itemId, ...g.p }).catch((err: unknown) => log.warn({ err: (err as Error).message, roomId: g.roomId }, 'group progress publish failed'));
+        hub.publish(g.roomId, { t: 'group', item: g.itemId, ...g.p }).catch((err: unknown) => log.warn({ err: (err as Error).message, roomId: g.roomId }, 'group progress publish given up'));
       }
     }, stockTickMs);
     groupTimer.unref?.();
