@@ -132,6 +132,10 @@ export const settings = [
     doc: 'an ended, drained item stays live this long after its sale ended, so a host may still refund a paid order; once retired, nothing changes it any more',
   }),
   setting({ name: 'RELAY_CLAIM_IDLE_MS', key: 'relayClaimIdleMs', schema: int(100, 3_600_000), default: 15_000, fromEnv: num, doc: 'outbox entries pending this long on another relay (it died) are re-claimed' }),
+  setting({ name: 'HEARTBEAT_MS', key: 'heartbeatMs', schema: int(100, 60_000), default: 1000, fromEnv: num, doc: 'relay and writer processes write a heartbeat to Redis this often; one silent for five times as long counts as down' }),
+  setting({ name: 'READY_PIPELINE', key: 'readyPipeline', schema: z.boolean(), default: true, fromEnv: flag, doc: "whether the gateway's `/readyz` also needs a live relay, a live writer and the ledger within the lag bounds" }),
+  setting({ name: 'READY_MAX_LAG_SECONDS', key: 'readyMaxLagSeconds', schema: int(1, 86_400), default: 60, fromEnv: num, doc: '`/readyz` is not ready while the ledger is further behind than this (oldest event not yet written)' }),
+  setting({ name: 'READY_MAX_LAG_EVENTS', key: 'readyMaxLagEvents', schema: int(1, 100_000_000), default: 50_000, fromEnv: num, doc: '`/readyz` is not ready while more events than this wait for the ledger (outbox entries plus the writer group\'s Kafka lag)' }),
   setting({ name: 'STATS_PUSH_MS', key: 'statsPushMs', schema: int(10, 60_000), default: 250, fromEnv: num, doc: 'live figures go to a room\'s ops dashboards at most once per this many ms' }),
 ] as const;
 

@@ -7,16 +7,18 @@ import type { Database } from '../../common/contracts/ledger-schema.ts';
 import { authMessage, demoTokenBody, pingMessage } from '../../common/contracts/protocol.ts';
 import type { Logger } from '../../common/platform/logger.ts';
 import type { Auth } from '../auth.ts';
+import type { PipelineHealthReader } from '../pipeline-health.ts';
 import { parseBody } from '../http.ts';
 import type { Router } from '../router.ts';
 
 export interface SystemRouteDeps {
-  config: Pick<Config, 'nodeId' | 'demoAuth'>;
+  config: Pick<Config, 'nodeId' | 'demoAuth'> & Partial<Pick<Config, 'readyPipeline' | 'readyMaxLagSeconds' | 'readyMaxLagEvents'>>;
   redis: Redis | Cluster;
   db: Kysely<Database>;
   registry: Registry;
   auth: Auth;
   log?: Logger;
+  pipeline?: PipelineHealthReader;
 }
 
 /** A readiness check that takes longer than this counts as down (a load balancer waits for no one). */
@@ -32,7 +34,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 /** Health, readiness, metrics, demo tokens; ping and token refresh over WebSocket. */
 export function registerSystemRoutes(router: Router, deps: SystemRouteDeps): void {
-  const { config, redis, db, registry, auth, log } = deps;
+  const { config, redis, db, registry, auth, log, pipeline } = deps;
 
   router.route('get', '/healthz', 'healthz', 'system.read', async () => ({ status: 200, body: { ok: true, node: config.nodeId } }));
 
@@ -73,6 +75,20 @@ export function registerSystemRoutes(router: Router, deps: SystemRouteDeps): voi
         log?.warn({ dependency: names[i], err: (r.reason as Error)?.message }, 'readiness check failed');
       }
     });
+    if (pipeline && config.readyPipeline) {
+      // The ledger side: a relay and a writer alive, and the ledger within its bounds.
+      const h = await withTimeout(pipeline.get(), readyCheckMs).catch((err) => {
+        log?.warn({ err: (err as Error).message }, 'pipeline health not read');
+        return undefined;
+      });
+      body.relay = h && h.relays > 0 ? 'up' : 'down';
+      body.writer = h && h.writers > 0 ? 'up' : 'down';
+      body.kafka = h && h.kafkaEvents !== undefined ? 'up' : 'down';
+      const behind = !h || h.lagSeconds > (config.readyMaxLagSeconds ?? Infinity) || h.lagEvents > (config.readyMaxLagEvents ?? Infinity);
+      body.ledger = behind ? 'behind' : 'up';
+      if (h) body.lag = { seconds: h.lagSeconds, events: h.lagEvents, outbox: h.outboxEvents, kafka: h.kafkaEvents ?? null };
+      if (body.relay === 'down' || body.writer === 'down' || body.kafka === 'down' || behind) body.ready = false;
+    }
     return { status: body.ready ? 200 : 503, body };
   });
 

@@ -58,6 +58,10 @@ const badValues: Record<string, string> = {
   STATS_PUSH_MS: '1',
   ITEM_RETENTION_SECONDS: '-1',
   ITEM_RETIRE_GRACE_SECONDS: 'a while',
+  HEARTBEAT_MS: '50',
+  READY_PIPELINE: 'mostly',
+  READY_MAX_LAG_SECONDS: '0',
+  READY_MAX_LAG_EVENTS: 'lots',
 };
 
 describe('settings table', () => {
