@@ -71,9 +71,15 @@ export class Auth {
     const invalid = () => new LivesaleError('UNAUTHENTICATED', 'the access token is invalid');
     const parts = token.split('.');
     if (parts.length !== 3 || token.length > 4096) throw invalid();
+    // Only the canonical form: every part base64url without padding that re-encodes to itself.
+    // Node's decoder skips what it cannot read, so junk after a signature (or a second spelling of
+    // the same bytes) would otherwise verify, and one token would have many accepted strings.
+    if (!parts.every(canonicalPart)) throw invalid();
     let payload: Record<string, unknown>;
     try {
-      if (decodeProtectedHeader(token).alg !== 'HS256') throw invalid();
+      const header = decodeProtectedHeader(token);
+      // `crit` names extensions this verifier does not implement: RFC 7515 says refuse.
+      if (header.alg !== 'HS256' || header.crit !== undefined || header.b64 !== undefined) throw invalid();
       const expected = createHmac('sha256', this.#key).update(`${parts[0]}.${parts[1]}`).digest();
       const given = Buffer.from(parts[2]!, 'base64url');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
@@ -92,6 +98,13 @@ export class Auth {
     this.#cache.set(token, p);
     return p;
   }
+}
+
+const base64url = /^[A-Za-z0-9_-]+$/;
+
+/** A JWS part in its one spelling: base64url, no padding, no stray trailing bits. */
+function canonicalPart(part: string): boolean {
+  return base64url.test(part) && part.length % 4 !== 1 && Buffer.from(part, 'base64url').toString('base64url') === part;
 }
 
 /** The bearer token of an Authorization header value, if any. */

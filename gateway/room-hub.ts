@@ -135,7 +135,8 @@ export class RoomHub {
     // Subscribe first and hold messages until the snapshot is read: nothing published in
     // between is lost, and anything already in the snapshot is skipped by its offset.
     let release!: () => void;
-    this.#queues.set(roomId, new Promise<void>((r) => (release = r)));
+    const held = new Promise<void>((r) => (release = r));
+    this.#queues.set(roomId, held);
     try {
       await this.#sub.ssubscribe(channel);
       const stored = await this.#o.store.get(roomId);
@@ -159,6 +160,9 @@ export class RoomHub {
       throw err;
     } finally {
       release();
+      // A room that did not load keeps nothing here: a lookup of an unknown id must not leave an
+      // entry per id behind (anyone can send those, anonymously and without end).
+      if (!this.#loaded.has(roomId) && this.#queues.get(roomId) === held) this.#queues.delete(roomId);
     }
   }
 

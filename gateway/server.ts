@@ -8,6 +8,7 @@ import type { Config } from '../common/platform/config.ts';
 import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
 import type { Logger } from '../common/platform/logger.ts';
 import { createKafka } from '../common/platform/kafka.ts';
+import { createPipelineHealth } from './pipeline-health.ts';
 import type { Keys } from '../common/contracts/keys.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { FlashSale } from '../inventory/flash-sale.ts';
@@ -140,7 +141,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics,
     commands: hostCommands({ config, catalog, flash, groups, hub, activity }),
   });
-  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, fanout, hub, flash, groups, payments, catalog, commands };
+  const pipeline = createPipelineHealth({ redis, keys, kafka, config, registry: metrics.registry, log: log.child({ component: 'pipeline-health' }) });
+  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, fanout, hub, flash, groups, payments, catalog, commands, pipeline };
 
   // ---- HTTP
   /**
@@ -270,7 +272,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
           }
         }
         await hub.close();
-        await Promise.all([activity.close(), audit.flush(), payments.stop()]);
+        await Promise.all([activity.close(), audit.flush(), payments.stop(), pipeline.close()]);
         log.info({ drained }, 'gateway closed');
         return { drained };
       })();

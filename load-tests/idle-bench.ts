@@ -40,7 +40,7 @@ const counts = args.counts.split(',').map(Number);
 const retentionMs = 2000;
 
 await ensureStack({ say: () => {} });
-const config = loadConfig({ kafkaTopicPrefix: `idle${randomBytes(3).toString('hex')}.`, keyPrefix: 'idle:', logLevel: 'warn', nodeId: 'idle-bench' });
+const config = loadConfig({ livesaleEnv: 'development', kafkaTopicPrefix: `idle${randomBytes(3).toString('hex')}.`, keyPrefix: 'idle:', logLevel: 'warn', nodeId: 'idle-bench' });
 const log = createLogger({ level: config.logLevel, name: 'idle-bench', nodeId: config.nodeId });
 const kafka = createKafka(config, log, 'idle-bench');
 await ensureTopics(kafka, config);

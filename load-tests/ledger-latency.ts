@@ -44,6 +44,8 @@ const env = {
   DATABASE_SCHEMA: run,
   KAFKA_PARTITIONS: '6',
   LOG_LEVEL: 'warn',
+  // A benchmark is a local run: its processes may share a secret they invent.
+  LIVESALE_ENV: 'development',
 };
 const config = loadConfig({}, { ...process.env, ...env, NODE_ID: `${run}-bench` });
 const log = createLogger({ level: 'warn', name: 'bench' });

@@ -31,7 +31,7 @@ const BASELINE_BATCH = Number(args.batch);
 
 const stack = await ensureStack({ say: (l, t) => !t && console.error(l) });
 const run = `benchw${Date.now().toString(36)}`;
-const config = loadConfig({ databaseSchema: run, kafkaTopicPrefix: `${run}.`, kafkaPartitions: 6, logLevel: 'warn', nodeId: run }, { ...process.env, REDIS_URL: stack.redisUrl, DATABASE_URL: stack.databaseUrl, KAFKA_BROKERS: stack.kafkaBrokers });
+const config = loadConfig({ livesaleEnv: 'development', databaseSchema: run, kafkaTopicPrefix: `${run}.`, kafkaPartitions: 6, logLevel: 'warn', nodeId: run }, { ...process.env, REDIS_URL: stack.redisUrl, DATABASE_URL: stack.databaseUrl, KAFKA_BROKERS: stack.kafkaBrokers });
 const log = createLogger({ level: 'warn', name: 'bench' });
 const db = createDbFromConfig(config, 10);
 await migrateToLatest(db, run);

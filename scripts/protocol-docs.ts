@@ -102,7 +102,10 @@ const errorReply = z.object({ error: z.object({ code: z.enum(Object.keys(errorTa
 /** What each registered route does, by route name. */
 export const endpointDocs: Record<string, EndpointDoc> = {
   healthz: { summary: 'Liveness: the process answers.', response: z.object({ ok: z.literal(true), node: z.string() }) },
-  readyz: { summary: 'Readiness: Redis and Postgres answer (503 otherwise).', response: z.object({ ready: z.boolean(), error: z.string().optional() }) },
+  readyz: {
+    summary: 'Readiness (503 otherwise): Redis and Postgres answer, and unless READY_PIPELINE is off a relay and a writer beat, Kafka answers and the ledger lag is within READY_MAX_LAG_SECONDS and READY_MAX_LAG_EVENTS. Each dependency is named up, down (or the ledger behind), never with its address.',
+    response: z.object({ ready: z.boolean(), redis: z.enum(['up', 'down']), postgres: z.enum(['up', 'down']), relay: z.enum(['up', 'down']).optional(), writer: z.enum(['up', 'down']).optional(), kafka: z.enum(['up', 'down']).optional(), ledger: z.enum(['up', 'behind']).optional(), lag: z.object({ seconds: z.number(), events: z.number(), outbox: z.number(), kafka: z.number().nullable() }).optional() }),
+  },
   metrics: { summary: 'Prometheus metrics (text exposition format).' },
   'auth.demo': { summary: 'A demo access token, only when DEMO_AUTH is on (NOT_FOUND otherwise).', body: demoTokenBody, response: z.object({ token: z.string() }), errors: ['NOT_FOUND'] },
   'rooms.create': { summary: 'Creates a room; the host owns it. Returns the document at version 1.', body: createRoomBody, response: z.object({ room: roomDocSchema, version: z.number().int() }) },

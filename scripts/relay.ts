@@ -6,6 +6,7 @@ import { createLifecycle } from '../common/platform/lifecycle.ts';
 import { Keys } from '../common/contracts/keys.ts';
 import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
 import { Relay } from '../orders/relay.ts';
+import { startHeartbeat } from '../common/platform/heartbeat.ts';
 
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'relay', nodeId: config.nodeId });
@@ -17,4 +18,7 @@ await ensureTopics(kafka, config);
 const relay = new Relay({ redis, keys: new Keys(config.keyPrefix), kafka, topic: config.topics.orders, log, consumer: config.nodeId, claimIdleMs: config.relayClaimIdleMs });
 await relay.start();
 life.add('relay', () => relay.stop());
+const keys = new Keys(config.keyPrefix);
+const heartbeat = startHeartbeat({ redis, key: keys.heartbeats('relay'), member: config.nodeId, intervalMs: config.heartbeatMs, log });
+life.add('heartbeat', () => heartbeat.stop());
 log.info({ topic: config.topics.orders }, 'relay running');

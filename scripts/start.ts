@@ -68,6 +68,8 @@ try {
     REDIS_URL: stack.redisUrl,
     DATABASE_URL: stack.databaseUrl,
     KAFKA_BROKERS: stack.kafkaBrokers,
+    // npm start is the local demo: development mode unless told otherwise, one secret for all.
+    LIVESALE_ENV: process.env.LIVESALE_ENV || 'development',
     JWT_SECRET: process.env.JWT_SECRET || randomBytes(32).toString('base64url'),
     DEMO_AUTH: process.env.DEMO_AUTH ?? 'true',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',

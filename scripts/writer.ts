@@ -14,6 +14,7 @@ import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
 import { migrateToLatest } from '../orders/migrate.ts';
 import { StatsPusher } from '../orders/stats-push.ts';
 import { Writer } from '../orders/writer.ts';
+import { startHeartbeat } from '../common/platform/heartbeat.ts';
 
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'writer', nodeId: config.nodeId });
@@ -38,4 +39,6 @@ const writer = new Writer({
 });
 await writer.start();
 life.add('writer', () => writer.stop());
+const heartbeat = startHeartbeat({ redis, key: new Keys(config.keyPrefix).heartbeats('writer'), member: config.nodeId, intervalMs: config.heartbeatMs, log });
+life.add('heartbeat', () => heartbeat.stop());
 log.info({ topics: [config.topics.orders, config.topics.activity] }, 'writer running');

@@ -116,6 +116,11 @@ export class Keys {
     return `${this.prefix}hostrate:${hostId}`;
   }
 
+  /** Sorted set of the live processes of one role (relay, writer): node id by last heartbeat. */
+  heartbeats(role: 'relay' | 'writer'): string {
+    return `${this.prefix}heartbeats:${role}`;
+  }
+
   /** Set of item ids whose outbox streams the relay drains. */
   get outboxRegistry(): string {
     return `${this.prefix}outboxes`;

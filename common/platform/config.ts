@@ -68,14 +68,23 @@ export const settings = [
   setting({ name: 'HOST', key: 'host', schema: z.string().regex(/^\S+$/, 'must be a host name or address'), default: '127.0.0.1', doc: 'where the gateway listens (and the sweeper serves its metrics)' }),
   setting({ name: 'PORT', key: 'port', schema: int(0, 65535), default: 8080, fromEnv: num, doc: 'the gateway\'s port' }),
   setting({
+    name: 'LIVESALE_ENV',
+    key: 'livesaleEnv',
+    schema: z.enum(['production', 'development']),
+    default: 'production',
+    shownDefault: '`production` (`development` under `npm start` and the tests)',
+    doc: '`development` allows what only a local demo may do: a random per-process `JWT_SECRET` when none is given',
+  }),
+  setting({
     name: 'JWT_SECRET',
     key: 'jwtSecret',
     schema: z.string().min(32, 'must be at least 32 characters'),
-    // A random secret keeps a forgotten JWT_SECRET from ever meaning "no secret"; tokens then
-    // only verify inside this process, which is what a local demo needs.
+    // Only in development (see loadConfig): a random secret keeps a forgotten JWT_SECRET from ever
+    // meaning "no secret", and tokens then verify only inside this process. In production every
+    // node must share one secret, so a missing one stops the process instead.
     default: () => randomBytes(32).toString('base64url'),
-    shownDefault: 'random per process',
-    doc: 'HS256 secret of access tokens (≥ 32 characters)',
+    shownDefault: 'required; random per process in development',
+    doc: 'HS256 secret of access tokens (≥ 32 characters), the same on every node',
   }),
   setting({ name: 'DEMO_AUTH', key: 'demoAuth', schema: z.boolean(), default: false, fromEnv: flag, shownDefault: '`false` (`true` under `npm start`)', doc: '`POST /auth/demo` issues tokens to anyone; never in production' }),
   setting({ name: 'HOLD_SECONDS', key: 'holdSeconds', schema: int(10, 86_400), default: 900, fromEnv: num, doc: 'default payment deadline of a hold' }),
@@ -123,6 +132,10 @@ export const settings = [
     doc: 'an ended, drained item stays live this long after its sale ended, so a host may still refund a paid order; once retired, nothing changes it any more',
   }),
   setting({ name: 'RELAY_CLAIM_IDLE_MS', key: 'relayClaimIdleMs', schema: int(100, 3_600_000), default: 15_000, fromEnv: num, doc: 'outbox entries pending this long on another relay (it died) are re-claimed' }),
+  setting({ name: 'HEARTBEAT_MS', key: 'heartbeatMs', schema: int(100, 60_000), default: 1000, fromEnv: num, doc: 'relay and writer processes write a heartbeat to Redis this often; one silent for five times as long counts as down' }),
+  setting({ name: 'READY_PIPELINE', key: 'readyPipeline', schema: z.boolean(), default: true, fromEnv: flag, doc: "whether the gateway's `/readyz` also needs a live relay, a live writer and the ledger within the lag bounds" }),
+  setting({ name: 'READY_MAX_LAG_SECONDS', key: 'readyMaxLagSeconds', schema: int(1, 86_400), default: 60, fromEnv: num, doc: '`/readyz` is not ready while the ledger is further behind than this (oldest event not yet written)' }),
+  setting({ name: 'READY_MAX_LAG_EVENTS', key: 'readyMaxLagEvents', schema: int(1, 100_000_000), default: 50_000, fromEnv: num, doc: '`/readyz` is not ready while more events than this wait for the ledger (outbox entries plus the writer group\'s Kafka lag)' }),
   setting({ name: 'STATS_PUSH_MS', key: 'statsPushMs', schema: int(10, 60_000), default: 250, fromEnv: num, doc: 'live figures go to a room\'s ops dashboards at most once per this many ms' }),
 ] as const;
 
@@ -147,18 +160,22 @@ export type Config = Readonly<Values> & {
  */
 export function loadConfig(overrides: Partial<Record<SettingKey, unknown>> = {}, env: Env = process.env): Config {
   const raw: Record<string, unknown> = {};
+  const unsetKeys = new Set<string>();
   for (const s of settings as readonly Setting[]) {
     const text = env[s.name];
     const unset = text === undefined || (text === '' && s.emptyIsUnset !== false);
+    if (unset) unsetKeys.add(s.key);
     raw[s.key] = unset ? (typeof s.default === 'function' ? (s.default as () => unknown)() : s.default) : s.fromEnv ? s.fromEnv(text) : text;
   }
   Object.assign(raw, overrides);
+  for (const key of Object.keys(overrides)) unsetKeys.delete(key);
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const nameOf = (key: unknown) => settings.find((s) => s.key === key)?.name ?? String(key);
-    const problems = parsed.error.issues.map((i) => `${nameOf(i.path[0])} (${i.path.join('.')}): ${i.message}`).join('; ');
-    throw new LivesaleError('CONFIG_INVALID', `invalid configuration: ${problems}`);
-  }
+  const nameOf = (key: unknown) => settings.find((s) => s.key === key)?.name ?? String(key);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${nameOf(i.path[0])} (${i.path.join('.')}): ${i.message}`);
+  // Outside development a secret nobody gave is refused: each node would invent its own and
+  // refuse the others' tokens.
+  if (unsetKeys.has('jwtSecret') && raw.livesaleEnv === 'production') problems.push('JWT_SECRET (jwtSecret): required outside development (LIVESALE_ENV=development)');
+  if (!parsed.success || problems.length) throw new LivesaleError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`);
   const c = parsed.data;
   const p = c.kafkaTopicPrefix;
   return Object.freeze({

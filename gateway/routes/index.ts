@@ -22,6 +22,7 @@ import { registerRoomRoutes } from './rooms.ts';
 import { registerShowRoutes } from './shows.ts';
 import { registerStatsRoutes } from './stats.ts';
 import { registerSystemRoutes } from './system.ts';
+import type { PipelineHealthReader } from '../pipeline-health.ts';
 import { registerWebRoutes } from './web.ts';
 
 /** The services the server composes (gateway/server.ts), in the order it builds them. */
@@ -44,6 +45,8 @@ export interface GatewayServices {
   readonly payments: Payments;
   readonly catalog: Catalog;
   readonly commands: Commands;
+  /** Relay and writer liveness and the ledger lag, for readiness and metrics. */
+  readonly pipeline?: PipelineHealthReader;
 }
 
 /**
@@ -53,7 +56,7 @@ export interface GatewayServices {
  * one line here.
  */
 export function registerRoutes(router: Router, s: GatewayServices): void {
-  registerSystemRoutes(router, { config: s.config, redis: s.redis, db: s.db, registry: s.metrics.registry, auth: s.auth });
+  registerSystemRoutes(router, { config: s.config, redis: s.redis, db: s.db, registry: s.metrics.registry, auth: s.auth, log: s.log, pipeline: s.pipeline });
   registerRoomRoutes(router, { nodeId: s.config.nodeId, catalog: s.catalog, store: s.store, hub: s.hub, commands: s.commands, audit: s.audit, activity: s.activity });
   registerOrderRoutes(router, {
     db: s.db,

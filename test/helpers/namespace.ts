@@ -17,6 +17,8 @@ export function testConfig(overrides: Parameters<typeof loadConfig>[0] = {}): Co
     logLevel: process.env.LOG_LEVEL ?? 'silent',
     nodeId: `test-${id}`,
     stockTickMs: 20,
+    // The in-process test system has no relay or writer processes to beat.
+    readyPipeline: false,
     ...overrides,
   });
 }

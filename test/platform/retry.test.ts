@@ -95,7 +95,7 @@ describe('retriable flag', () => {
 });
 
 describe('driver errors, from the real drivers', () => {
-  const config = loadConfig({}, {});
+  const config = loadConfig({}, { LIVESALE_ENV: 'development' });
   let client: pg.Client;
   let redis: Redis;
 

@@ -6,10 +6,13 @@ import { readmePath, withSettingsTable } from '../../scripts/settings-docs.ts';
 
 const all = settings as readonly Setting[];
 
-/** The CONFIG_INVALID error of `env`, or a failure if the configuration loaded. */
+/** Development mode, where an unset JWT_SECRET is allowed (production refuses it on its own). */
+const dev = { LIVESALE_ENV: 'development' };
+
+/** The CONFIG_INVALID error of `env` (in development unless it says otherwise), or a failure if the configuration loaded. */
 function refusal(env: Record<string, string>): LivesaleError {
   try {
-    loadConfig({}, env);
+    loadConfig({}, { ...dev, ...env });
   } catch (err) {
     expect(err).toBeInstanceOf(LivesaleError);
     expect((err as LivesaleError).code).toBe('CONFIG_INVALID');
@@ -29,6 +32,7 @@ const badValues: Record<string, string> = {
   KEY_PREFIX: 'a{b}',
   HOST: ' ',
   PORT: '70000',
+  LIVESALE_ENV: 'staging',
   JWT_SECRET: 'short',
   DEMO_AUTH: 'sometimes',
   HOLD_SECONDS: '5',
@@ -53,7 +57,11 @@ const badValues: Record<string, string> = {
   RELAY_CLAIM_IDLE_MS: '1',
   STATS_PUSH_MS: '1',
   ITEM_RETENTION_SECONDS: '-1',
-  ITEM_RETIRE_GRACE_SECONDS: 'soon',
+  ITEM_RETIRE_GRACE_SECONDS: 'a while',
+  HEARTBEAT_MS: '50',
+  READY_PIPELINE: 'mostly',
+  READY_MAX_LAG_SECONDS: '0',
+  READY_MAX_LAG_EVENTS: 'lots',
 };
 
 describe('settings table', () => {
@@ -72,14 +80,23 @@ describe('settings table', () => {
     for (const s of all) expect(settingsMarkdown()).toContain(`| \`${s.name}\` |`);
   });
 
-  it('an empty environment gives every default, frozen', () => {
-    const c = loadConfig({}, {});
+  it('an empty environment is production, and production needs JWT_SECRET', () => {
+    const err = refusal({ LIVESALE_ENV: '' });
+    expect(err.message).toBe('invalid configuration: JWT_SECRET (jwtSecret): required outside development (LIVESALE_ENV=development)');
+    expect(() => loadConfig({}, {})).toThrow(/JWT_SECRET/);
+    expect(loadConfig({}, { JWT_SECRET: 's'.repeat(32) })).toMatchObject({ livesaleEnv: 'production', jwtSecret: 's'.repeat(32) });
+    expect(loadConfig({ jwtSecret: 's'.repeat(32) }, {}).livesaleEnv).toBe('production');
+  });
+
+  it('a development environment gives every other default, frozen', () => {
+    const c = loadConfig({}, dev);
+    expect(c.livesaleEnv).toBe('development');
     for (const s of all) {
-      if (typeof s.default === 'function') continue;
+      if (typeof s.default === 'function' || s.key === 'livesaleEnv') continue;
       expect(c[s.key as keyof typeof c], s.name).toEqual(s.default);
     }
     expect(c.jwtSecret.length).toBeGreaterThanOrEqual(32);
-    expect(loadConfig({}, {}).jwtSecret).not.toBe(c.jwtSecret);
+    expect(loadConfig({}, dev).jwtSecret).not.toBe(c.jwtSecret);
     expect(c.nodeId).toMatch(new RegExp(`-${process.pid}$`));
     expect(c.topics).toEqual({ orders: 'orders', deadLetter: 'orders.dlq', activity: 'room-activity' });
     expect(Object.isFrozen(c)).toBe(true);
@@ -107,7 +124,7 @@ describe('settings table', () => {
     expect(c).toMatchObject({ redisUrl: 'rediss://r:1', kafkaBrokers: ['a:1', 'b:2'], kafkaTopicPrefix: 't.', port: 0, demoAuth: true, redisAutoPipelining: false, jwtSecret: 's'.repeat(32), nodeId: 'n1', auditIntervalMs: 0, holdSeconds: 900 });
     expect(c.topics.orders).toBe('t.orders');
     // Explicit overrides win over the environment.
-    expect(loadConfig({ port: 1234 }, { PORT: '80' }).port).toBe(1234);
+    expect(loadConfig({ port: 1234 }, { ...dev, PORT: '80' }).port).toBe(1234);
   });
 
   it('refuses each bad value with the name of its variable', () => {
