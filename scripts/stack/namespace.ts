@@ -21,15 +21,20 @@ export async function createSchema(config: Config): Promise<void> {
   await c.end();
 }
 
-export async function dropNamespace(config: Config): Promise<void> {
-  const redis = new Redis(config.redisUrl, { lazyConnect: true });
-  await redis.connect();
+/** Deletes every key under `prefix` (a namespace's, never a bare pattern). */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.keyPrefix}*`, 'COUNT', 1000);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
     cursor = next;
     if (keys.length) await redis.del(...keys);
   } while (cursor !== '0');
+}
+
+export async function dropNamespace(config: Config): Promise<void> {
+  const redis = new Redis(config.redisUrl, { lazyConnect: true });
+  await redis.connect();
+  await deleteKeys(redis, config.keyPrefix);
   redis.disconnect();
 
   const c = new pg.Client({ connectionString: config.databaseUrl });

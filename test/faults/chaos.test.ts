@@ -13,6 +13,7 @@ import { migrateToLatest } from '../../orders/migrate.ts';
 import { auditRoomStats } from '../../orders/stats-audit.ts';
 import { showFigures } from '../../orders/stats.ts';
 import { restartKafka, type KafkaProcess } from '../../scripts/stack/kafka.ts';
+import { deleteKeys } from '../../scripts/stack/namespace.ts';
 import { restartPostgres, type PostgresProcess } from '../../scripts/stack/postgres.ts';
 import { HttpClient } from '../../web/client.ts';
 import { startGatewayProcess, type GatewayProcess } from '../e2e/gateway-process.ts';
@@ -65,12 +66,7 @@ afterAll(async () => {
   await db?.destroy().catch(() => {});
   if (config) {
     const redis = createRedis(config);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.keyPrefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, config.keyPrefix);
     redis.disconnect();
   }
   await kafkaNow?.stop('SIGKILL').catch(() => {});
