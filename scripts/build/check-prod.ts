@@ -4,7 +4,8 @@
  *
  * Copies package.json, package-lock.json, .npmrc and dist/ into a temporary folder, runs
  * `npm ci --omit=dev` there (and checks no build or test tool came along), then starts the built
- * writer, sweeper, relay and gateway against the local Redis, Postgres and Kafka in a namespace of
+ * writer, sweeper, relay and gateway against the local Redis, Postgres and Kafka (starting whichever
+ * of them is not running, as the tests do, and stopping only what it started) in a namespace of
  * their own (fresh DATABASE_SCHEMA, KEY_PREFIX, KAFKA_TOPIC_PREFIX). It waits for /readyz, loads
  * the page and its bundle, seeds the demo show with the built seed, watches the room over a
  * WebSocket, buys and pays there and over HTTP, waits for the paid order in the ledger's figures
@@ -27,6 +28,7 @@ import type { HeldResult } from '../../common/contracts/protocol.ts';
 import { HttpClient, metricValue, RoomSocket, type WebSocketCtor } from '../../web/client.ts';
 import { createSchema, dropNamespace } from '../stack/namespace.ts';
 import { freePort } from '../stack/proc.ts';
+import { ensureStack, stopStack, type StackState } from '../stack/stack.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const say = (line: string) => process.stdout.write(`[check:prod] ${line}\n`);
@@ -43,6 +45,8 @@ interface Proc {
 
 const procs: Proc[] = [];
 let stopping = false;
+/** What this check started of the stack, and stops at the end. */
+let started: StackState = {};
 
 function check(ok: unknown, what: string): void {
   if (!ok) throw new Error(what);
@@ -119,6 +123,12 @@ async function stopAll(): Promise<string[]> {
 async function main(): Promise<void> {
   const t0 = Date.now();
   check(existsSync(resolve(root, 'dist/scripts/gateway.js')), 'dist/ is not built: run npm run build first');
+  // Like the tests: use the services that answer, start the ones that do not.
+  const stack = await ensureStack({ say: (line, transient) => !transient && say(line) });
+  process.env.REDIS_URL = stack.redisUrl;
+  process.env.DATABASE_URL = stack.databaseUrl;
+  process.env.KAFKA_BROKERS = stack.kafkaBrokers;
+  started = stack.started;
   const dir = await mkdtemp(join(tmpdir(), 'livesale-prod-'));
   const id = randomBytes(4).toString('hex');
   // The shared services as configured (REDIS_URL, DATABASE_URL, KAFKA_BROKERS or the defaults), in a namespace of this run's own.
@@ -241,9 +251,12 @@ async function main(): Promise<void> {
   say(`passed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+let failed = false;
 try {
   await main();
 } catch (err) {
   say(`FAILED: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  failed = true;
 }
+await stopStack({ only: started, say }).catch((err: unknown) => say(`stopping the stack failed: ${(err as Error).message}`));
+process.exit(failed ? 1 : 0);
