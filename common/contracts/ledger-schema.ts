@@ -36,6 +36,8 @@ export interface CampaignItemsTable {
   group_tiers: ColumnType<{ threshold: number; price: number }[] | null, string | null | undefined, string | null>;
   group_count_by: ColumnType<'people' | 'units' | null, 'people' | 'units' | null | undefined, 'people' | 'units' | null>;
   group_below_first_tier: ColumnType<'fail' | 'base' | null, 'fail' | 'base' | null | undefined, 'fail' | 'base' | null>;
+  /** The show the item was created in; NULL for items from before shows (the room's shelf). */
+  show_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface OrderEventsTable {
@@ -164,7 +166,13 @@ export interface ShowsTable {
   planned_start: Timestamp;
   planned_end: Timestamp;
   created_at: DefaultTimestamp;
+  /** planned → live → ended; at most one live show per room (migration 2026-12-02-0101). */
+  state: ColumnType<ShowState, ShowState | undefined, ShowState>;
+  started_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
 }
+
+export type ShowState = 'planned' | 'live' | 'ended';
 
 export interface RunSheetTable {
   show_id: string;
