@@ -3,19 +3,25 @@ import type { Config } from '../common/platform/config.ts';
 import { LivesaleError } from '../common/platform/errors.ts';
 import type { FlashSale } from '../inventory/flash-sale.ts';
 import type { GroupBuy } from '../inventory/group-buy.ts';
+import type { Kysely } from 'kysely';
 import type { Catalog } from '../orders/catalog.ts';
-import type { CommandResult, ItemInfo } from '../common/contracts/protocol.ts';
+import { appliedStep, applyStep, decideNext, decideSkip, decideSwap, requireLiveShow, sheetRows, type LiveShow, type RunStep, type SheetRow } from '../orders/run-of-show.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
+import type { CommandName, CommandResult, Delta, ItemInfo } from '../common/contracts/protocol.ts';
 import type { ActivityPublisher } from './activity.ts';
 import type { ExecContext, HostCommands } from './commands.ts';
 import type { RoomHub } from './room-hub.ts';
+import type { RunOfShowPush } from './run-of-show.ts';
 
 export interface HostCommandDeps {
   config: Pick<Config, 'holdSeconds'>;
+  db: Kysely<Database>;
   catalog: Catalog;
   flash: FlashSale;
   groups: GroupBuy;
   hub: RoomHub;
   activity: ActivityPublisher;
+  runOfShow: RunOfShowPush;
 }
 
 /**
@@ -30,7 +36,7 @@ export interface HostCommandDeps {
  * the room append applies once there. How to add one: docs/host-commands.md.
  */
 export function hostCommands(deps: HostCommandDeps): HostCommands {
-  const { config, catalog, flash, groups, hub, activity } = deps;
+  const { config, db, catalog, flash, groups, hub, activity, runOfShow } = deps;
 
   const opId = (x: ExecContext) => `cmd-${createHash('sha256').update(`${x.roomId} ${x.opId}`).digest('base64url').slice(0, 40)}`;
   const itemOf = (x: ExecContext, id: string, kind?: ItemInfo['kind']): ItemInfo => {
@@ -42,6 +48,31 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
   /** The on-air activity event of an applied onAir command. */
   const onAirActivity = (x: ExecContext, itemId: string | null) => (r: CommandResult) =>
     activity.publish({ type: 'item.on_air', id: `onair:${x.roomId}:${r.version}`, room: x.roomId, at: Date.now(), item: itemId, by: x.principal.sub });
+
+  /**
+   * A run-of-show step on the room's live show: the step this command's operation id already
+   * wrote (a retry after a crash before the room append), or the one `decide` makes from the
+   * sheet as stored, written with the operation id.
+   */
+  const runStep = async <N extends RunStep['command'] & CommandName>(x: ExecContext, command: N, decide: (show: LiveShow, rows: SheetRow[]) => Promise<Extract<RunStep, { command: N }>>) => {
+    const show = await requireLiveShow(db, x.roomId);
+    const id = opId(x);
+    const prior = await appliedStep(db, show.id, id);
+    if (prior && prior.command !== command) throw new LivesaleError('IDEMPOTENCY_KEY_REUSED', `this idempotency key was used for a ${prior.command} command`);
+    const step = (prior ?? (await applyStep(db, id, await decide(show, await sheetRows(db, show.id))))) as Extract<RunStep, { command: N }>;
+    return { show, step };
+  };
+  /** Whether the item's sale is scheduled: a flash sale in pre-heat (its window not yet open by the Redis clock). */
+  const saleScheduled = async (x: ExecContext, itemId: string | null): Promise<boolean> => {
+    if (itemId === null || itemOf(x, itemId).kind !== 'flash') return false;
+    return (await flash.view(itemId))?.phase === 'preheat';
+  };
+  /** Opens a scheduled sale now, its end unchanged (as openSale does). */
+  const openScheduled = async (x: ExecContext, itemId: string): Promise<NonNullable<Extract<Delta, { t: 'slot' }>['sale']>> => {
+    const r = await flash.setWindow(itemId, 'now', undefined, x.principal.sub, { opId: opId(x) });
+    return { item: itemId, startsAt: r.startsAt, endsAt: r.endsAt };
+  };
+  const listed = (listing: readonly string[], itemId: string | null) => (itemId === null || listing.includes(itemId) ? [...listing] : [...listing, itemId]);
 
   return {
     // ---- the room document only
@@ -207,6 +238,66 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
         return {
           delta: { t: 'item', item, listing: [...x.room.doc.listing, item.id], stock: { available: v?.available ?? c.stock, ver: v?.ver ?? 1 } },
           data: { item },
+        };
+      },
+    },
+
+    // ---- the run of show: the live show's sheet, then the room document
+
+    next: {
+      run: async (x) => {
+        const { show, step } = await runStep(x, 'next', async (show, rows) => {
+          const d = decideNext(rows, show.id, x.now);
+          if (d.onAir?.itemId) itemOf(x, d.onAir.itemId);
+          return { ...d, openSale: await saleScheduled(x, d.onAir?.itemId ?? null) };
+        });
+        const item = step.onAir?.itemId ?? null;
+        const sale = step.openSale && item ? await openScheduled(x, item) : undefined;
+        return {
+          delta: { t: 'slot', onAir: item, listing: listed(x.room.doc.listing, item), ...(sale ? { sale } : {}) },
+          data: { closed: step.closed, onAir: step.onAir, ...(sale ? { sale } : {}) },
+          after: (r) => {
+            onAirActivity(x, item)(r);
+            void runOfShow.changed(show);
+          },
+        };
+      },
+    },
+
+    swap: {
+      run: async (x, c) => {
+        const { show, step } = await runStep(x, 'swap', async (show, rows) => {
+          const d = decideSwap(rows, show.id, x.now, c.mainPosition, c.backupPosition);
+          itemOf(x, d.backupItemId);
+          const goesOnAir = d.wasOnAir || (d.mainItemId !== null && x.room.doc.onAir === d.mainItemId);
+          return { ...d, openSale: goesOnAir && (await saleScheduled(x, d.backupItemId)) };
+        });
+        const doc = x.room.doc;
+        const listing = doc.listing.filter((i) => i !== step.backupItemId);
+        const at = step.mainItemId === null ? -1 : listing.indexOf(step.mainItemId);
+        if (at >= 0) listing[at] = step.backupItemId;
+        else listing.push(step.backupItemId);
+        const onAirChanges = step.wasOnAir || (step.mainItemId !== null && doc.onAir === step.mainItemId);
+        const onAir = onAirChanges ? step.backupItemId : doc.onAir;
+        const sale = step.openSale ? await openScheduled(x, step.backupItemId) : undefined;
+        return {
+          delta: { t: 'slot', onAir, listing, ...(sale ? { sale } : {}) },
+          data: { mainPosition: step.mainPosition, backupPosition: step.backupPosition, delisted: step.mainItemId, listed: step.backupItemId, onAir, ...(sale ? { sale } : {}) },
+          after: (r) => {
+            if (onAirChanges) onAirActivity(x, onAir)(r);
+            void runOfShow.changed(show);
+          },
+        };
+      },
+    },
+
+    skip: {
+      run: async (x, c) => {
+        const { show, step } = await runStep(x, 'skip', async (show, rows) => decideSkip(rows, show.id, x.now, c.position));
+        return {
+          delta: { t: 'slot', onAir: x.room.doc.onAir, listing: [...x.room.doc.listing] },
+          data: { skipped: step.position },
+          after: () => void runOfShow.changed(show),
         };
       },
     },

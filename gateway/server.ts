@@ -27,6 +27,7 @@ import { createMetrics } from './metrics.ts';
 import { isPublic, type Action } from './policy.ts';
 import { RoomHub } from './room-hub.ts';
 import { RoomStore } from './room-store.ts';
+import { RunOfShowPush } from './run-of-show.ts';
 import { callOf, requireAuthorized, type HttpHandler, type HttpMethod, type Router, type WsMessageType } from './router.ts';
 import { registerRoutes, type GatewayServices } from './routes/index.ts';
 import { registerWebSocket, type WsState } from './ws.ts';
@@ -132,6 +133,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const payments = new Payments({ redis, keys, scripts, kafka, topic: config.topics.orders });
   await payments.start();
   const catalog = new Catalog(db);
+  const runOfShow = new RunOfShowPush({ db, store, fanout, log: log.child({ component: 'run-of-show' }), pushMs: config.runOfShowPushMs });
+  runOfShow.start();
   const commands = new Commands({
     config,
     log: log.child({ component: 'commands' }),
@@ -139,10 +142,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     hub,
     audit,
     metrics,
-    commands: hostCommands({ config, catalog, flash, groups, hub, activity }),
+    commands: hostCommands({ config, db, catalog, flash, groups, hub, activity, runOfShow }),
   });
   const pipeline = createPipelineHealth({ redis, keys, kafka, config, registry: metrics.registry, log: log.child({ component: 'pipeline-health' }) });
-  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, fanout, hub, flash, groups, payments, catalog, commands, pipeline };
+  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, fanout, hub, flash, groups, payments, catalog, runOfShow, commands, pipeline };
 
   // ---- HTTP
   /**
@@ -251,6 +254,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         st.closing = true;
         uWS.us_listen_socket_close(listenSocket);
         clearInterval(tokenSweep);
+        runOfShow.close();
         const drainMs = opts.drainMs ?? config.shutdownDrainMs;
         log.info({ sockets: st.sockets.size, inFlight: st.inFlight, drainMs }, 'draining');
         for (const s of st.sockets) {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { LivesaleError } from '../common/platform/errors.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { metricDictionary, type MetricName, type MetricValue } from './metrics.ts';
+import { sheetRows } from './run-of-show.ts';
 import type { Show } from './shows.ts';
 import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics } from './stats.ts';
 
@@ -39,6 +40,17 @@ export interface ScheduleRow {
   onAirSeconds: number;
   /** actual start − planned start, seconds (positive: late). */
   startDelaySeconds: number | null;
+  /** actual end − planned end, seconds (positive: late). */
+  endDelaySeconds: number | null;
+  /**
+   * What the run of show did with the row (pending when nothing drove it; the actual times are
+   * then the item's on-air times).
+   */
+  status: 'pending' | 'on_air' | 'done' | 'skipped' | 'replaced';
+  /** A replaced main row: the backup that took its place. */
+  replacedBy: number | null;
+  /** A backup in a main row's place: that row (whose planned times it keeps). */
+  replaces: number | null;
 }
 
 export interface TopProduct {
@@ -79,12 +91,13 @@ const value = (ms: readonly MetricValue[], name: MetricName) => ms.find((m) => m
 /** Builds the report of a show from the ledger as it stands at `now`. */
 export async function buildReport(db: Kysely<Database>, show: Show, now = Date.now()): Promise<ShowReport> {
   const roomId = show.roomId;
-  const [figures, products, explain, items, intervals] = await Promise.all([
+  const [figures, products, explain, items, intervals, sheet] = await Promise.all([
     showFigures(db, roomId),
     productFigures(db, roomId),
     explainFigures(db, roomId),
     db.selectFrom('campaign_items').select(['id', 'title']).where('room_id', '=', roomId).orderBy('id').execute(),
     db.selectFrom('on_air_intervals').selectAll().where('room_id', '=', roomId).orderBy('started_at').execute(),
+    sheetRows(db, show.id),
   ]);
 
   // On-air intervals per item, contiguous ones merged.
@@ -125,22 +138,43 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     };
   });
 
-  const schedule: ScheduleRow[] = show.runSheet.map((r) => {
-    const list = r.itemId ? (onAir.get(r.itemId) ?? []) : [];
-    const first = list[0];
-    const last = list[list.length - 1];
+  // Planned against actual: the times the run of show recorded for a row it drove, otherwise
+  // the row's item's on-air times. A backup in a main row's place keeps that row's plan.
+  const byPosition = new Map(sheet.map((r) => [r.position, r]));
+  const schedule: ScheduleRow[] = sheet.map((r) => {
+    const main = r.replaces === null ? undefined : byPosition.get(r.replaces);
+    const plannedStart = r.plannedStart ?? main?.plannedStart ?? null;
+    const plannedEnd = r.plannedEnd ?? main?.plannedEnd ?? null;
+    let actualStart: number | null;
+    let actualEnd: number | null;
+    let onAirSeconds: number;
+    if (r.actualStart !== null || r.status !== 'pending') {
+      actualStart = r.actualStart;
+      actualEnd = r.actualEnd;
+      onAirSeconds = actualStart === null ? 0 : Math.round(((actualEnd ?? now) - actualStart) / 1000);
+    } else {
+      const list = r.itemId ? (onAir.get(r.itemId) ?? []) : [];
+      const last = list[list.length - 1];
+      actualStart = list[0]?.start ?? null;
+      actualEnd = last ? last.end : null;
+      onAirSeconds = seconds(list);
+    }
     return {
       position: r.position,
       role: r.role,
       title: r.title,
       itemId: r.itemId,
-      plannedStart: r.plannedStart === null ? null : iso(r.plannedStart),
-      plannedEnd: r.plannedEnd === null ? null : iso(r.plannedEnd),
-      actualStart: first ? iso(first.start) : null,
-      actualEnd: last ? (last.end === null ? null : iso(last.end)) : null,
-      plannedSeconds: r.plannedStart !== null && r.plannedEnd !== null ? Math.round((r.plannedEnd - r.plannedStart) / 1000) : null,
-      onAirSeconds: seconds(list),
-      startDelaySeconds: first && r.plannedStart !== null ? Math.round((first.start - r.plannedStart) / 1000) : null,
+      plannedStart: plannedStart === null ? null : iso(plannedStart),
+      plannedEnd: plannedEnd === null ? null : iso(plannedEnd),
+      actualStart: actualStart === null ? null : iso(actualStart),
+      actualEnd: actualEnd === null ? null : iso(actualEnd),
+      plannedSeconds: plannedStart !== null && plannedEnd !== null ? Math.round((plannedEnd - plannedStart) / 1000) : null,
+      onAirSeconds,
+      startDelaySeconds: actualStart !== null && plannedStart !== null ? Math.round((actualStart - plannedStart) / 1000) : null,
+      endDelaySeconds: actualEnd !== null && plannedEnd !== null ? Math.round((actualEnd - plannedEnd) / 1000) : null,
+      status: r.status,
+      replacedBy: r.replacedBy,
+      replaces: r.replaces,
     };
   });
 
@@ -240,8 +274,8 @@ export function reportCsv(r: ShowReport, part: CsvPart): string {
     }
     case 'schedule':
       return csv(
-        ['position', 'role', 'title', 'item_id', 'planned_start', 'planned_end', 'actual_start', 'actual_end', 'planned_seconds', 'on_air_seconds', 'start_delay_seconds'],
-        r.schedule.map((s) => [s.position, s.role, s.title, s.itemId, s.plannedStart, s.plannedEnd, s.actualStart, s.actualEnd, s.plannedSeconds, s.onAirSeconds, s.startDelaySeconds]),
+        ['position', 'role', 'title', 'item_id', 'status', 'replaced_by', 'replaces', 'planned_start', 'planned_end', 'actual_start', 'actual_end', 'planned_seconds', 'on_air_seconds', 'start_delay_seconds', 'end_delay_seconds'],
+        r.schedule.map((s) => [s.position, s.role, s.title, s.itemId, s.status, s.replacedBy, s.replaces, s.plannedStart, s.plannedEnd, s.actualStart, s.actualEnd, s.plannedSeconds, s.onAirSeconds, s.startDelaySeconds, s.endDelaySeconds]),
       );
     case 'top':
       return csv(
@@ -314,18 +348,19 @@ export function reportText(r: ShowReport): string {
   out.push('Run sheet: planned vs actual (UTC)');
   out.push(
     table(
-      ['#', 'role', 'title', 'item', 'planned', 'actual', 'on air m:s', 'delay'],
+      ['#', 'role', 'title', 'item', 'status', 'planned', 'actual', 'on air m:s', 'delay'],
       r.schedule.map((x) => [
         String(x.position),
         x.role,
         x.title.length > 28 ? `${x.title.slice(0, 27)}…` : x.title,
         x.itemId ?? '',
+        x.replacedBy !== null ? `replaced by #${x.replacedBy}` : x.replaces !== null ? `${x.status.replace('_', ' ')}, in #${x.replaces}` : x.status.replace('_', ' '),
         x.plannedStart ? `${hm(x.plannedStart)}–${hm(x.plannedEnd)}` : '—',
         x.actualStart ? `${hm(x.actualStart)}–${x.actualEnd ? hm(x.actualEnd) : 'now'}` : '—',
         mss(x.onAirSeconds),
         x.startDelaySeconds === null ? '—' : `${x.startDelaySeconds >= 0 ? '+' : ''}${Math.round(x.startDelaySeconds / 60)} min`,
       ]),
-      [true, false, false, false, false, false, true, true],
+      [true, false, false, false, false, false, false, true, true],
     ),
   );
   out.push('');

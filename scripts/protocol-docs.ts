@@ -40,6 +40,7 @@ import {
   joinResultSchema,
   onAirBody,
   paidResultSchema,
+  runOfShowSchema,
   payBody,
   roomDocSchema,
   serverFrameSchemas,
@@ -115,7 +116,7 @@ export const endpointDocs: Record<string, EndpointDoc> = {
    
     body: commandBody,
     response: commandResultSchema,
-    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'INVALID_ARGUMENT', 'WRONG_ITEM_KIND', 'STOCK_BELOW_COMMITTED', 'ITEM_UNAVAILABLE'],
+    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'INVALID_ARGUMENT', 'WRONG_ITEM_KIND', 'STOCK_BELOW_COMMITTED', 'ITEM_UNAVAILABLE', 'NO_SHOW', 'NOTHING_NEXT', 'SLOT_NOT_FOUND', 'SLOT_NOT_PENDING', 'WRONG_SLOT_ROLE', 'IDEMPOTENCY_KEY_REUSED'],
   },
   'items.create': {
     summary: 'Adds a flash-sale item: the addItem command, with the envelope in the body or in the Idempotency-Key and If-Match headers. 201 with the item.',
@@ -176,6 +177,11 @@ export const endpointDocs: Record<string, EndpointDoc> = {
   'shows.get': { summary: 'A show and its run sheet.', errors: ['FORBIDDEN'] },
   'rooms.show': { summary: "The show of a room.", errors: ['FORBIDDEN'] },
   'shows.stats': { summary: 'Every dictionary metric per show, per product and per minute.', errors: ['FORBIDDEN'] },
+  'shows.run': {
+    summary: "The run of show (the host's live view): the slot on air with its time left, the next slot, every slot's planned and actual times and drift (actual − planned, ms), and the show's drift, by the server clock. The same view is pushed to the room's host and ops sockets as run_of_show frames.",
+    response: runOfShowSchema,
+    errors: ['FORBIDDEN', 'SHOW_NOT_FOUND'],
+  },
   'shows.report': { summary: 'The review report as JSON, CSV or text.', query: 'format=json|csv|text, part (csv)', errors: ['FORBIDDEN', 'INVALID_ARGUMENT'] },
 };
 

@@ -11,6 +11,8 @@ import {
   type JoinResult,
   type RoomDoc,
   type RoomView,
+  type RunOfShow,
+  type RunOfShowFrame,
   type ServerFrame,
   type SnapshotFrame,
 } from '../common/contracts/protocol.ts';
@@ -201,6 +203,11 @@ export class HttpClient {
   async subscribe(roomId: string, itemId: string): Promise<SubscribeReply> {
     return this.#ok<SubscribeReply>('POST', `/rooms/${roomId}/items/${itemId}/subscribe`, {});
   }
+
+  /** The run of show of a show: current and next slot, planned against actual, drift (ops and the show's host). */
+  async runOfShow(showId: string): Promise<RunOfShow> {
+    return this.#ok<RunOfShow>('GET', `/shows/${showId}/run`);
+  }
 }
 
 export interface PaidReply {
@@ -284,6 +291,8 @@ export class RoomSocket {
   closed: { code: number; reason: string } | undefined;
   /** The last viewer figures received (ephemeral). */
   viewers: { online: number; peak: number } | undefined;
+  /** The latest run of show pushed to this socket (the room's host and ops only). */
+  runOfShow: RunOfShowFrame | undefined;
   /** Set when the server announced a shutdown: reconnect after `reconnectInMs`. */
   goingAway: GoingAwayFrame | undefined;
   /** Offsets that did not follow on: never expected from the server. */
@@ -375,6 +384,9 @@ export class RoomSocket {
         break;
       case 'viewers':
         this.viewers = { online: f.online, peak: f.peak };
+        break;
+      case 'run_of_show':
+        this.runOfShow = f;
         break;
       case 'going_away':
         this.goingAway = f;

@@ -182,6 +182,25 @@ export interface RunSheetTable {
   item_id: string | null;
   planned_start: NullableTimestamp;
   planned_end: NullableTimestamp;
+  /** What the run of show did with the row (migration 2026-12-02-0301). */
+  status: ColumnType<SlotStatus, SlotStatus | undefined, SlotStatus>;
+  actual_start: NullableTimestamp;
+  actual_end: NullableTimestamp;
+  /** A replaced main row: the position of the backup that stands in its place. */
+  replaced_by: ColumnType<number | null, number | null | undefined, number | null>;
+  /** A backup row standing in for a main row: that row's position. */
+  replaces: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+export type SlotStatus = 'pending' | 'on_air' | 'done' | 'skipped' | 'replaced';
+
+/** Applied run-of-show commands by operation id: a retried command answers its first answer. */
+export interface RunSheetOpsTable {
+  show_id: string;
+  op_id: string;
+  command: string;
+  answer: ColumnType<unknown, string, string>;
+  at: Timestamp;
 }
 
 /** The host_commands table (migration 2026-11-24-0201-host-command-audit). */
@@ -228,6 +247,7 @@ export interface Database {
   on_air_intervals: OnAirIntervalsView;
   shows: ShowsTable;
   run_sheet: RunSheetTable;
+  run_sheet_ops: RunSheetOpsTable;
   host_commands: HostCommandsTable;
   item_retirements: ItemRetirementsTable;
 }

@@ -125,6 +125,14 @@ export const deltaSchema = z
     z.object({ t: z.literal('sale'), item: idSchema, startsAt: epochMs, endsAt: epochMs }).describe('A sale opened, closed or rescheduled (event)'),
     z.object({ t: z.literal('group'), item: idSchema, ...groupProgressSchema.shape, tier: z.number().int().min(0).optional() }).describe('Group buy progress (state; a tier crossing, with `tier`, is an event)'),
     z.object({ t: z.literal('groupClosed'), item: idSchema, count, finalPrice: fen, outcome: z.enum(['succeeded', 'failed', 'base_price']) }).describe('A group buy closed (event)'),
+    z
+      .object({
+        t: z.literal('slot'),
+        onAir: idSchema.nullable().describe('The item on air after the step'),
+        listing: z.array(idSchema).describe('The listing after the step'),
+        sale: z.object({ item: idSchema, startsAt: epochMs, endsAt: epochMs }).optional().describe('A pre-heated sale the step opened'),
+      })
+      .describe('A run-of-show step (next, swap, skip): the item on air, the listing and a sale it opened, in one change (event)'),
   ])
   .describe('One ordered change of a room');
 export type Delta = z.infer<typeof deltaSchema>;
@@ -165,6 +173,10 @@ export function nextDoc(doc: RoomDoc, d: Delta): RoomDoc {
       return withItem(doc, d.item, { startsAt: d.startsAt, endsAt: d.endsAt });
     case 'groupClosed':
       return withItem(doc, d.item, { closed: { count: d.count, finalPrice: d.finalPrice, outcome: d.outcome } });
+    case 'slot': {
+      const next = { ...doc, onAir: d.onAir, listing: [...d.listing] };
+      return d.sale ? withItem(next, d.sale.item, { startsAt: d.sale.startsAt, endsAt: d.sale.endsAt }) : next;
+    }
     case 'stock':
     case 'group':
       return doc;
@@ -230,6 +242,8 @@ export function laneOf(d: Delta): Lane {
     case 'sale':
     case 'groupClosed':
       return { lane: 'event', urgent: true };
+    case 'slot':
+      return { lane: 'event', urgent: d.sale !== undefined };
     case 'item':
     case 'announce':
       return { lane: 'event', urgent: false };
@@ -384,6 +398,66 @@ export const statsFrameSchema = z
   .describe('Ephemeral, ops and the room host only: live figures (see the stats API for the fields); may be dropped');
 export type StatsFrame = z.infer<typeof statsFrameSchema>;
 
+// The run of show: the host's live view of the run sheet (GET /shows/:showId/run and the
+// ephemeral run_of_show frame). Times are the server clock; drift is actual − planned, in ms.
+
+const position = z.number().int().min(1).max(500).describe('A run-sheet position (1 is the first row)');
+const slotStatus = z.enum(['pending', 'on_air', 'done', 'skipped', 'replaced']);
+const driftMs = z.number().int().nullable().describe('actual − planned, ms (positive: late); null until both are known');
+
+export const runSlotSchema = z.object({
+  position: position.describe('The main row of the slot'),
+  title: text({ max: 200 }).describe("The slot's title now (a backup's after a swap)"),
+  itemId: idSchema.nullable().describe("The slot's item now (a backup's after a swap)"),
+  status: z.enum(['pending', 'on_air', 'done', 'skipped']),
+  replacedBy: position.nullable().describe('The backup row that replaced the main item, if swapped'),
+  mainItemId: idSchema.nullable().describe('The main row\'s own item'),
+  plannedStart: epochMs.nullable(),
+  plannedEnd: epochMs.nullable(),
+  actualStart: epochMs.nullable(),
+  actualEnd: epochMs.nullable(),
+  startDriftMs: driftMs,
+  endDriftMs: driftMs,
+  durationDriftMs: driftMs.describe('(actual end − actual start) − (planned end − planned start), ms'),
+});
+export type RunSlot = z.infer<typeof runSlotSchema>;
+
+export const runRowSchema = z.object({
+  position,
+  role: z.enum(['main', 'backup', 'lottery']),
+  title: text({ max: 200 }),
+  itemId: idSchema.nullable(),
+  status: slotStatus,
+  actualStart: epochMs.nullable(),
+  actualEnd: epochMs.nullable(),
+  replacedBy: position.nullable().describe('A replaced main row: the backup in its place'),
+  replaces: position.nullable().describe('A backup standing in for a main row: that row'),
+});
+export type RunRow = z.infer<typeof runRowSchema>;
+
+export const runOfShowSchema = z
+  .object({
+    showId: idSchema,
+    roomId: idSchema,
+    state: z.enum(['planned', 'live', 'ended']),
+    serverTime: epochMs.describe('The server clock the view was computed at'),
+    current: runSlotSchema
+      .extend({ timeLeftMs: z.number().int().nullable().describe('planned end − server time, ms (negative: overrunning); null without a planned end') })
+      .nullable()
+      .describe('The slot on air'),
+    next: runSlotSchema.nullable().describe('The next pending main slot'),
+    slots: z.array(runSlotSchema).describe('Every main slot in sheet order'),
+    rows: z.array(runRowSchema).describe('Every run-sheet row as recorded (backups and lottery rows included)'),
+    driftMs: driftMs.describe("The show's drift: the current slot's start drift while one is on air, otherwise the end drift of the last slot that ended"),
+  })
+  .describe("The run of show: current and next slot, per-slot planned, actual and drift, and the show's drift");
+export type RunOfShow = z.infer<typeof runOfShowSchema>;
+
+export const runOfShowFrameSchema = runOfShowSchema
+  .extend({ type: z.literal('run_of_show') })
+  .describe('Ephemeral, ops and the room host only: the run of show, on every slot change and every few seconds while the show is live; may be dropped');
+export type RunOfShowFrame = z.infer<typeof runOfShowFrameSchema>;
+
 // Shopper order commands: results of pay, cancel, join (a tiered group) and subscribe (pre-heat)
 
 export const paidResultSchema = z.object({
@@ -447,7 +521,8 @@ export type ServerFrame =
   | AckFrame
   | GoingAwayFrame
   | ViewersFrame
-  | StatsFrame;
+  | StatsFrame
+  | RunOfShowFrame;
 
 /** Every frame schema by type (conformance tests validate every received frame with these). */
 export const serverFrameSchemas = {
@@ -465,6 +540,7 @@ export const serverFrameSchemas = {
   going_away: goingAwayFrameSchema,
   viewers: viewersFrameSchema,
   stats: statsFrameSchema,
+  run_of_show: runOfShowFrameSchema,
 } as const satisfies Record<ServerFrame['type'], z.ZodType>;
 
 /** WebSocket close codes the server uses, with their meaning. */
@@ -546,6 +622,12 @@ export const commandShapes = {
     holdSeconds: z.number().int().min(10).max(86_400).optional(),
   },
   closeGroup: { itemId: idSchema },
+  next: {},
+  swap: {
+    mainPosition: z.number().int().min(1).max(500).describe('The main slot whose item the backup replaces'),
+    backupPosition: z.number().int().min(1).max(500).describe('The backup row that takes its place'),
+  },
+  skip: { position: z.number().int().min(1).max(500).describe('The pending run-sheet row to skip') },
 } as const;
 
 export type CommandName = keyof typeof commandShapes;
@@ -572,6 +654,9 @@ function commandVariants(ws: boolean) {
     v('closeSale'),
     v('openGroup').refine((b) => b.tiers.every((t) => t.price < b.basePrice), { message: 'tier prices must be below the base price', path: ['tiers'] }),
     v('closeGroup'),
+    v('next'),
+    v('swap').refine((b) => b.mainPosition !== b.backupPosition, { message: 'the backup must be another row', path: ['backupPosition'] }),
+    v('skip'),
   ] as const;
 }
 

@@ -136,6 +136,7 @@ export const settings = [
   setting({ name: 'READY_PIPELINE', key: 'readyPipeline', schema: z.boolean(), default: true, fromEnv: flag, doc: "whether the gateway's `/readyz` also needs a live relay, a live writer and the ledger within the lag bounds" }),
   setting({ name: 'READY_MAX_LAG_SECONDS', key: 'readyMaxLagSeconds', schema: int(1, 86_400), default: 60, fromEnv: num, doc: '`/readyz` is not ready while the ledger is further behind than this (oldest event not yet written)' }),
   setting({ name: 'READY_MAX_LAG_EVENTS', key: 'readyMaxLagEvents', schema: int(1, 100_000_000), default: 50_000, fromEnv: num, doc: '`/readyz` is not ready while more events than this wait for the ledger (outbox entries plus the writer group\'s Kafka lag)' }),
+  setting({ name: 'RUN_OF_SHOW_PUSH_MS', key: 'runOfShowPushMs', schema: int(100, 60_000), default: 2000, fromEnv: num, doc: 'while a show is live, its run of show (current slot, time left, drift) goes to the room\'s host and ops sockets at least once per this many ms' }),
   setting({ name: 'STATS_PUSH_MS', key: 'statsPushMs', schema: int(10, 60_000), default: 250, fromEnv: num, doc: 'live figures go to a room\'s ops dashboards at most once per this many ms' }),
 ] as const;
 

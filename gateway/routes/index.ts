@@ -17,6 +17,7 @@ import type { GatewayMetrics } from '../metrics.ts';
 import type { RoomHub } from '../room-hub.ts';
 import type { RoomStore } from '../room-store.ts';
 import type { Router } from '../router.ts';
+import type { RunOfShowPush } from '../run-of-show.ts';
 import { registerOrderRoutes } from './orders.ts';
 import { registerRoomRoutes } from './rooms.ts';
 import { registerShowRoutes } from './shows.ts';
@@ -44,6 +45,8 @@ export interface GatewayServices {
   /** Payments, answered only once durable in Kafka. */
   readonly payments: Payments;
   readonly catalog: Catalog;
+  /** The host's live run of show (slot changes and the periodic push). */
+  readonly runOfShow: RunOfShowPush;
   readonly commands: Commands;
   /** Relay and writer liveness and the ledger lag, for readiness and metrics. */
   readonly pipeline?: PipelineHealthReader;

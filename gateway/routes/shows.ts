@@ -1,5 +1,6 @@
 import { LivesaleError } from '../../common/platform/errors.ts';
 import { buildReport, parseCsvPart, reportCsv, reportText } from '../../orders/report.ts';
+import { runOfShow } from '../../orders/run-of-show.ts';
 import { createShow, createShowBody, requireShow, showOfRoom } from '../../orders/shows.ts';
 import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics } from '../../orders/stats.ts';
 import type { Kysely } from 'kysely';
@@ -57,6 +58,14 @@ export function registerShowRoutes(router: Router, deps: { db: Kysely<Database>;
         minutes: minutes.map((m) => ({ minute: new Date(m.minute).toISOString(), metrics: minuteMetrics(m) })),
       },
     };
+  });
+
+  // The run of show: current and next slot, planned against actual, drift (server clock).
+  router.route('get', '/shows/:showId/run', 'shows.run', 'show.read', async (r, call) => {
+    const show = await requireShow(db, r.params[0]!);
+    call.authorize(show);
+    const row = await db.selectFrom('shows').select('state').where('id', '=', show.id).executeTakeFirstOrThrow();
+    return { status: 200, body: await runOfShow(db, { id: show.id, roomId: show.roomId, state: row.state }) };
   });
 
   // The review report: ?format=json (default), csv (&part=summary|products|minutes|schedule|top) or text.

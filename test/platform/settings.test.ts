@@ -62,6 +62,7 @@ const badValues: Record<string, string> = {
   READY_PIPELINE: 'mostly',
   READY_MAX_LAG_SECONDS: '0',
   READY_MAX_LAG_EVENTS: 'lots',
+  RUN_OF_SHOW_PUSH_MS: '50',
 };
 
 describe('settings table', () => {
