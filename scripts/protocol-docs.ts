@@ -41,6 +41,8 @@ import {
   onAirBody,
   paidResultSchema,
   runOfShowSchema,
+  runRowSchema,
+  runSlotSchema,
   payBody,
   roomDocSchema,
   serverFrameSchemas,
@@ -214,6 +216,9 @@ const named: Record<string, z.ZodType> = {
   Command: commandBody,
   CommandResult: commandResultSchema,
   BuyResult: buyResultSchema,
+  RunSlot: runSlotSchema,
+  RunRow: runRowSchema,
+  RunOfShow: runOfShowSchema,
   ErrorReply: errorReply,
 };
 
