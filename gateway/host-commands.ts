@@ -25,6 +25,14 @@ export interface HostCommandDeps {
 }
 
 /**
+ * The operation id a command passes to the inventory and the run sheet: derived from the room
+ * and the command's actor and idempotency key, so a retried command applies once there.
+ */
+export function commandOpId(roomId: string, commandId: string): string {
+  return `cmd-${createHash('sha256').update(`${roomId} ${commandId}`).digest('base64url').slice(0, 40)}`;
+}
+
+/**
  * Every host console command, by name: the table the command pipeline (commands.ts) runs.
  * An entry turns a validated command (its fields are `commandShapes` in
  * common/contracts/protocol.ts) into the delta appended to the room and the reply's data. The
@@ -38,7 +46,7 @@ export interface HostCommandDeps {
 export function hostCommands(deps: HostCommandDeps): HostCommands {
   const { config, db, catalog, flash, groups, hub, activity, runOfShow } = deps;
 
-  const opId = (x: ExecContext) => `cmd-${createHash('sha256').update(`${x.roomId} ${x.opId}`).digest('base64url').slice(0, 40)}`;
+  const opId = (x: ExecContext) => commandOpId(x.roomId, x.opId);
   const itemOf = (x: ExecContext, id: string, kind?: ItemInfo['kind']): ItemInfo => {
     const it = x.room.doc.items[id];
     if (!it) throw new LivesaleError('ITEM_NOT_FOUND', `room ${x.roomId} has no item ${id}`);

@@ -4,6 +4,8 @@ import type { ShowReport } from '../../orders/report.ts';
 import { ApiError, type CommandInput, type HttpClient, type RoomSocket } from '../../web/client.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { commandOpId } from '../../gateway/host-commands.ts';
+import { applyStep, decideNext, sheetRows } from '../../orders/run-of-show.ts';
 import { conformance, hostWithRoom, record } from './support.ts';
 
 let sys: System;
@@ -366,4 +368,43 @@ describe('the run of show: next, swap, skip, the live view and drift', () => {
     const csv = (await host.request('GET', `/shows/${showId}/report?format=csv&part=schedule`)).body as string;
     expect(csv.split('\r\n')[0]).toContain('status,replaced_by,replaces');
   });
+});
+
+it('a step that changed the sheet but never reached the room log applies once when retried with its key', async () => {
+  const h = await hostWithRoom(sys, 'crash-host', 'Interrupted step');
+  const now = Date.now();
+  const a = await h.http.addItem(h.roomId, { title: 'First', price: 100, stock: 5, perUserLimit: 1, startsAt: now - 1000, endsAt: now + 3600_000 });
+  const b = await h.http.addItem(h.roomId, { title: 'Second', price: 100, stock: 5, perUserLimit: 1, startsAt: now - 1000, endsAt: now + 3600_000 });
+  const created = await h.http.request('POST', '/shows', {
+    roomId: h.roomId,
+    title: 'Interrupted',
+    plannedStart: now,
+    plannedEnd: now + 600_000,
+    runSheet: [
+      { role: 'main', title: 'First', itemId: a.id, plannedStart: now, plannedEnd: now + 300_000 },
+      { role: 'main', title: 'Second', itemId: b.id, plannedStart: now + 300_000, plannedEnd: now + 600_000 },
+    ],
+  });
+  const showId = created.body.show.id as string;
+  await sys.db.updateTable('shows').set({ state: 'live', started_at: new Date() }).where('id', '=', showId).execute();
+  // The first attempt of `next` with key k1 wrote its step, then stopped before the room append.
+  const opId = commandOpId(h.roomId, 'host:crash-host k1');
+  const firstAt = now - 5000;
+  await applyStep(sys.db, opId, { ...decideNext(await sheetRows(sys.db, showId), showId, firstAt), openSale: false });
+  const version = await h.http.version(h.roomId);
+  expect((await h.http.snapshot(h.roomId)).room.onAir).toBeNull();
+
+  const r = await h.http.command(h.roomId, { command: 'next' }, { idempotencyKey: 'k1', baseVersion: version });
+  expect(r.duplicate).toBe(false);
+  expect(r.data?.onAir).toMatchObject({ itemId: a.id });
+  expect((await h.http.snapshot(h.roomId)).room.onAir).toBe(a.id);
+  const rows = await sheetRows(sys.db, showId);
+  // Applied once: the first slot on air since the first attempt, the second still pending.
+  expect(rows.map((x) => [x.status, x.actualStart])).toEqual([
+    ['on_air', firstAt],
+    ['pending', null],
+  ]);
+  expect(await sys.db.selectFrom('run_sheet_ops').select('op_id').where('show_id', '=', showId).execute()).toHaveLength(1);
+  const n = await h.http.command(h.roomId, { command: 'next' }, { idempotencyKey: 'k2' });
+  expect(n.data?.onAir).toMatchObject({ itemId: b.id });
 });
