@@ -16,6 +16,7 @@ import { GroupBuy } from '../inventory/group-buy.ts';
 import { Payments } from '../inventory/payments.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';
 import { Catalog } from '../orders/catalog.ts';
+import { Lotteries } from '../orders/lottery.ts';
 import { ActivityPublisher } from './activity.ts';
 import { AuditLog } from './audit.ts';
 import { Auth, bearer } from './auth.ts';
@@ -25,6 +26,7 @@ import { hostCommands } from './host-commands.ts';
 import { abort, copyRequest, errorReply, readBody, requireJsonBody, requireWellFormedPath, send, type ResState } from './http.ts';
 import { createMetrics } from './metrics.ts';
 import { isPublic, type Action } from './policy.ts';
+import { Presence } from './presence.ts';
 import { RoomHub } from './room-hub.ts';
 import { RoomStore } from './room-store.ts';
 import { callOf, requireAuthorized, type HttpHandler, type HttpMethod, type Router, type WsMessageType } from './router.ts';
@@ -132,6 +134,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const payments = new Payments({ redis, keys, scripts, kafka, topic: config.topics.orders });
   await payments.start();
   const catalog = new Catalog(db);
+  const lotteries = new Lotteries(db);
+  const presence = new Presence();
   const commands = new Commands({
     config,
     log: log.child({ component: 'commands' }),
@@ -139,10 +143,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     hub,
     audit,
     metrics,
-    commands: hostCommands({ config, catalog, flash, groups, hub, activity }),
+    commands: hostCommands({ config, catalog, flash, groups, hub, activity, lotteries }),
   });
   const pipeline = createPipelineHealth({ redis, keys, kafka, config, registry: metrics.registry, log: log.child({ component: 'pipeline-health' }) });
-  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, fanout, hub, flash, groups, payments, catalog, commands, pipeline };
+  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, fanout, hub, flash, groups, payments, catalog, commands, lotteries, presence, pipeline };
 
   // ---- HTTP
   /**
@@ -223,7 +227,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   });
 
   // ---- WebSocket
-  const ws = registerWebSocket(app, { config, log, auth, hub, store, fanout, metrics, activity }, st);
+  const ws = registerWebSocket(app, { config, log, auth, hub, store, fanout, metrics, activity, presence }, st);
   const tokenSweep = setInterval(() => ws.sweepTokens(), 1000);
 
   // ---- listen

@@ -49,6 +49,12 @@ export const errorTable = {
   STOCK_BELOW_COMMITTED: { status: 409, message: 'stock cannot go below what is held and sold' },
   WRONG_ITEM_KIND: { status: 409, message: 'this command does not apply to this kind of item' },
   GROUP_CLOSED: { status: 409, message: 'the group buy is closed' },
+  // lotteries (refusals: nothing changed)
+  LOTTERY_NOT_FOUND: { status: 404, message: 'no such lottery' },
+  LOTTERY_NOT_OPEN: { status: 409, message: 'entries to this lottery have not opened yet' },
+  LOTTERY_CLOSED: { status: 409, message: 'entries to this lottery are closed' },
+  NOT_ELIGIBLE: { status: 409, message: 'this user may not enter this lottery' },
+  LOTTERY_DRAWN: { status: 409, message: 'the lottery has been drawn' },
   PAYMENT_NOT_CONFIRMED: { status: 503, message: 'the payment could not be made durable yet; retry with the same order', retriable: true },
   // operations
   CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },

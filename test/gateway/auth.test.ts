@@ -37,6 +37,8 @@ function sample(name: CommandName): CommandInput {
     closeSale: { command: 'closeSale', itemId },
     openGroup: { command: 'openGroup', title: 'Group', basePrice: 1000, stock: 10, perUserLimit: 1, tiers: [{ threshold: 2, price: 900 }], endsAt: w.endsAt },
     closeGroup: { command: 'closeGroup', itemId },
+    createLottery: { command: 'createLottery', title: 'Intruder lottery', prize: { kind: 'coupon', title: 'Coupon' }, winners: 1, eligibility: { kind: 'anyone' }, closesAt: w.endsAt },
+    drawLottery: { command: 'drawLottery', lotteryId: '1' },
   };
   return all[name];
 }
