@@ -229,11 +229,18 @@ describe('lotteries', () => {
     const a = await shopper('win-a');
     expect(await refusal(a.enterLottery(later.id))).toBe('LOTTERY_NOT_OPEN');
     expect((await sys.http().lottery(later.id)).entrants).toBe(0);
+    // Nothing to draw before entries open.
+    expect(await refusal(draw(later.id))).toBe('LOTTERY_NOT_OPEN');
+    expect((await sys.http().lottery(later.id)).state).toBe('open');
 
     const short = await createLottery({ closesAt: Date.now() + 2500 });
     await new Promise((r) => setTimeout(r, 3000));
     expect(await refusal(a.enterLottery(short.id))).toBe('LOTTERY_CLOSED');
     expect((await sys.http().lottery(short.id)).entrants).toBe(0);
+    // Drawn without entrants: no winners, the whole number asked is the shortfall, and it verifies.
+    const empty = await draw(short.id);
+    expect(empty.drawn).toMatchObject({ entrants: 0, winners: [], shortfall: 1 });
+    expect(verifyLottery(await sys.http().lottery(short.id)).ok).toBe(true);
 
     const open = await createLottery();
     const first = await a.enterLottery(open.id);
