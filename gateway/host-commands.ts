@@ -230,6 +230,12 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
 
     createLottery: {
       run: async (x, c) => {
+        // Created before this command's answer reached the room (a retry after a crash): the same lottery.
+        const done = await lotteries.byOp(opId(x));
+        if (done) {
+          const lottery = await lotteries.info(done);
+          return { delta: { t: 'lottery', lottery }, data: { lottery } };
+        }
         if (c.prize.kind === 'item') {
           itemOf(x, c.prize.itemId, 'flash');
           const v = await flash.view(c.prize.itemId);

@@ -92,7 +92,7 @@ export class Lotteries {
    * lottery it created.
    */
   async create(input: CreateLotteryInput): Promise<{ row: Row; created: boolean }> {
-    const existing = await this.#db.selectFrom('lotteries').selectAll().where('op_id', '=', input.opId).executeTakeFirst();
+    const existing = await this.byOp(input.opId);
     if (existing) return { row: existing, created: false };
     if (!dbId.test(input.roomId)) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${input.roomId}`);
     let q = this.#db.selectFrom('shows').select(['id', 'state']).where('room_id', '=', input.roomId);
@@ -132,6 +132,11 @@ export class Lotteries {
       .executeTakeFirst();
     if (row) return { row, created: true };
     return { row: await this.#db.selectFrom('lotteries').selectAll().where('op_id', '=', input.opId).executeTakeFirstOrThrow(), created: false };
+  }
+
+  /** The lottery an operation id created, if it did. */
+  async byOp(opId: string): Promise<Row | undefined> {
+    return this.#db.selectFrom('lotteries').selectAll().where('op_id', '=', opId).executeTakeFirst();
   }
 
   async get(lotteryId: string): Promise<Row | undefined> {
