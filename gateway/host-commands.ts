@@ -6,6 +6,7 @@ import type { GroupBuy } from '../inventory/group-buy.ts';
 import type { Kysely } from 'kysely';
 import type { Catalog } from '../orders/catalog.ts';
 import { appliedStep, applyStep, decideNext, decideSkip, decideSwap, requireLiveShow, sheetRows, type LiveShow, type RunStep, type SheetRow } from '../orders/run-of-show.ts';
+import { prizeOrderId, type Lotteries } from '../orders/lottery.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import type { CommandName, CommandResult, Delta, ItemInfo } from '../common/contracts/protocol.ts';
 import type { ActivityPublisher } from './activity.ts';
@@ -22,6 +23,7 @@ export interface HostCommandDeps {
   hub: RoomHub;
   activity: ActivityPublisher;
   runOfShow: RunOfShowPush;
+  lotteries: Lotteries;
 }
 
 /**
@@ -44,7 +46,7 @@ export function commandOpId(roomId: string, commandId: string): string {
  * the room append applies once there. How to add one: docs/host-commands.md.
  */
 export function hostCommands(deps: HostCommandDeps): HostCommands {
-  const { config, db, catalog, flash, groups, hub, activity, runOfShow } = deps;
+  const { config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries } = deps;
 
   const opId = (x: ExecContext) => commandOpId(x.roomId, x.opId);
   const itemOf = (x: ExecContext, id: string, kind?: ItemInfo['kind']): ItemInfo => {
@@ -320,6 +322,61 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
           delta: { t: 'groupClosed', item: c.itemId, count: closed.count, finalPrice: closed.finalPrice, outcome: closed.outcome },
           data: { count: closed.count, finalPrice: closed.finalPrice, outcome: closed.outcome, refunds: settled.refunds, refundTotal: settled.refundTotal },
         };
+      },
+    },
+
+    // ---- lotteries (docs/lottery.md): the ledger first, then the room document
+
+    createLottery: {
+      run: async (x, c) => {
+        // Created before this command's answer reached the room (a retry after a crash): the same lottery.
+        const done = await lotteries.byOp(opId(x));
+        if (done) {
+          const lottery = await lotteries.info(done);
+          return { delta: { t: 'lottery', lottery }, data: { lottery } };
+        }
+        if (c.prize.kind === 'item') {
+          itemOf(x, c.prize.itemId, 'flash');
+          const v = await flash.view(c.prize.itemId);
+          if (!v) throw new LivesaleError('ITEM_UNAVAILABLE');
+          // Refused rather than drawn short: the stock must cover every winner asked for now.
+          if (v.available < c.winners) throw new LivesaleError('INSUFFICIENT_STOCK', `the prize has ${v.available} available, fewer than the ${c.winners} winners`, { available: v.available });
+        }
+        const { row } = await lotteries.create({
+          opId: opId(x),
+          roomId: x.roomId,
+          ...(c.showId !== undefined ? { showId: c.showId } : {}),
+          createdBy: x.principal.sub,
+          title: c.title,
+          prize: c.prize,
+          winners: c.winners,
+          eligibility: c.eligibility,
+          ...(c.opensAt !== undefined ? { opensAt: c.opensAt } : {}),
+          closesAt: c.closesAt,
+          claimSeconds: c.claimSeconds ?? config.holdSeconds,
+        });
+        const lottery = await lotteries.info(row);
+        return { delta: { t: 'lottery', lottery }, data: { lottery } };
+      },
+    },
+
+    drawLottery: {
+      run: async (x, c) => {
+        const d = await lotteries.close(c.lotteryId, x.roomId);
+        let row = d.row;
+        if (!d.already) {
+          const prize = row.prize_kind === 'item' ? row.prize_item_id : null;
+          let winners = d.order.map((userId) => ({ userId, orderId: null as string | null, claimDeadline: null as number | null }));
+          if (prize !== null) {
+            // Holds in rank order while the stock lasts: the winners are a prefix of the draw's order.
+            const a = await flash.awardPrizes(prize, row.id, d.order.map((userId, i) => ({ orderId: prizeOrderId(row.id, i + 1), userId })), row.claim_seconds * 1000);
+            hub.noteStock(x.roomId, prize, a.available, a.ver);
+            winners = d.order.slice(0, a.awarded).map((userId, i) => ({ userId, orderId: prizeOrderId(row.id, i + 1), claimDeadline: a.deadlines[i] ?? null }));
+          }
+          row = await lotteries.recordDraw(d, winners);
+        }
+        const lottery = await lotteries.info(row);
+        return { delta: { t: 'lotteryDrawn', lottery }, data: { lottery } };
       },
     },
   };

@@ -16,6 +16,7 @@ import { GroupBuy } from '../inventory/group-buy.ts';
 import { Payments } from '../inventory/payments.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';
 import { Catalog } from '../orders/catalog.ts';
+import { Lotteries } from '../orders/lottery.ts';
 import { ActivityPublisher } from './activity.ts';
 import { AuditLog } from './audit.ts';
 import { Auth, bearer } from './auth.ts';
@@ -25,6 +26,7 @@ import { hostCommands } from './host-commands.ts';
 import { abort, copyRequest, errorReply, readBody, requireJsonBody, requireWellFormedPath, send, type ResState } from './http.ts';
 import { createMetrics } from './metrics.ts';
 import { isPublic, type Action } from './policy.ts';
+import { Presence } from './presence.ts';
 import { RoomHub } from './room-hub.ts';
 import { RoomStore } from './room-store.ts';
 import { RunOfShowPush } from './run-of-show.ts';
@@ -135,6 +137,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const catalog = new Catalog(db);
   const runOfShow = new RunOfShowPush({ db, store, fanout, log: log.child({ component: 'run-of-show' }), pushMs: config.runOfShowPushMs });
   runOfShow.start();
+  const lotteries = new Lotteries(db);
+  const presence = new Presence();
   const commands = new Commands({
     config,
     log: log.child({ component: 'commands' }),
@@ -142,10 +146,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     hub,
     audit,
     metrics,
-    commands: hostCommands({ config, db, catalog, flash, groups, hub, activity, runOfShow }),
+    commands: hostCommands({ config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries }),
   });
   const pipeline = createPipelineHealth({ redis, keys, kafka, config, registry: metrics.registry, log: log.child({ component: 'pipeline-health' }) });
-  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, fanout, hub, flash, groups, payments, catalog, runOfShow, commands, pipeline };
+  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, fanout, hub, flash, groups, payments, catalog, runOfShow, commands, lotteries, presence, pipeline };
 
   // ---- HTTP
   /**
@@ -226,7 +230,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   });
 
   // ---- WebSocket
-  const ws = registerWebSocket(app, { config, log, auth, hub, store, fanout, metrics, activity }, st);
+  const ws = registerWebSocket(app, { config, log, auth, hub, store, fanout, metrics, activity, presence }, st);
   const tokenSweep = setInterval(() => ws.sweepTokens(), 1000);
 
   // ---- listen

@@ -3,6 +3,7 @@ import { LivesaleError } from '../common/platform/errors.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { metricDictionary, type MetricName, type MetricValue } from './metrics.ts';
 import { sheetRows } from './run-of-show.ts';
+import { reportLotteries, type ReportLottery } from './lottery.ts';
 import type { Show } from './shows.ts';
 import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics } from './stats.ts';
 
@@ -81,6 +82,8 @@ export interface ShowReport {
   minutes: { minute: string; metrics: MetricValue[] }[];
   schedule: ScheduleRow[];
   topProducts: TopProduct[];
+  /** Every lottery of the show: entrants, winners (with their claims) and, once drawn, the seed. */
+  lotteries: ReportLottery[];
   /** The definitions (and versions) of every metric in this report. */
   dictionary: { metric: MetricName; unit: string; version: number; definition: string }[];
 }
@@ -183,7 +186,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
   const stillOn = allIntervals.some((i) => i.end === null);
   const actualEnd = allIntervals.length && !stillOn ? Math.max(...allIntervals.map((i) => i.end!)) : null;
 
-  const series = await minuteSeries(db, roomId);
+  const [series, lotteries] = await Promise.all([minuteSeries(db, roomId), reportLotteries(db, show.id)]);
   const firstData = series[0]?.minute;
   const lastData = series[series.length - 1]?.minute;
   const from = Math.min(show.plannedStart, firstData ?? show.plannedStart);
@@ -222,6 +225,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     minutes: minutes.map((m) => ({ minute: iso(m.minute), metrics: minuteMetrics(m) })),
     schedule,
     topProducts,
+    lotteries,
     dictionary: [...used].map((metric) => {
       const d = metricDictionary[metric];
       return { metric, unit: d.unit, version: d.version, definition: d.definition };
@@ -232,7 +236,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-export const csvParts = ['summary', 'products', 'minutes', 'schedule', 'top'] as const;
+export const csvParts = ['summary', 'products', 'minutes', 'schedule', 'top', 'lotteries'] as const;
 export type CsvPart = (typeof csvParts)[number];
 
 function cell(v: unknown): string {
@@ -281,6 +285,23 @@ export function reportCsv(r: ShowReport, part: CsvPart): string {
       return csv(
         ['rank', 'item_id', 'title', 'paid_gmv', 'ordered_gmv', 'orders', 'buyers'],
         r.topProducts.map((t) => [t.rank, t.itemId, t.title, t.paidGmv, t.orderedGmv, t.orders, t.buyers]),
+      );
+    case 'lotteries':
+      return csv(
+        ['lottery_id', 'title', 'prize', 'state', 'winners_asked', 'entrants', 'winners', 'claimed', 'commitment', 'seed', 'entrants_hash'],
+        r.lotteries.map((l) => [
+          l.id,
+          l.title,
+          l.prize.kind === 'item' ? `item ${l.prize.itemId}` : `coupon: ${l.prize.title}`,
+          l.state,
+          l.winnersAsked,
+          l.entrants,
+          l.winners.map((w) => w.userId).join(' '),
+          l.winners.filter((w) => w.claim === 'claimed').length,
+          l.commitment,
+          l.seed,
+          l.entrantsHash,
+        ]),
       );
   }
 }
@@ -369,6 +390,22 @@ export function reportText(r: ShowReport): string {
     r.topProducts.length
       ? table(['rank', 'item', 'title', 'paid_gmv', 'ordered_gmv', 'orders', 'buyers'], r.topProducts.map((t) => [String(t.rank), t.itemId, t.title, yuan(t.paidGmv), yuan(t.orderedGmv), String(t.orders), String(t.buyers)]), [true, false, false, true, true, true, true])
       : '(no orders yet)',
+  );
+  out.push('');
+  out.push('Lotteries');
+  out.push(
+    r.lotteries.length
+      ? r.lotteries
+          .map((l) =>
+            [
+              `  #${l.id} ${l.title} · ${l.prize.kind === 'item' ? `item ${l.prize.itemId}` : `coupon: ${l.prize.title}`} · ${l.state} · ${l.entrants} entrants · ${l.winners.length}/${l.winnersAsked} winners`,
+              `    commitment ${l.commitment}`,
+              `    seed       ${l.seed ?? '(secret until the draw)'}`,
+              ...(l.winners.length ? [`    winners    ${l.winners.map((w) => `${w.rank}. ${w.userId} (${w.claim})`).join(', ')}`] : []),
+            ].join('\n'),
+          )
+          .join('\n')
+      : '(no lotteries)',
   );
   out.push('');
   out.push('Per minute (UTC; minutes with activity)');

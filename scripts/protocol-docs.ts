@@ -38,6 +38,10 @@ import {
   itemInfoSchema,
   joinBody,
   joinResultSchema,
+  lotteryEnterBody,
+  lotteryEntryResultSchema,
+  lotteryInfoSchema,
+  lotteryPublicSchema,
   onAirBody,
   paidResultSchema,
   runOfShowSchema,
@@ -118,7 +122,27 @@ export const endpointDocs: Record<string, EndpointDoc> = {
    
     body: commandBody,
     response: commandResultSchema,
-    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'INVALID_ARGUMENT', 'WRONG_ITEM_KIND', 'STOCK_BELOW_COMMITTED', 'ITEM_UNAVAILABLE', 'NO_SHOW', 'NOTHING_NEXT', 'SLOT_NOT_FOUND', 'SLOT_NOT_PENDING', 'WRONG_SLOT_ROLE', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: [
+      'FORBIDDEN',
+      'CONFLICT',
+      'RATE_LIMITED',
+      'ROOM_NOT_FOUND',
+      'ITEM_NOT_FOUND',
+      'INVALID_ARGUMENT',
+      'WRONG_ITEM_KIND',
+      'STOCK_BELOW_COMMITTED',
+      'ITEM_UNAVAILABLE',
+      'INSUFFICIENT_STOCK',
+      'SHOW_NOT_FOUND',
+      'NO_SHOW',
+      'NOTHING_NEXT',
+      'SLOT_NOT_FOUND',
+      'SLOT_NOT_PENDING',
+      'WRONG_SLOT_ROLE',
+      'LOTTERY_NOT_FOUND',
+      'LOTTERY_NOT_OPEN',
+      'IDEMPOTENCY_KEY_REUSED',
+    ],
   },
   'items.create': {
     summary: 'Adds a flash-sale item: the addItem command, with the envelope in the body or in the Idempotency-Key and If-Match headers. 201 with the item.',
@@ -184,7 +208,23 @@ export const endpointDocs: Record<string, EndpointDoc> = {
     response: runOfShowSchema,
     errors: ['FORBIDDEN', 'SHOW_NOT_FOUND'],
   },
-  'shows.report': { summary: 'The review report as JSON, CSV or text.', query: 'format=json|csv|text, part (csv)', errors: ['FORBIDDEN', 'INVALID_ARGUMENT'] },
+  'shows.report': { summary: 'The review report as JSON, CSV or text (with every lottery of the show: entrants, winners, seed).', query: 'format=json|csv|text, part (csv)', errors: ['FORBIDDEN', 'INVALID_ARGUMENT'] },
+  'lotteries.enter': {
+    summary: 'Enters a lottery: 201 entered, 200 duplicate (the first entry stands, counted once). Refused before or after the entry window, once drawn, and for shoppers the lottery\'s eligibility rule does not admit.',
+    body: lotteryEnterBody,
+    response: lotteryEntryResultSchema,
+    errors: ['FORBIDDEN', 'LOTTERY_NOT_FOUND', 'LOTTERY_NOT_OPEN', 'LOTTERY_CLOSED', 'NOT_ELIGIBLE'],
+  },
+  'lotteries.get': {
+    summary: 'A lottery: its commitment before the draw; after it the seed, the sorted entrant ids, their hash and the winners with their prize holds (`npm run lottery:verify` recomputes the draw from this).',
+    response: lotteryPublicSchema,
+    errors: ['LOTTERY_NOT_FOUND'],
+  },
+  'shows.lotteries': {
+    summary: "Every lottery of a show, oldest first (without the entrant lists: read those from GET /lotteries/{lotteryId}).",
+    response: z.object({ showId: z.string(), lotteries: z.array(lotteryPublicSchema) }),
+    errors: ['SHOW_NOT_FOUND'],
+  },
 };
 
 interface MessageDoc {
@@ -204,6 +244,7 @@ export const messageDocs: Record<string, MessageDoc> = {
   command: { summary: 'A host console command (the body of POST /rooms/{roomId}/commands plus type and reqId).', reply: 'command.result' },
   'product.click': { summary: 'A viewer opened a product detail (a product.clicked room-activity event).', reply: 'ack' },
   follow: { summary: 'A viewer followed the room (a room.followed room-activity event).', reply: 'ack' },
+  'lottery.enter': { summary: "Enters a lottery of the socket's room, like POST /lotteries/{lotteryId}/enter (the open socket counts as present).", reply: 'lottery.result' },
 };
 
 const named: Record<string, z.ZodType> = {
@@ -211,6 +252,7 @@ const named: Record<string, z.ZodType> = {
   ItemInfo: itemInfoSchema,
   StockLevel: stockLevelSchema,
   GroupProgress: groupProgressSchema,
+  LotteryInfo: lotteryInfoSchema,
   Delta: deltaSchema,
   Envelope: envelopeSchema,
   Command: commandBody,
@@ -424,7 +466,7 @@ function markdownReference(routes: RouteInfo[], messages: MessageInfo[], schemas
   }
 
   out.push('### Shared types', '');
-  for (const id of ['RoomDoc', 'ItemInfo', 'StockLevel', 'GroupProgress', 'Envelope', 'CommandResult']) {
+  for (const id of ['RoomDoc', 'ItemInfo', 'StockLevel', 'GroupProgress', 'LotteryInfo', 'Envelope', 'CommandResult']) {
     out.push(`#### ${id}`, '', String(schemas[id]!.description ?? ''), '', fieldsTable(schemas[id]), '');
   }
   out.push('#### Delta', '', 'One of (by `t`):', '');

@@ -9,6 +9,8 @@ import {
   type GoingAwayFrame,
   type ItemInfo,
   type JoinResult,
+  type LotteryEntryResult,
+  type LotteryPublic,
   type RoomDoc,
   type RoomView,
   type RunOfShow,
@@ -163,6 +165,21 @@ export class HttpClient {
 
   async snapshot(roomId: string): Promise<SnapshotFrame> {
     return this.#ok<SnapshotFrame>('GET', `/rooms/${roomId}`);
+  }
+
+  /** Enters a lottery (shoppers): `entered` once, `duplicate` after; refusals throw ApiError with their code. */
+  async enterLottery(lotteryId: string): Promise<LotteryEntryResult> {
+    return this.#ok<LotteryEntryResult>('POST', `/lotteries/${lotteryId}/enter`, {});
+  }
+
+  /** A lottery as anyone may read it (after the draw: seed, sorted entrants, winners). */
+  async lottery(lotteryId: string): Promise<LotteryPublic> {
+    return this.#ok<LotteryPublic>('GET', `/lotteries/${lotteryId}`);
+  }
+
+  /** Every lottery of a show (without the entrant lists). */
+  async showLotteries(showId: string): Promise<LotteryPublic[]> {
+    return (await this.#ok<{ lotteries: LotteryPublic[] }>('GET', `/shows/${showId}/lotteries`)).lotteries;
   }
 
   /** Buys over HTTP; refusals (409) are results, not exceptions. */
@@ -460,6 +477,11 @@ export class RoomSocket {
 
   async buy(itemId: string, qty: number, idempotencyKey: string): Promise<BuyResult> {
     return (await this.#expect({ type: 'buy', itemId, qty, idempotencyKey }, 'buy.result')).result;
+  }
+
+  /** Enters a lottery of the room (shoppers). */
+  async enterLottery(lotteryId: string): Promise<LotteryEntryResult> {
+    return (await this.#expect({ type: 'lottery.enter', lotteryId }, 'lottery.result')).result;
   }
 
   async join(itemId: string, qty: number, idempotencyKey: string): Promise<JoinResult> {

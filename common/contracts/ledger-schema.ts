@@ -232,6 +232,51 @@ export interface ItemRetirementsTable {
   recorded_at: DefaultTimestamp;
 }
 
+/** Lotteries of a show (migration 2026-12-02-0401-lotteries, docs/lottery.md). */
+export interface LotteriesTable {
+  id: Generated<string>;
+  room_id: string;
+  show_id: string;
+  /** The creating command's operation id: creation is idempotent. */
+  op_id: string;
+  title: string;
+  prize_kind: 'item' | 'coupon';
+  prize_item_id: string | null;
+  prize_title: string | null;
+  winners: number;
+  eligibility: ColumnType<unknown, string, string>;
+  opens_at: Timestamp;
+  closes_at: Timestamp;
+  claim_seconds: number;
+  /** Secret until the draw (state 'drawn'); its SHA-256 is the published commitment. */
+  seed: string;
+  commitment: string;
+  /** open → closed (entries stopped, the draw under way) → drawn. */
+  state: ColumnType<'open' | 'closed' | 'drawn', 'open' | 'closed' | 'drawn' | undefined, 'open' | 'closed' | 'drawn'>;
+  entrants: ColumnType<number, number | undefined, number>;
+  entrants_hash: string | null;
+  shortfall: number | null;
+  drawn_at: NullableTimestamp;
+  created_by: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface LotteryEntriesTable {
+  lottery_id: string;
+  user_id: string;
+  entered_at: DefaultTimestamp;
+  via: 'http' | 'ws';
+}
+
+export interface LotteryWinnersTable {
+  lottery_id: string;
+  rank: number;
+  user_id: string;
+  /** The zero-price prize hold (item prizes). */
+  order_id: string | null;
+  claim_deadline: NullableTimestamp;
+}
+
 export interface Database {
   rooms: RoomsTable;
   campaign_items: CampaignItemsTable;
@@ -250,6 +295,9 @@ export interface Database {
   run_sheet_ops: RunSheetOpsTable;
   host_commands: HostCommandsTable;
   item_retirements: ItemRetirementsTable;
+  lotteries: LotteriesTable;
+  lottery_entries: LotteryEntriesTable;
+  lottery_winners: LotteryWinnersTable;
 }
 
 /** A kysely instance on the ledger. */

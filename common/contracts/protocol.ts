@@ -82,6 +82,65 @@ export type ItemInfo = z.infer<typeof itemInfoSchema>;
 export const announcementSchema = z.object({ id: text({ min: 1, max: 64 }), text: text({ max: 1000 }), at: epochMs });
 export type Announcement = z.infer<typeof announcementSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Lotteries (福袋, docs/lottery.md): a host creates one in a show, shoppers enter, the draw is
+// verifiable from what is published (commitment first, seed and entrants after).
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex characters');
+
+export const lotteryEligibilitySchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('anyone') }).describe('Any shopper'),
+    z.strictObject({ kind: z.literal('present') }).describe('Shoppers connected to the room when they enter'),
+    z.strictObject({ kind: z.literal('followers') }).describe('Followers of the room'),
+    z.strictObject({ kind: z.literal('watched'), minMinutes: z.number().int().min(1).max(1440) }).describe('Viewers who watched this show for at least minMinutes'),
+    z.strictObject({ kind: z.literal('buyers') }).describe('Shoppers with a paid order of an item of this show'),
+  ])
+  .describe('Who may enter, checked at entry');
+export type LotteryEligibility = z.infer<typeof lotteryEligibilitySchema>;
+
+export const lotteryPrizeSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('item'), itemId: idSchema }).describe('One unit of a flash-sale item of the room per winner, held at price 0 until claimed'),
+    z.strictObject({ kind: z.literal('coupon'), title: text({ trim: true, min: 1, max: 200 }) }).describe('A coupon: the winners are recorded, nothing is held'),
+  ])
+  .describe('What each winner gets');
+export type LotteryPrize = z.infer<typeof lotteryPrizeSchema>;
+
+/** The most winners a lottery may have. */
+export const maxLotteryWinners = 1000;
+
+export const lotteryInfoSchema = z
+  .object({
+    id: idSchema,
+    showId: idSchema,
+    title: text({ max: 200 }),
+    prize: lotteryPrizeSchema,
+    winners: z.number().int().min(1).max(maxLotteryWinners).describe('Winners asked for'),
+    eligibility: lotteryEligibilitySchema,
+    opensAt: epochMs.describe('Entries open (ledger clock)'),
+    closesAt: epochMs.describe('Entries close (ledger clock); the draw closes them earlier'),
+    claimSeconds: z.number().int().min(10).max(86_400).describe('How long a winner has to claim an item prize'),
+    commitment: hex64.describe('SHA-256 of the secret seed, published before any entry'),
+    state: z.enum(['open', 'drawn']),
+    drawn: z
+      .object({
+        at: epochMs,
+        seed: hex64.describe('The seed: its SHA-256 is the commitment'),
+        entrantsHash: hex64.describe('SHA-256 of the sorted entrant ids joined with newlines'),
+        entrants: count,
+        winners: z.array(text({ min: 1, max: 128 })).describe('Winner user ids by rank'),
+        shortfall: count.describe('Winners asked for that could not be drawn (too few entrants or prize stock)'),
+      })
+      .optional()
+      .describe('The draw, once made'),
+  })
+  .describe('A lottery as the room shows it');
+export type LotteryInfo = z.infer<typeof lotteryInfoSchema>;
+
+/** How many lotteries a room document keeps (the most recent). */
+export const maxRoomLotteries = 20;
+
 export const roomDocSchema = z
   .object({
     id: idSchema,
@@ -91,6 +150,7 @@ export const roomDocSchema = z
     onAir: idSchema.nullable().describe('The item the host is presenting'),
     items: z.record(idSchema, itemInfoSchema).describe('Every item of the room, listed or not'),
     announcements: z.array(announcementSchema).optional().describe(`The last ${20} announcements, oldest first`),
+    lotteries: z.array(lotteryInfoSchema).optional().describe(`The last ${20} lotteries, oldest first`),
   })
   .describe('The structural part of a room, changed only by host commands');
 export type RoomDoc = z.infer<typeof roomDocSchema>;
@@ -133,6 +193,9 @@ export const deltaSchema = z
         sale: z.object({ item: idSchema, startsAt: epochMs, endsAt: epochMs }).optional().describe('A pre-heated sale the step opened'),
       })
       .describe('A run-of-show step (next, swap, skip): the item on air, the listing and a sale it opened, in one change (event)'),
+    z.object({ t: z.literal('lottery'), lottery: lotteryInfoSchema }).describe('A lottery was created (event)'),
+    z.object({ t: z.literal('lotteryEntries'), lottery: idSchema, entrants: count }).describe('Entrants of a lottery so far (state, coalesced)'),
+    z.object({ t: z.literal('lotteryDrawn'), lottery: lotteryInfoSchema }).describe('A lottery was drawn: seed, entrant hash and winners (event)'),
   ])
   .describe('One ordered change of a room');
 export type Delta = z.infer<typeof deltaSchema>;
@@ -177,8 +240,14 @@ export function nextDoc(doc: RoomDoc, d: Delta): RoomDoc {
       const next = { ...doc, onAir: d.onAir, listing: [...d.listing] };
       return d.sale ? withItem(next, d.sale.item, { startsAt: d.sale.startsAt, endsAt: d.sale.endsAt }) : next;
     }
+    case 'lottery':
+    case 'lotteryDrawn': {
+      const rest = (doc.lotteries ?? []).filter((l) => l.id !== d.lottery.id);
+      return { ...doc, lotteries: [...rest, d.lottery].slice(-maxRoomLotteries) };
+    }
     case 'stock':
     case 'group':
+    case 'lotteryEntries':
       return doc;
   }
 }
@@ -239,11 +308,16 @@ export function laneOf(d: Delta): Lane {
     }
     case 'group':
       return d.tier !== undefined ? { lane: 'event', urgent: true } : { lane: 'state', keys: [`group:${d.item}`], urgent: false };
+    case 'lotteryEntries':
+      return { lane: 'state', keys: [`lottery:${d.lottery}`], urgent: false };
     case 'sale':
     case 'groupClosed':
+    case 'lotteryDrawn':
       return { lane: 'event', urgent: true };
     case 'slot':
       return { lane: 'event', urgent: d.sale !== undefined };
+    case 'lottery':
+      return { lane: 'event', urgent: false };
     case 'item':
     case 'announce':
       return { lane: 'event', urgent: false };
@@ -507,6 +581,41 @@ export const orderResultFrameSchema = z
   .describe('The answer to a pay, cancel, join or subscribe message');
 export type OrderResultFrame = z.infer<typeof orderResultFrameSchema>;
 
+export const lotteryEntryResultSchema = z
+  .object({
+    outcome: z.enum(['entered', 'duplicate']).describe('duplicate: this user had entered before; the first entry stands'),
+    lotteryId: idSchema,
+    userId: text({ min: 1, max: 128 }),
+    enteredAt: epochMs,
+    entrants: count.describe('Entrants so far'),
+  })
+  .describe('The answer to a lottery entry');
+export type LotteryEntryResult = z.infer<typeof lotteryEntryResultSchema>;
+
+export const lotteryResultFrameSchema = z
+  .object({ type: z.literal('lottery.result'), reqId: z.string().optional(), result: lotteryEntryResultSchema })
+  .describe('The answer to a lottery.enter message');
+export type LotteryResultFrame = z.infer<typeof lotteryResultFrameSchema>;
+
+export const lotteryWinnerSchema = z.object({
+  rank: z.number().int().min(1),
+  userId: text({ min: 1, max: 128 }),
+  orderId: idSchema.nullable().describe('The prize hold (item prizes)'),
+  claimDeadline: epochMs.nullable().describe('Claim (pay the zero-price hold) before this (server clock)'),
+  claim: z.enum(['none', 'unclaimed', 'claimed', 'expired', 'cancelled']).describe('none: a coupon prize; the rest: the prize hold as the ledger has it'),
+});
+
+export const lotteryPublicSchema = lotteryInfoSchema
+  .extend({
+    roomId: idSchema,
+    createdAt: epochMs,
+    entrants: count.describe('Entrants so far'),
+    entrantIds: z.array(text({ min: 1, max: 128 })).optional().describe('After the draw: every entrant, sorted (GET /lotteries/{lotteryId} only)'),
+    winnerList: z.array(lotteryWinnerSchema).optional().describe('After the draw: the winners by rank with their prize holds'),
+  })
+  .describe('A lottery as anyone may read it: the commitment before the draw, everything needed to verify it after');
+export type LotteryPublic = z.infer<typeof lotteryPublicSchema>;
+
 export type ServerFrame =
   | SnapshotFrame
   | ResumedFrame
@@ -522,7 +631,8 @@ export type ServerFrame =
   | GoingAwayFrame
   | ViewersFrame
   | StatsFrame
-  | RunOfShowFrame;
+  | RunOfShowFrame
+  | LotteryResultFrame;
 
 /** Every frame schema by type (conformance tests validate every received frame with these). */
 export const serverFrameSchemas = {
@@ -541,6 +651,7 @@ export const serverFrameSchemas = {
   viewers: viewersFrameSchema,
   stats: statsFrameSchema,
   run_of_show: runOfShowFrameSchema,
+  'lottery.result': lotteryResultFrameSchema,
 } as const satisfies Record<ServerFrame['type'], z.ZodType>;
 
 /** WebSocket close codes the server uses, with their meaning. */
@@ -628,6 +739,17 @@ export const commandShapes = {
     backupPosition: z.number().int().min(1).max(500).describe('The backup row that takes its place'),
   },
   skip: { position: z.number().int().min(1).max(500).describe('The pending run-sheet row to skip') },
+  createLottery: {
+    title: text({ trim: true, min: 1, max: 200 }),
+    prize: lotteryPrizeSchema,
+    winners: z.number().int().min(1).max(maxLotteryWinners),
+    eligibility: lotteryEligibilitySchema,
+    opensAt: epochMs.optional().describe('When entries open (ledger clock); now when absent'),
+    closesAt: epochMs.describe('When entries close (ledger clock)'),
+    claimSeconds: z.number().int().min(10).max(86_400).optional().describe('How long a winner has to claim an item prize; HOLD_SECONDS when absent'),
+    showId: idSchema.optional().describe("The show (of this room, not ended); the room's live show when absent"),
+  },
+  drawLottery: { lotteryId: idSchema },
 } as const;
 
 export type CommandName = keyof typeof commandShapes;
@@ -657,6 +779,8 @@ function commandVariants(ws: boolean) {
     v('next'),
     v('swap').refine((b) => b.mainPosition !== b.backupPosition, { message: 'the backup must be another row', path: ['backupPosition'] }),
     v('skip'),
+    v('createLottery').refine((b) => b.opensAt === undefined || b.closesAt > b.opensAt, { message: 'closesAt must be after opensAt', path: ['closesAt'] }),
+    v('drawLottery'),
   ] as const;
 }
 
@@ -708,3 +832,9 @@ export const payMessage = z.strictObject({ type: z.literal('pay'), reqId, itemId
 export const cancelMessage = z.strictObject({ type: z.literal('cancel'), reqId, itemId: idSchema, orderId: idSchema });
 export const joinMessage = z.strictObject({ type: z.literal('join'), reqId, itemId: idSchema, qty: quantity, idempotencyKey });
 export const subscribeMessage = z.strictObject({ type: z.literal('subscribe'), reqId, itemId: idSchema });
+
+// Lottery entry (HTTP body and WebSocket message)
+export const lotteryEnterBody = z.strictObject({});
+export const lotteryEnterMessage = z
+  .strictObject({ type: z.literal('lottery.enter'), reqId, lotteryId: idSchema })
+  .describe("Enters a lottery of the socket's room (shoppers; once per user)");

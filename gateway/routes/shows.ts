@@ -68,7 +68,7 @@ export function registerShowRoutes(router: Router, deps: { db: Kysely<Database>;
     return { status: 200, body: await runOfShow(db, { id: show.id, roomId: show.roomId, state: row.state }) };
   });
 
-  // The review report: ?format=json (default), csv (&part=summary|products|minutes|schedule|top) or text.
+  // The review report: ?format=json (default), csv (&part=summary|products|minutes|schedule|top|lotteries) or text.
   router.route('get', '/shows/:showId/report', 'shows.report', 'show.report', async (r, call) => {
     const show = await requireShow(db, r.params[0]!);
     call.authorize(show);

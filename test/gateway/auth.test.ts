@@ -40,6 +40,8 @@ function sample(name: CommandName): CommandInput {
     next: { command: 'next' },
     swap: { command: 'swap', mainPosition: 1, backupPosition: 2 },
     skip: { command: 'skip', position: 1 },
+    createLottery: { command: 'createLottery', title: 'Intruder lottery', prize: { kind: 'coupon', title: 'Coupon' }, winners: 1, eligibility: { kind: 'anyone' }, closesAt: w.endsAt },
+    drawLottery: { command: 'drawLottery', lotteryId: '1' },
   };
   return all[name];
 }
