@@ -136,18 +136,18 @@ export const endpointDocs: Record<string, EndpointDoc> = {
   'web.index': { summary: 'The demo page: a room as a shopper, the host console or an ops dashboard sees it, on the typed client.' },
   'web.file': { summary: 'The demo page\'s files (TypeScript served as JavaScript modules).', errors: ['NOT_FOUND'] },
   'items.buy': {
-    summary: 'Reserves stock: 201 held, 200 duplicate (with the first answer), 409 with the refusal (sold out, insufficient stock, limit reached, not started, ended).',
+    summary: 'Reserves stock: 201 held, 200 duplicate (the same key and quantity again: the first answer), 409 with the refusal (sold out, insufficient stock, limit reached, not started, ended); 409 IDEMPOTENCY_KEY_REUSED for the same key with another quantity (nothing changes).',
    
     body: buyBody,
     response: buyResultSchema,
-    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE'],
+    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
   },
   'items.join': {
-    summary: 'Joins a tiered group buy: reserves stock, counts the participant, prices the hold at the tier reached. 201 held (with count, tier, next threshold, crossed), 200 duplicate, 409 refusal (also group_closed).',
+    summary: 'Joins a tiered group buy: reserves stock, counts the participant, prices the hold at the tier reached. 201 held (with count, tier, next threshold, crossed), 200 duplicate (the same key and quantity again), 409 refusal (also group_closed); 409 IDEMPOTENCY_KEY_REUSED for the same key with another quantity (nothing changes).',
    
     body: joinBody,
     response: joinResultSchema,
-    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'WRONG_ITEM_KIND'],
+    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'WRONG_ITEM_KIND', 'IDEMPOTENCY_KEY_REUSED'],
   },
   'items.pay': {
     summary: 'Pays a hold, against the hold version it names. Answered only once the payment is durable in Kafka (503 PAYMENT_NOT_CONFIRMED otherwise: retry, it is never charged twice).',
