@@ -108,21 +108,27 @@ export const endpointDocs: Record<string, EndpointDoc> = {
   },
   metrics: { summary: 'Prometheus metrics (text exposition format).' },
   'auth.demo': { summary: 'A demo access token, only when DEMO_AUTH is on (NOT_FOUND otherwise).', body: demoTokenBody, response: z.object({ token: z.string() }), errors: ['NOT_FOUND'] },
-  'rooms.create': { summary: 'Creates a room; the host owns it. Returns the document at version 1.', body: createRoomBody, response: z.object({ room: roomDocSchema, version: z.number().int() }) },
+  'rooms.create': {
+    summary:
+      'Creates a room; the host owns it. 201 with the document at version 1. With an idempotency key (in the body or the Idempotency-Key header) the room is made once, even if the gateway dies midway: the same key again answers 200 with that room as it is now (duplicate: true); with another title, 409 IDEMPOTENCY_KEY_REUSED.',
+    body: createRoomBody,
+    response: z.object({ room: roomDocSchema, version: z.number().int(), duplicate: z.boolean() }),
+    errors: ['IDEMPOTENCY_KEY_REUSED'],
+  },
   'rooms.get': { summary: 'The room snapshot (the same frame a WebSocket subscriber gets first). The ETag is the room version.', response: snapshotFrameSchema, errors: ['ROOM_NOT_FOUND'] },
   'rooms.command': {
     summary: 'Runs a host console command (see the command list). The answer of a repeated idempotency key is the first answer (200, duplicate: true).',
    
     body: commandBody,
     response: commandResultSchema,
-    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'INVALID_ARGUMENT', 'WRONG_ITEM_KIND', 'STOCK_BELOW_COMMITTED', 'ITEM_UNAVAILABLE'],
+    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'INVALID_ARGUMENT', 'WRONG_ITEM_KIND', 'STOCK_BELOW_COMMITTED', 'ITEM_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
   },
   'items.create': {
     summary: 'Adds a flash-sale item: the addItem command, with the envelope in the body or in the Idempotency-Key and If-Match headers. 201 with the item.',
    
     body: createItemBody,
     response: commandResultSchema.extend({ item: itemInfoSchema }),
-    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND'],
+    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
   },
   'rooms.onAir': {
     summary: 'Puts an item on air, or none: the onAir command, with the envelope in the body or in the Idempotency-Key and If-Match headers.',

@@ -586,7 +586,8 @@ export const commandMessage = z.discriminatedUnion('command', commandVariants(tr
 // ---------------------------------------------------------------------------------------------
 // HTTP bodies
 
-export const createRoomBody = z.strictObject({ title: text({ trim: true, min: 1, max: 200 }) });
+/** POST /rooms; with an idempotency key (here or in the Idempotency-Key header) the room is made once. */
+export const createRoomBody = z.strictObject({ title: text({ trim: true, min: 1, max: 200 }), idempotencyKey: idempotencyKey.optional() });
 
 /** POST /rooms/:roomId/items: addItem without the envelope (the envelope may come in headers). */
 export const createItemBody = z
