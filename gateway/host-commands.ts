@@ -184,8 +184,11 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
       run: async (x, c) => {
         const holdSeconds = c.holdSeconds ?? config.holdSeconds;
         const now = await groups.serverTime();
-        if (!(c.endsAt > now)) throw new LivesaleError('INVALID_ARGUMENT', 'endsAt must be in the future');
-        // The group opens at the first try's time: a retry after a crash resumes that row.
+        // Checked for a new group only; it opens at the first try's time, and a retry after a
+        // crash resumes that row.
+        const fresh = () => {
+          if (!(c.endsAt > now)) throw new LivesaleError('INVALID_ARGUMENT', 'endsAt must be in the future');
+        };
         const { row } = await catalog.createItemOnce(createKey(x, 'openGroup'), {
           roomId: x.roomId,
           kind: 'group',
@@ -197,7 +200,7 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
           endsAt: c.endsAt,
           holdSeconds,
           group: { tiers: c.tiers.map((t) => ({ threshold: t.threshold, price: t.price })), countBy: c.countBy ?? 'people', belowFirstTier: c.belowFirstTier === 'base_price' ? 'base' : 'fail' },
-        });
+        }, fresh);
         faultAt(config, 'openGroup.catalog');
         const group = row.group!;
         await groups.create({

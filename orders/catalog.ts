@@ -118,12 +118,16 @@ export class Catalog {
     );
   }
 
-  /** Creates an item once per key, like createRoomOnce; a retry gets the row as first stored. */
-  async createItemOnce(k: CreateKey, i: Omit<ItemRow, 'id'>): Promise<Created<ItemRow>> {
+  /**
+   * Creates an item once per key, like createRoomOnce; a retry gets the row as first stored.
+   * `beforeCreate` checks what only a new item must pass (a retry resumes the first one's row).
+   */
+  async createItemOnce(k: CreateKey, i: Omit<ItemRow, 'id'>, beforeCreate?: () => void): Promise<Created<ItemRow>> {
     return this.#once(
       k,
       async (trx) => (await trx.insertInto('campaign_items').values(itemValues(i)).returning('id').executeTakeFirstOrThrow()).id,
       (id) => this.item(id),
+      beforeCreate,
     );
   }
 
@@ -138,7 +142,12 @@ export class Catalog {
     return rows.map(itemOf);
   }
 
-  async #once<T>(k: CreateKey, insert: (trx: Transaction<Database>) => Promise<string>, read: (id: string) => Promise<T | undefined>): Promise<Created<T>> {
+  async #once<T>(
+    k: CreateKey,
+    insert: (trx: Transaction<Database>) => Promise<string>,
+    read: (id: string) => Promise<T | undefined>,
+    beforeCreate?: () => void,
+  ): Promise<Created<T>> {
     const existing = async (): Promise<Created<T> | undefined> => {
       const found = await this.#db
         .selectFrom('create_keys')
@@ -155,6 +164,7 @@ export class Catalog {
     };
     const before = await existing();
     if (before) return before;
+    beforeCreate?.();
     try {
       const id = await this.#db.transaction().execute(async (trx) => {
         const id = await insert(trx);

@@ -167,5 +167,12 @@ describe.concurrent('a create applies once when the gateway dies between its ste
     await http.createRoom('Unkeyed');
     await http.createRoom('Unkeyed');
     expect(await sys.db.selectFrom('rooms').select('id').where('host_id', '=', host).execute()).toHaveLength(3);
+
+    // A new group must end in the future: refused before any row is made.
+    const roomId = first.body.room.id as string;
+    const late = { command: 'openGroup' as const, title: 'Late', basePrice: 100, stock: 1, perUserLimit: 1, tiers: [{ threshold: 2, price: 90 }], endsAt: Date.now() - 1000 };
+    await expect(http.command(roomId, late, { idempotencyKey: 'late', baseVersion: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await sys.db.selectFrom('campaign_items').select('id').where('room_id', '=', roomId).execute()).toEqual([]);
+    expect(await sys.db.selectFrom('create_keys').select('created_id').where('room_id', '=', roomId).execute()).toEqual([]);
   });
 });
