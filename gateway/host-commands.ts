@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../common/platform/config.ts';
 import { LivesaleError } from '../common/platform/errors.ts';
+import { faultAt } from '../common/platform/faults.ts';
 import type { FlashSale } from '../inventory/flash-sale.ts';
 import type { GroupBuy } from '../inventory/group-buy.ts';
 import type { Kysely } from 'kysely';
-import type { Catalog } from '../orders/catalog.ts';
+import type { Catalog, CreateKey } from '../orders/catalog.ts';
 import { appliedStep, applyStep, decideNext, decideSkip, decideSwap, requireLiveShow, sheetRows, type LiveShow, type RunStep, type SheetRow } from '../orders/run-of-show.ts';
 import { prizeOrderId, type Lotteries } from '../orders/lottery.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
@@ -15,7 +16,7 @@ import type { RoomHub } from './room-hub.ts';
 import type { RunOfShowPush } from './run-of-show.ts';
 
 export interface HostCommandDeps {
-  config: Pick<Config, 'holdSeconds'>;
+  config: Pick<Config, 'holdSeconds' | 'faultPoint'>;
   db: Kysely<Database>;
   catalog: Catalog;
   flash: FlashSale;
@@ -44,11 +45,25 @@ export function commandOpId(roomId: string, commandId: string): string {
  * Commands that touch inventory call its wrappers first, with an operation id derived from the
  * command's idempotency key, so a command retried after a crash between the inventory call and
  * the room append applies once there. How to add one: docs/host-commands.md.
+ *
+ * The creates (addItem, openGroup) apply once even when the process dies between any two of
+ * their steps: the catalog row is made once per idempotency key (its key row in the same
+ * transaction), the inventory is created from that row (a second create of the same item
+ * changes nothing), and the room append is the command's own, keyed by the same key. A retry
+ * with the key resumes at the step that is missing and names the same item.
  */
 export function hostCommands(deps: HostCommandDeps): HostCommands {
   const { config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries } = deps;
 
   const opId = (x: ExecContext) => commandOpId(x.roomId, x.opId);
+  /** The catalog key of a create: the caller, the room, the command's key and its parameters. */
+  const createKey = (x: ExecContext, op: CreateKey['op']): CreateKey => ({
+    principal: `${x.principal.role}:${x.principal.sub}`,
+    roomId: x.roomId,
+    key: x.idempotencyKey,
+    op,
+    fingerprint: x.fingerprint,
+  });
   const itemOf = (x: ExecContext, id: string, kind?: ItemInfo['kind']): ItemInfo => {
     const it = x.room.doc.items[id];
     if (!it) throw new LivesaleError('ITEM_NOT_FOUND', `room ${x.roomId} has no item ${id}`);
@@ -132,8 +147,8 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
 
     addItem: {
       run: async (x, c) => {
-        const holdSeconds = c.holdSeconds ?? config.holdSeconds;
-        const row = await catalog.createItem({
+        // Settings come from the row as first stored: a retry after a crash resumes that item.
+        const { row } = await catalog.createItemOnce(createKey(x, 'addItem'), {
           roomId: x.roomId,
           kind: 'flash',
           title: c.title,
@@ -142,23 +157,26 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
           perUserLimit: c.perUserLimit,
           startsAt: c.startsAt,
           endsAt: c.endsAt,
-          holdSeconds,
+          holdSeconds: c.holdSeconds ?? config.holdSeconds,
         });
+        faultAt(config, 'addItem.catalog');
         await flash.createItem({
           itemId: row.id,
           roomId: x.roomId,
-          total: c.stock,
-          price: c.price,
-          perUserLimit: c.perUserLimit,
-          startsAt: c.startsAt,
-          endsAt: c.endsAt,
-          holdMs: holdSeconds * 1000,
+          total: row.totalStock,
+          price: row.price,
+          perUserLimit: row.perUserLimit,
+          startsAt: row.startsAt,
+          endsAt: row.endsAt,
+          holdMs: row.holdSeconds * 1000,
         });
+        faultAt(config, 'addItem.inventory');
         const stock = await flash.stock(row.id);
-        const item: ItemInfo = { id: row.id, kind: 'flash', title: c.title, price: c.price, total: c.stock, limit: c.perUserLimit, startsAt: c.startsAt, endsAt: c.endsAt };
+        const item: ItemInfo = { id: row.id, kind: 'flash', title: row.title, price: row.price, total: row.totalStock, limit: row.perUserLimit, startsAt: row.startsAt, endsAt: row.endsAt };
         return {
-          delta: { t: 'item', item, listing: [...x.room.doc.listing, item.id], stock: { available: stock?.available ?? c.stock, ver: stock?.ver ?? 1 } },
+          delta: { t: 'item', item, listing: [...x.room.doc.listing, item.id], stock: { available: stock?.available ?? row.totalStock, ver: stock?.ver ?? 1 } },
           data: { item },
+          after: () => faultAt(config, 'addItem.room'),
         };
       },
     },
@@ -206,48 +224,56 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
     openGroup: {
       run: async (x, c) => {
         const holdSeconds = c.holdSeconds ?? config.holdSeconds;
-        const startsAt = await groups.serverTime();
-        if (!(c.endsAt > startsAt)) throw new LivesaleError('INVALID_ARGUMENT', 'endsAt must be in the future');
-        const row = await catalog.createItem({
+        const now = await groups.serverTime();
+        // Checked for a new group only; it opens at the first try's time, and a retry after a
+        // crash resumes that row.
+        const fresh = () => {
+          if (!(c.endsAt > now)) throw new LivesaleError('INVALID_ARGUMENT', 'endsAt must be in the future');
+        };
+        const { row } = await catalog.createItemOnce(createKey(x, 'openGroup'), {
           roomId: x.roomId,
           kind: 'group',
           title: c.title,
           price: c.basePrice,
           totalStock: c.stock,
           perUserLimit: c.perUserLimit,
-          startsAt,
+          startsAt: now,
           endsAt: c.endsAt,
           holdSeconds,
           group: { tiers: c.tiers.map((t) => ({ threshold: t.threshold, price: t.price })), countBy: c.countBy ?? 'people', belowFirstTier: c.belowFirstTier === 'base_price' ? 'base' : 'fail' },
-        });
+        }, fresh);
+        faultAt(config, 'openGroup.catalog');
+        const group = row.group!;
         await groups.create({
           itemId: row.id,
           roomId: x.roomId,
-          capacity: c.stock,
-          basePrice: c.basePrice,
-          tiers: c.tiers,
-          countBy: c.countBy ?? 'people',
-          belowFirstTier: c.belowFirstTier === 'base_price' ? 'base' : 'fail',
-          perUserLimit: c.perUserLimit,
-          startsAt,
-          endsAt: c.endsAt,
-          holdMs: holdSeconds * 1000,
+          capacity: row.totalStock,
+          basePrice: row.price,
+          tiers: group.tiers,
+          countBy: group.countBy,
+          belowFirstTier: group.belowFirstTier,
+          perUserLimit: row.perUserLimit,
+          startsAt: row.startsAt,
+          endsAt: row.endsAt,
+          holdMs: row.holdSeconds * 1000,
         });
+        faultAt(config, 'openGroup.inventory');
         const v = await groups.view(row.id);
         const item: ItemInfo = {
           id: row.id,
           kind: 'group',
-          title: c.title,
-          price: c.basePrice,
-          total: c.stock,
-          limit: c.perUserLimit,
-          startsAt,
-          endsAt: c.endsAt,
-          tiers: c.tiers.map((t) => ({ threshold: t.threshold, price: t.price })),
+          title: row.title,
+          price: row.price,
+          total: row.totalStock,
+          limit: row.perUserLimit,
+          startsAt: row.startsAt,
+          endsAt: row.endsAt,
+          tiers: group.tiers.map((t) => ({ threshold: t.threshold, price: t.price })),
         };
         return {
-          delta: { t: 'item', item, listing: [...x.room.doc.listing, item.id], stock: { available: v?.available ?? c.stock, ver: v?.ver ?? 1 } },
+          delta: { t: 'item', item, listing: [...x.room.doc.listing, item.id], stock: { available: v?.available ?? row.totalStock, ver: v?.ver ?? 1 } },
           data: { item },
+          after: () => faultAt(config, 'openGroup.room'),
         };
       },
     },

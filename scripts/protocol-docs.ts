@@ -115,7 +115,13 @@ export const endpointDocs: Record<string, EndpointDoc> = {
   },
   metrics: { summary: 'Prometheus metrics (text exposition format).' },
   'auth.demo': { summary: 'A demo access token, only when DEMO_AUTH is on (NOT_FOUND otherwise).', body: demoTokenBody, response: z.object({ token: z.string() }), errors: ['NOT_FOUND'] },
-  'rooms.create': { summary: 'Creates a room; the host owns it. Returns the document at version 1.', body: createRoomBody, response: z.object({ room: roomDocSchema, version: z.number().int() }) },
+  'rooms.create': {
+    summary:
+      'Creates a room; the host owns it. 201 with the document at version 1. With an idempotency key (in the body or the Idempotency-Key header) the room is made once, even if the gateway dies midway: the same key again answers 200 with that room as it is now (duplicate: true); with another title, 409 IDEMPOTENCY_KEY_REUSED.',
+    body: createRoomBody,
+    response: z.object({ room: roomDocSchema, version: z.number().int(), duplicate: z.boolean() }),
+    errors: ['IDEMPOTENCY_KEY_REUSED'],
+  },
   'rooms.get': { summary: 'The room snapshot (the same frame a WebSocket subscriber gets first). The ETag is the room version.', response: snapshotFrameSchema, errors: ['ROOM_NOT_FOUND'] },
   'rooms.command': {
     summary: 'Runs a host console command (see the command list). The answer of a repeated idempotency key is the first answer (200, duplicate: true).',
@@ -149,7 +155,7 @@ export const endpointDocs: Record<string, EndpointDoc> = {
    
     body: createItemBody,
     response: commandResultSchema.extend({ item: itemInfoSchema }),
-    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND'],
+    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
   },
   'rooms.onAir': {
     summary: 'Puts an item on air, or none: the onAir command, with the envelope in the body or in the Idempotency-Key and If-Match headers.',
@@ -163,18 +169,18 @@ export const endpointDocs: Record<string, EndpointDoc> = {
   'web.index': { summary: 'The demo page: a room as a shopper, the host console or an ops dashboard sees it, on the typed client.' },
   'web.file': { summary: 'The demo page\'s files (TypeScript served as JavaScript modules).', errors: ['NOT_FOUND'] },
   'items.buy': {
-    summary: 'Reserves stock: 201 held, 200 duplicate (with the first answer), 409 with the refusal (sold out, insufficient stock, limit reached, not started, ended).',
+    summary: 'Reserves stock: 201 held, 200 duplicate (the same key and quantity again: the first answer), 409 with the refusal (sold out, insufficient stock, limit reached, not started, ended); 409 IDEMPOTENCY_KEY_REUSED for the same key with another quantity (nothing changes).',
    
     body: buyBody,
     response: buyResultSchema,
-    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE'],
+    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
   },
   'items.join': {
-    summary: 'Joins a tiered group buy: reserves stock, counts the participant, prices the hold at the tier reached. 201 held (with count, tier, next threshold, crossed), 200 duplicate, 409 refusal (also group_closed).',
+    summary: 'Joins a tiered group buy: reserves stock, counts the participant, prices the hold at the tier reached. 201 held (with count, tier, next threshold, crossed), 200 duplicate (the same key and quantity again), 409 refusal (also group_closed); 409 IDEMPOTENCY_KEY_REUSED for the same key with another quantity (nothing changes).',
    
     body: joinBody,
     response: joinResultSchema,
-    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'WRONG_ITEM_KIND'],
+    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'WRONG_ITEM_KIND', 'IDEMPOTENCY_KEY_REUSED'],
   },
   'items.pay': {
     summary: 'Pays a hold, against the hold version it names. Answered only once the payment is durable in Kafka (503 PAYMENT_NOT_CONFIRMED otherwise: retry, it is never charged twice).',

@@ -138,8 +138,9 @@ export class HttpClient {
     return (await this.#ok<{ token: string }>('POST', '/auth/demo', { role, sub })).token;
   }
 
-  async createRoom(title: string): Promise<RoomDoc> {
-    return (await this.#ok<{ room: RoomDoc }>('POST', '/rooms', { title })).room;
+  /** Creates a room; with an idempotency key, a retry names the room the first try made. */
+  async createRoom(title: string, opts: { idempotencyKey?: string } = {}): Promise<RoomDoc> {
+    return (await this.#ok<{ room: RoomDoc }>('POST', '/rooms', { title, ...opts })).room;
   }
 
   /** Adds a flash-sale item (the addItem host command). */

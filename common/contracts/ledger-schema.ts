@@ -277,6 +277,22 @@ export interface LotteryWinnersTable {
   claim_deadline: NullableTimestamp;
 }
 
+/** The idempotency key of a create (room, flash-sale item, group buy) and the row it made. */
+export interface CreateKeysTable {
+  /** `<role>:<sub>` of the caller. */
+  principal: string;
+  /** The room an item is created in; '' for a room. */
+  room_id: string;
+  idem_key: string;
+  /** 'createRoom', 'addItem' or 'openGroup'. */
+  op: string;
+  /** A hash of the create's parameters: the same key with other parameters is refused. */
+  fingerprint: string;
+  /** The id of the room or item it created. */
+  created_id: string;
+  created_at: DefaultTimestamp;
+}
+
 export interface Database {
   rooms: RoomsTable;
   campaign_items: CampaignItemsTable;
@@ -298,6 +314,7 @@ export interface Database {
   lotteries: LotteriesTable;
   lottery_entries: LotteryEntriesTable;
   lottery_winners: LotteryWinnersTable;
+  create_keys: CreateKeysTable;
 }
 
 /** A kysely instance on the ledger. */

@@ -39,7 +39,7 @@ export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id of 1 to
 export const idempotencyKey = z
   .string()
   .regex(/^[\x21-\x7e]{1,128}$/, '1 to 128 printable ASCII characters')
-  .describe('The same key always returns the first answer and never applies twice');
+  .describe('The same key with the same parameters returns the first answer and never applies twice; with other parameters it is refused (IDEMPOTENCY_KEY_REUSED)');
 export const quantity = z.number().int().min(1).max(10_000);
 /** Money: integer minor units (fen). */
 export const fen = z.number().int().min(0).max(1_000_000_000).describe('Amount in fen (integer minor units)');
@@ -795,7 +795,8 @@ export const commandMessage = z.discriminatedUnion('command', commandVariants(tr
 // ---------------------------------------------------------------------------------------------
 // HTTP bodies
 
-export const createRoomBody = z.strictObject({ title: text({ trim: true, min: 1, max: 200 }) });
+/** POST /rooms; with an idempotency key (here or in the Idempotency-Key header) the room is made once. */
+export const createRoomBody = z.strictObject({ title: text({ trim: true, min: 1, max: 200 }), idempotencyKey: idempotencyKey.optional() });
 
 /** POST /rooms/:roomId/items: addItem without the envelope (the envelope may come in headers). */
 export const createItemBody = z

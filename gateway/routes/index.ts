@@ -66,7 +66,7 @@ export interface GatewayServices {
  */
 export function registerRoutes(router: Router, s: GatewayServices): void {
   registerSystemRoutes(router, { config: s.config, redis: s.redis, db: s.db, registry: s.metrics.registry, auth: s.auth, log: s.log, pipeline: s.pipeline });
-  registerRoomRoutes(router, { nodeId: s.config.nodeId, catalog: s.catalog, store: s.store, hub: s.hub, commands: s.commands, audit: s.audit, activity: s.activity });
+  registerRoomRoutes(router, { nodeId: s.config.nodeId, config: s.config, catalog: s.catalog, store: s.store, hub: s.hub, commands: s.commands, audit: s.audit, activity: s.activity });
   registerOrderRoutes(router, {
     db: s.db,
     stockTickMs: s.config.stockTickMs,

@@ -7,6 +7,7 @@ import * as itemRetirements from './2026-11-25-0101-item-retirements.ts';
 import * as showsPerRoom from './2026-12-02-0101-shows-per-room.ts';
 import * as runOfShow from './2026-12-02-0301-run-of-show.ts';
 import * as lotteries from './2026-12-02-0401-lotteries.ts';
+import * as createKeys from './2026-12-02-0201-create-keys.ts';
 
 /**
  * Every migration, by name (names sort in the order they run). Imported statically so they load
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02-0101-shows-per-room': showsPerRoom,
   '2026-12-02-0301-run-of-show': runOfShow,
   '2026-12-02-0401-lotteries': lotteries,
+  '2026-12-02-0201-create-keys': createKeys,
 };
