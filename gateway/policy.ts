@@ -98,6 +98,10 @@ export const policies = {
   'order.pay': only('shopper', 'shopper (the holder)'),
   'order.cancel': only('shopper', 'shopper (the holder)'),
   'sale.subscribe': only('shopper'),
+  /** The caller's own orders: the subject is the token's user, there is no user to name. */
+  'order.list.own': only('shopper', 'shopper (their own orders only)'),
+  /** A tiered group's settlement per order: every shopper's amounts, so the room's host and ops only. */
+  'group.settlement.read': opsOrOwner<RoomRef>("the room's host, ops", 'settlement lists are for ops and the room host', (r) => `this host token is not for room ${r.id}`),
 
   // The room's WebSocket.
   'room.watch': signedIn,

@@ -17,6 +17,7 @@ import type { GatewayMetrics } from '../metrics.ts';
 import type { RoomHub } from '../room-hub.ts';
 import type { RoomStore } from '../room-store.ts';
 import type { Router } from '../router.ts';
+import { registerMyOrderRoutes } from './my-orders.ts';
 import { registerOrderRoutes } from './orders.ts';
 import { registerRoomRoutes } from './rooms.ts';
 import { registerShowRoutes } from './shows.ts';
@@ -69,6 +70,7 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
     store: s.store,
     metrics: s.metrics,
   });
+  registerMyOrderRoutes(router, { db: s.db, flash: s.flash, catalog: s.catalog, log: s.log });
   registerStatsRoutes(router, { db: s.db, hub: s.hub });
   registerShowRoutes(router, { db: s.db, catalog: s.catalog });
   registerWebRoutes(router, { log: s.log });
