@@ -205,16 +205,18 @@ export class ItemOps {
    * The user's holds of the item (any state), found through the first answers of the user's
    * successful buys or joins (`<user> <idempotency key>` in the users hash, whose second field is
    * the order id). It reads the whole users hash in pages: ask only when `userCount` says the
-   * user has holds someone else (the ledger) does not know of yet.
+   * user has holds someone else (the ledger) does not know of yet. Undefined (not looked up) when
+   * the hash has more than `maxUserFields` fields: the scan would cost Redis too much per call.
    */
-  async userHolds(itemId: string, userId: string): Promise<HoldView[]> {
+  async userHolds(itemId: string, userId: string, maxUserFields = 50_000): Promise<HoldView[] | undefined> {
     checkUser(userId);
     const k = this.keys.item(itemId);
+    if ((await this.redis.hlen(k.users)) > maxUserFields) return undefined;
     const pattern = `${userId.replace(/[*?[\]\\]/g, (c) => `\\${c}`)} *`;
     const orderIds = new Set<string>();
     let cursor = '0';
     do {
-      const [next, flat] = await this.redis.hscan(k.users, cursor, 'MATCH', pattern, 'COUNT', 1000);
+      const [next, flat] = await this.redis.hscan(k.users, cursor, 'MATCH', pattern, 'COUNT', 5000);
       cursor = next;
       for (let i = 1; i < flat.length; i += 2) {
         const f = flat[i]!.split(',');

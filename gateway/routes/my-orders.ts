@@ -4,6 +4,7 @@ import type { Logger } from '../../common/platform/logger.ts';
 import type { Database } from '../../common/contracts/ledger-schema.ts';
 import { myOrdersQuery, ordersMessage, settlementQuery, type MyOrder, type MyOrdersReply } from '../../common/contracts/protocol.ts';
 import type { FlashSale } from '../../inventory/flash-sale.ts';
+import type { HoldView } from '../../inventory/item-ops.ts';
 import { groupSettlement } from '../../orders/group-settlement.ts';
 import { knownOrders, listMyOrders, liveOrder, liveScope, type MyOrdersFilter, type ScopeItem } from '../../orders/my-orders.ts';
 import type { Catalog } from '../../orders/catalog.ts';
@@ -18,6 +19,8 @@ import type { Router } from '../router.ts';
  * made shows at once, the first page also asks the inventory, for each item in the listing's
  * scope, how many units the user holds or bought there; where that is more than the ledger
  * counts, the user's holds of that item the ledger does not know yet are added (`source: live`).
+ * An item with very many buyers is not looked up (ItemOps.userHolds): its holds show once the
+ * ledger has them.
  */
 export interface MyOrderRouteDeps {
   db: Kysely<Database>;
@@ -33,13 +36,13 @@ export function registerMyOrderRoutes(router: Router, deps: MyOrderRouteDeps): v
   /** The user's live holds on the items of the scope that the ledger has not recorded yet. */
   async function freshHolds(userId: string, f: MyOrdersFilter): Promise<MyOrder[]> {
     const scope = await liveScope(db, userId, f);
-    const counts = await Promise.all(scope.map((s) => flash.userCount(s.itemId, userId).catch(() => 0)));
-    const behind = scope.filter((_s, i) => counts[i]! > _s.ledgerQty);
+    const counts = await Promise.all(scope.map((s) => flash.userCount(s.itemId, userId)));
+    const behind = scope.filter((s, i) => counts[i]! > s.ledgerQty);
     if (!behind.length) return [];
-    const found: { item: ScopeItem; holds: Awaited<ReturnType<FlashSale['userHolds']>>; holdMs: number }[] = await Promise.all(
+    const found: { item: ScopeItem; holds: HoldView[]; holdMs: number }[] = await Promise.all(
       behind.map(async (item) => {
         const [holds, view] = await Promise.all([flash.userHolds(item.itemId, userId), flash.view(item.itemId)]);
-        return { item, holds, holdMs: view?.holdMs ?? 0 };
+        return { item, holds: holds ?? [], holdMs: view?.holdMs ?? 0 };
       }),
     );
     const known = await knownOrders(
