@@ -46,8 +46,8 @@ export async function groupSettlement(db: Kysely<Database>, roomId: string, item
         (SELECT (extract(epoch from max(r.refunded_at)) * 1000)::bigint FROM refunds r WHERE r.order_id = o.order_id) AS refunded_at
       FROM orders o WHERE o.item_id = ${itemId}::bigint ${after}
       ORDER BY o.held_at, o.order_id LIMIT ${limit + 1}`.execute(db),
-    sql<{ orders: string; qty: string | null; paid: string | null; refunds: string | null }>`
-      SELECT count(*) AS orders, sum(qty) FILTER (WHERE paid_at IS NOT NULL) AS qty, sum(coalesce(paid_amount, 0)) AS paid, sum(refunded_amount) AS refunds
+    sql<{ orders: string; paid_qty: string | null; paid: string | null; refunds: string | null }>`
+      SELECT count(*) AS orders, sum(qty) FILTER (WHERE paid_at IS NOT NULL) AS paid_qty, sum(coalesce(paid_amount, 0)) AS paid, sum(refunded_amount) AS refunds
       FROM orders WHERE item_id = ${itemId}::bigint`.execute(db),
   ]);
 
@@ -90,7 +90,7 @@ export async function groupSettlement(db: Kysely<Database>, roomId: string, item
       };
     }),
     nextCursor: rows.rows.length > limit && last ? encodeCursor({ at: Number(last.held_at), id: last.order_id }) : null,
-    totals: { orders: Number(t.orders), qty: Number(t.qty ?? 0), paid, refunds, net: paid - refunds },
+    totals: { orders: Number(t.orders), paidQty: Number(t.paid_qty ?? 0), paid, refunds, net: paid - refunds },
     asOf,
   };
 }

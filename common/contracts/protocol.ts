@@ -545,7 +545,7 @@ export const settlementReplySchema = z.object({
   orders: z.array(settlementOrderSchema).describe('Oldest first'),
   nextCursor: pageCursor.nullable(),
   totals: z
-    .object({ orders: count, qty: count, paid: z.number().int().min(0), refunds: z.number().int().min(0), net: z.number().int().describe('paid − refunds') })
+    .object({ orders: count.describe('Orders in any state'), paidQty: count.describe('Units of the orders that were paid'), paid: z.number().int().min(0), refunds: z.number().int().min(0), net: z.number().int().describe('paid − refunds') })
     .describe('Over every order of the group (not only this page)'),
   asOf: epochMs,
 });

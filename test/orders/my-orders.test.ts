@@ -153,7 +153,7 @@ describe('a tiered group settled: every shopper sees their refund; the host list
         expect(o.refundedAt === null).toBe(sh.price === 8000);
       }
       const paid = 4 * 10000 + 5 * 9000 + 3 * 8000;
-      expect(s.totals).toEqual({ orders: 12, qty: 12, paid, refunds: 13000, net: 12 * 8000 });
+      expect(s.totals).toEqual({ orders: 12, paidQty: 12, paid, refunds: 13000, net: 12 * 8000 });
       expect(s.totals.paid - s.totals.refunds).toBe(s.totals.net);
       expect(s.orders.reduce((a, o) => a + o.net, 0)).toBe(s.totals.net);
       // Pages of 5 give the same orders once each.
@@ -202,6 +202,70 @@ describe('a tiered group settled: every shopper sees their refund; the host list
     // The item of another room is not found through this room.
     const room2 = (await host.createRoom('Another')).id;
     expect((await apiError(host.settlement(room2, itemId))).code).toBe('ITEM_NOT_FOUND');
+  });
+});
+
+describe('other settlements', () => {
+  /** Opens a group, has each shopper join once (paying when asked), closes it; the orders once the ledger has every change. */
+  async function settledGroup(title: string, tiers: { threshold: number; price: number }[], joiners: { name: string; pay: boolean }[], changes: number) {
+    const r = await host.command(roomId, { command: 'openGroup', title, basePrice: 1000, stock: 50, perUserLimit: 1, tiers, endsAt: Date.now() + 600_000 });
+    const itemId = (r.data as { item: { id: string } }).item.id;
+    const out: { name: string; http: HttpClient; orderId: string; price: number }[] = [];
+    for (const j of joiners) {
+      const http = sys.http(await sys.token('shopper', j.name));
+      const held = await http.join(roomId, itemId, 1, `${title}-${j.name}`);
+      if (held.outcome !== 'held') throw new Error(held.outcome);
+      if (j.pay) await http.pay(roomId, itemId, held.orderId, held.version);
+      out.push({ name: j.name, http, orderId: held.orderId, price: held.unitPrice });
+    }
+    const paying = joiners.filter((j) => j.pay).length;
+    await waitFor('the joins and payments in the ledger', async () => {
+      const rows = await sys.db.selectFrom('orders').select('state').where('item_id', '=', itemId).execute();
+      return rows.length === joiners.length && rows.filter((x) => x.state === 'paid').length === paying;
+    });
+    await host.command(roomId, { command: 'closeGroup', itemId });
+    // The settlement's events (reprices, refunds, cancellations) in the ledger.
+    await waitFor('the settlement in the ledger', async () => {
+      const n = await sys.db.selectFrom('order_events').select(sql<string>`count(*)`.as('n')).where('item_id', '=', itemId).where('type', 'in', ['order.repriced', 'refund.issued', 'order.cancelled']).executeTakeFirstOrThrow();
+      return Number(n.n) === changes;
+    });
+    return { itemId, joiners: out };
+  }
+
+  it('an unpaid hold above the final tier shows its reprice; the settlement list has it at the final price', async () => {
+    const { itemId, joiners } = await settledGroup('Pears', [{ threshold: 2, price: 900 }], [{ name: 'rp-1', pay: false }, { name: 'rp-2', pay: true }], 1);
+    const [unpaid, paid] = joiners as [(typeof joiners)[0], (typeof joiners)[0]];
+    expect([unpaid.price, paid.price]).toEqual([1000, 900]);
+    const o = (await unpaid.http.myOrders({ roomId })).orders.find((x) => x.item.id === itemId)!;
+    expect(o).toMatchObject({ state: 'held', unitPrice: 900, amount: 900, paidAmount: 0, refundedAmount: 0, net: 0 });
+    expect(o.adjustments).toMatchObject([{ kind: 'repriced', price: 900, amount: 900 }]);
+    const p = (await paid.http.myOrders({ roomId })).orders.find((x) => x.item.id === itemId)!;
+    expect(p).toMatchObject({ state: 'paid', paidAmount: 900, net: 900, adjustments: [] });
+    const s = await host.settlement(roomId, itemId);
+    expect(s.closed).toMatchObject({ count: 2, outcome: 'succeeded', tier: 1, finalPrice: 900 });
+    expect(s.orders.map((x) => [x.userId, x.state, x.unitPrice, x.paid, x.refund, x.net])).toEqual([
+      ['rp-1', 'held', 900, 0, 0, 0],
+      ['rp-2', 'paid', 900, 900, 0, 900],
+    ]);
+    expect(s.totals).toEqual({ orders: 2, paidQty: 1, paid: 900, refunds: 0, net: 900 });
+  });
+
+  it('a failed group: the paid order refunded in full, the unpaid hold cancelled, each with its reason; the list nets to zero', async () => {
+    const { itemId, joiners } = await settledGroup('Plums', [{ threshold: 5, price: 900 }], [{ name: 'fl-1', pay: true }, { name: 'fl-2', pay: false }], 2);
+    const [paid, unpaid] = joiners as [(typeof joiners)[0], (typeof joiners)[0]];
+    const p = await waitFor('the refund folded', async () => {
+      const x = (await paid.http.myOrders({ roomId, state: 'refunded' })).orders.find((o) => o.item.id === itemId);
+      return x;
+    });
+    expect(p).toMatchObject({ paidAmount: 1000, refundedAmount: 1000, net: 0 });
+    expect(p.adjustments).toMatchObject([{ kind: 'refund', amount: 1000, reason: 'group_failed' }]);
+    expect(p.adjustments[0]).not.toHaveProperty('tierPrice');
+    const c = (await unpaid.http.myOrders({ roomId })).orders.find((o) => o.item.id === itemId)!;
+    expect(c).toMatchObject({ state: 'cancelled', net: 0 });
+    expect(c.adjustments).toMatchObject([{ kind: 'cancelled', reason: 'group_failed' }]);
+    const s = await host.settlement(roomId, itemId);
+    expect(s.closed).toMatchObject({ count: 2, outcome: 'failed', tier: 0, finalPrice: 1000 });
+    expect(s.totals).toEqual({ orders: 2, paidQty: 1, paid: 1000, refunds: 1000, net: 0 });
   });
 });
 
