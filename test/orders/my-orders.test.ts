@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MyOrder, MyOrdersReply } from '../../common/contracts/protocol.ts';
+import { seedSettledGroup } from '../../scripts/seed-settled-group.ts';
 import { ApiError, type HttpClient } from '../../web/client.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -266,6 +267,25 @@ describe('other settlements', () => {
     const s = await host.settlement(roomId, itemId);
     expect(s.closed).toMatchObject({ count: 2, outcome: 'failed', tier: 0, finalPrice: 1000 });
     expect(s.totals).toEqual({ orders: 2, paidQty: 1, paid: 1000, refunds: 1000, net: 0 });
+  });
+});
+
+describe('the demo seed', () => {
+  it("seedSettledGroup leaves a settled group: each demo shopper's refund in their listing, the list reconciles", async () => {
+    const g = await seedSettledGroup(host, async (sub) => sys.http(await sys.token('shopper', sub)), roomId, 8);
+    // 8 people: joins 1-2 at the base, 3-5 at the first tier, 6-8 at the second; the group ends at the second.
+    expect(g.shoppers.map((s) => s.paid)).toEqual([19900, 19900, 17900, 17900, 17900, 15900, 15900, 15900]);
+    expect(g.finalPrice).toBe(15900);
+    expect(g.refundTotal).toBe(2 * 4000 + 3 * 2000);
+    const s = await waitFor('the refunds in the ledger', async () => {
+      const x = await host.settlement(roomId, g.itemId);
+      return x.totals.refunds === g.refundTotal ? x : undefined;
+    });
+    expect(s.totals).toEqual({ orders: 8, paidQty: 8, paid: g.shoppers.reduce((a, x) => a + x.paid, 0), refunds: g.refundTotal, net: 8 * 15900 });
+    for (const sh of g.shoppers) {
+      const o = (await sys.http(await sys.token('shopper', sh.sub)).myOrders({ roomId })).orders.find((x) => x.orderId === sh.orderId)!;
+      expect([o.paidAmount, o.refundedAmount, o.net]).toEqual([sh.paid, sh.paid - 15900, 15900]);
+    }
   });
 });
 
