@@ -183,14 +183,20 @@ export const maxLiveItems = 200;
 
 /**
  * The items a fresh hold of the listing can be on: the room's or the show's items; without
- * either, the items whose sale window is open around now (a hold is only made while it is).
+ * either, the items of the live shows and those whose sale window is open around now (a hold is
+ * only made while it is), the newest `maxLiveItems`.
  */
 export async function liveScope(db: Kysely<Database>, userId: string, f: Pick<MyOrdersFilter, 'roomId' | 'showId'>): Promise<ScopeItem[]> {
   if (f.roomId !== undefined && !dbId.test(f.roomId)) return [];
   const where: RawBuilder<unknown>[] = [];
   if (f.roomId !== undefined) where.push(sql`ci.room_id = ${f.roomId}::bigint`);
   if (f.showId !== undefined) where.push(sql`ci.show_id = ${f.showId}::bigint`);
-  if (!where.length) where.push(sql`ci.starts_at <= now() + interval '1 minute' AND ci.ends_at >= now() - interval '1 minute'`);
+  // Unscoped: the items of the live shows (their sale windows may have been moved by the host),
+  // and the items whose catalog sale window is open around now.
+  if (!where.length) {
+    where.push(sql`(ci.show_id IN (SELECT s.id FROM shows s WHERE s.state = 'live')
+      OR (ci.ends_at >= now() - interval '1 minute' AND ci.starts_at <= now() + interval '1 minute'))`);
+  }
   const rows = await sql<{ item_id: string; room_id: string; show_id: string | null; title: string; kind: 'flash' | 'group'; ledger_qty: string }>`
     SELECT ci.id::text AS item_id, ci.room_id::text AS room_id, ci.show_id::text AS show_id, ci.title, ci.kind,
       coalesce((SELECT sum(o.qty) FROM orders o WHERE o.user_id = ${userId} AND o.item_id = ci.id AND o.state IN ('held', 'paid')), 0) AS ledger_qty

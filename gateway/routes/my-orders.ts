@@ -61,16 +61,19 @@ export function registerMyOrderRoutes(router: Router, deps: MyOrderRouteDeps): v
   }
 
   async function myOrders(userId: string, f: MyOrdersFilter): Promise<MyOrdersReply> {
-    const page = await listMyOrders(db, userId, f);
-    if (f.cursor !== undefined) return page;
-    // The first page: holds newer than anything the ledger has. A failure to read them leaves the
-    // ledger's listing as it is (the holds appear once the ledger has them).
+    if (f.cursor !== undefined) return listMyOrders(db, userId, f);
+    // The first page: holds newer than anything the ledger has, read before the ledger's page so
+    // that an order the writer records in between is in one of them (in both: the ledger's wins).
+    // A failure to read them leaves the ledger's listing as it is (they appear once it has them).
     const live = await freshHolds(userId, f).catch((err: unknown) => {
       log.warn({ err: (err as Error).message }, 'live holds not read for an orders listing');
       return [];
     });
-    if (!live.length) return page;
-    const orders = [...live, ...page.orders].sort((a, b) => b.heldAt - a.heldAt || (a.orderId < b.orderId ? 1 : -1));
+    const page = await listMyOrders(db, userId, f);
+    const listed = new Set(page.orders.map((o) => o.orderId));
+    const fresh = live.filter((o) => !listed.has(o.orderId));
+    if (!fresh.length) return page;
+    const orders = [...fresh, ...page.orders].sort((a, b) => b.heldAt - a.heldAt || (a.orderId < b.orderId ? 1 : -1));
     return { ...page, orders };
   }
 

@@ -352,6 +352,9 @@ describe('listing', () => {
 
   it('a fresh hold is visible at once, before the ledger has it, and then once from the ledger', async () => {
     const item = await host.addItem(roomId, { title: 'Honey', price: 2300, stock: 10, perUserLimit: 3, ...window() });
+    // Planned for later in the catalog, opened now by the host: only the live show finds it.
+    const later = await host.addItem(roomId, { title: 'Walnuts', price: 1800, stock: 10, perUserLimit: 3, startsAt: Date.now() + 3_600_000, endsAt: Date.now() + 7_200_000 });
+    await host.command(roomId, { command: 'openSale', itemId: later.id });
     await intoShow();
     const fresh = sys.http(await sys.token('shopper', 'fresh'));
     const old = await fresh.buy(roomId, item.id, 1, 'f-0');
@@ -360,6 +363,7 @@ describe('listing', () => {
     // The relay stopped: the next hold stays in the outbox, the ledger cannot have it.
     await sys.relay.stop();
     let h: Awaited<ReturnType<HttpClient['buy']>>;
+    let w: Awaited<ReturnType<HttpClient['buy']>>;
     try {
       h = await fresh.buy(roomId, item.id, 2, 'f-1');
       if (h.outcome !== 'held') throw new Error('not held');
@@ -372,8 +376,15 @@ describe('listing', () => {
         expect(r.orders[0]).toMatchObject({ state: 'held', qty: 2, unitPrice: 2300, amount: 4600, paidAmount: 0, deadline: h.deadline, item: { id: item.id, title: 'Honey' }, roomId, showId });
       }
       expect((await fresh.myOrders({ state: 'paid' })).orders).toEqual([]);
+      w = await fresh.buy(roomId, later.id, 1, 'f-w');
+      if (w.outcome !== 'held') throw new Error(`not held: ${w.outcome}`);
+      expect((await fresh.myOrders()).orders.map((o) => [o.orderId, o.source])).toEqual([
+        [w.orderId, 'live'],
+        [h.orderId, 'live'],
+        [old.orderId, 'ledger'],
+      ]);
       const ws = await sys.connect(roomId, await sys.token('shopper', 'fresh'));
-      expect((await ws.orders({ roomId })).orders.map((o) => o.source)).toEqual(['live', 'ledger']);
+      expect((await ws.orders({ roomId })).orders.map((o) => o.source)).toEqual(['live', 'live', 'ledger']);
       ws.close();
     } finally {
       await sys.relay.start();
@@ -382,7 +393,7 @@ describe('listing', () => {
       const r = await fresh.myOrders({ roomId });
       return r.orders.every((o) => o.source === 'ledger') ? r : undefined;
     });
-    expect(after.orders.map((o) => o.orderId)).toEqual([h.orderId, old.orderId]);
+    expect(after.orders.map((o) => o.orderId)).toEqual([w.orderId, h.orderId, old.orderId]);
   }, 60_000);
 
   it('bad query values get typed 400s and change nothing', async () => {
