@@ -128,6 +128,18 @@ export function parseBody<S extends z.ZodType>(schema: S, body: Buffer): z.infer
   return r.data;
 }
 
+/** A query string checked against its schema (values are strings; a repeated name is refused): VALIDATION_FAILED otherwise. */
+export function parseQuery<S extends z.ZodType>(schema: S, query: URLSearchParams): z.infer<S> {
+  const values: Record<string, string> = {};
+  for (const [k, v] of query) {
+    if (Object.hasOwn(values, k)) throw new LivesaleError('VALIDATION_FAILED', `${k.slice(0, 40)}: given more than once`);
+    values[k] = v;
+  }
+  const r = schema.safeParse(values);
+  if (!r.success) throw new LivesaleError('VALIDATION_FAILED', describeIssues(r.error));
+  return r.data;
+}
+
 export function send(res: HttpResponse, state: ResState, reply: Reply): void {
   if (state.aborted) return;
   const payload =

@@ -42,6 +42,7 @@ import {
   lotteryEntryResultSchema,
   lotteryInfoSchema,
   lotteryPublicSchema,
+  myOrdersReplySchema,
   onAirBody,
   paidResultSchema,
   runOfShowSchema,
@@ -50,6 +51,7 @@ import {
   payBody,
   roomDocSchema,
   serverFrameSchemas,
+  settlementReplySchema,
   snapshotFrameSchema,
   stockLevelSchema,
   subscribeBody,
@@ -203,6 +205,18 @@ export const endpointDocs: Record<string, EndpointDoc> = {
     response: subscribeResultSchema,
     errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE'],
   },
+  'me.orders': {
+    summary: "The caller's own orders, newest first, each with its adjustments (refunds, a tier settlement's with the tier price, reprice, cancellation, expiry) and their event times. The subject is the token's user; there is no user parameter. The first page also carries holds made a moment ago that the ledger has not recorded yet (source: live).",
+    query: 'showId, roomId, state (held|paid|cancelled|expired|refunded), cursor (the nextCursor of the previous page), limit (1 to 100, default 20)',
+    response: myOrdersReplySchema,
+    errors: ['FORBIDDEN'],
+  },
+  'items.settlement': {
+    summary: "A tiered group buy's settlement per order, from the ledger: the tier reached, the final price, and per order the user, quantity, paid, refund, net, state and times; totals over every order reconcile (paid − refunds = net). ITEM_NOT_FOUND for an unknown item or one that is not a group buy.",
+    query: 'cursor (the nextCursor of the previous page), limit (1 to 1000, default 1000)',
+    response: settlementReplySchema,
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND'],
+  },
   'rooms.stats': { summary: "A room's live figures from the ledger, each with its metric name, and viewers online.", errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
   'stats.dictionary': { summary: "Every metric's name, unit, definition, version and scopes." },
   'shows.create': { summary: "Creates a show (a room's broadcast and its run sheet).", body: createShowBody, errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
@@ -251,6 +265,7 @@ export const messageDocs: Record<string, MessageDoc> = {
   'product.click': { summary: 'A viewer opened a product detail (a product.clicked room-activity event).', reply: 'ack' },
   follow: { summary: 'A viewer followed the room (a room.followed room-activity event).', reply: 'ack' },
   'lottery.enter': { summary: "Enters a lottery of the socket's room, like POST /lotteries/{lotteryId}/enter (the open socket counts as present).", reply: 'lottery.result' },
+  orders: { summary: "The caller's own orders, like GET /me/orders (the same filters and reply; not limited to the socket's room unless roomId says so).", reply: 'orders.result' },
 };
 
 const named: Record<string, z.ZodType> = {

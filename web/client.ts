@@ -11,11 +11,14 @@ import {
   type JoinResult,
   type LotteryEntryResult,
   type LotteryPublic,
+  type MyOrdersReply,
+  type OrderStateName,
   type RoomDoc,
   type RoomView,
   type RunOfShow,
   type RunOfShowFrame,
   type ServerFrame,
+  type SettlementReply,
   type SnapshotFrame,
 } from '../common/contracts/protocol.ts';
 
@@ -86,6 +89,24 @@ export interface StatsReply {
   asOf: string;
   metrics: MetricValue[];
   online: number;
+}
+
+/** Filters and the page of a listing of the caller's own orders. */
+export interface MyOrdersOptions {
+  showId?: string;
+  roomId?: string;
+  state?: OrderStateName;
+  /** The nextCursor of the previous page. */
+  cursor?: string;
+  /** 1 to 100 (default 20). */
+  limit?: number;
+}
+
+function queryString(q: Record<string, string | number | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
 }
 
 export class HttpClient {
@@ -225,6 +246,16 @@ export class HttpClient {
   /** The run of show of a show: current and next slot, planned against actual, drift (ops and the show's host). */
   async runOfShow(showId: string): Promise<RunOfShow> {
     return this.#ok<RunOfShow>('GET', `/shows/${showId}/run`);
+  }
+
+  /** The caller's own orders, newest first (one page; pass its nextCursor for the next). */
+  async myOrders(opts: MyOrdersOptions = {}): Promise<MyOrdersReply> {
+    return this.#ok<MyOrdersReply>('GET', `/me/orders${queryString({ ...opts })}`);
+  }
+
+  /** A tiered group's settlement per order (the room's host and ops). */
+  async settlement(roomId: string, itemId: string, opts: { cursor?: string; limit?: number } = {}): Promise<SettlementReply> {
+    return this.#ok<SettlementReply>('GET', `/rooms/${roomId}/items/${itemId}/settlement${queryString({ ...opts })}`);
   }
 }
 
@@ -509,6 +540,11 @@ export class RoomSocket {
   async command(cmd: CommandInput, opts: CommandOptions = {}): Promise<CommandResult> {
     const env = { idempotencyKey: opts.idempotencyKey ?? newKey(), baseVersion: opts.baseVersion ?? this.view?.version ?? 0 };
     return (await this.#expect({ type: 'command', ...cmd, ...env }, 'command.result')).result;
+  }
+
+  /** The caller's own orders, like HttpClient.myOrders (not limited to this socket's room unless roomId says so). */
+  async orders(opts: MyOrdersOptions = {}): Promise<MyOrdersReply> {
+    return (await this.#expect({ type: 'orders', ...opts }, 'orders.result')).result;
   }
 
   /** A product detail was opened (shoppers). */

@@ -21,6 +21,7 @@ import type { RoomStore } from '../room-store.ts';
 import type { Router } from '../router.ts';
 import type { RunOfShowPush } from '../run-of-show.ts';
 import { registerLotteryRoutes } from './lotteries.ts';
+import { registerMyOrderRoutes } from './my-orders.ts';
 import { registerOrderRoutes } from './orders.ts';
 import { registerRoomRoutes } from './rooms.ts';
 import { registerShowRoutes } from './shows.ts';
@@ -78,6 +79,7 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
     store: s.store,
     metrics: s.metrics,
   });
+  registerMyOrderRoutes(router, { db: s.db, flash: s.flash, catalog: s.catalog, log: s.log });
   registerStatsRoutes(router, { db: s.db, hub: s.hub });
   registerShowRoutes(router, { db: s.db, catalog: s.catalog });
   registerLotteryRoutes(router, { lotteries: s.lotteries, presence: s.presence, hub: s.hub, log: s.log, stockTickMs: s.config.stockTickMs });
