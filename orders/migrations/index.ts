@@ -5,6 +5,7 @@ import * as hostCommandAudit from './2026-11-24-0201-host-command-audit.ts';
 import * as groupItems from './2026-11-24-0101-group-items.ts';
 import * as itemRetirements from './2026-11-25-0101-item-retirements.ts';
 import * as showsPerRoom from './2026-12-02-0101-shows-per-room.ts';
+import * as hostCommandOutbox from './2026-12-02-0201-host-command-outbox.ts';
 
 /**
  * Every migration, by name (names sort in the order they run). Imported statically so they load
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-24-0101-group-items': groupItems,
   '2026-11-25-0101-item-retirements': itemRetirements,
   '2026-12-02-0101-shows-per-room': showsPerRoom,
+  '2026-12-02-0201-host-command-outbox': hostCommandOutbox,
 };
