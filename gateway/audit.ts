@@ -274,7 +274,7 @@ export class AuditDrainer {
   }
 
   /** Own pending entries (after a failure or restart), entries idle on a dead consumer, and new ones. */
-  async #read(stream: string, own: boolean, claim: boolean): Promise<{ entries: StreamEntry[]; full: boolean }> {
+  async #read(stream: string, own: boolean, claim: boolean, retried = false): Promise<{ entries: StreamEntry[]; full: boolean }> {
     const { redis, batchSize, consumer } = this.#o;
     const entries: StreamEntry[] = [];
     let full = false;
@@ -298,12 +298,12 @@ export class AuditDrainer {
         if (got.length >= batchSize) full = true;
       }
     } catch (err) {
-      if (!/NOGROUP/.test((err as Error).message)) throw err;
+      if (retried || !/NOGROUP/.test((err as Error).message)) throw err;
       // A new stream (or one Redis lost): the group starts at 0, so no record appended before it is skipped.
       await redis.xgroup('CREATE', stream, auditGroup, '0', 'MKSTREAM').catch((e: Error) => {
         if (!/BUSYGROUP/.test(e.message)) throw e;
       });
-      return { entries: [], full: true };
+      return this.#read(stream, own, claim, true);
     }
     const seen = new Set<string>();
     return { entries: entries.filter((e) => e[1] !== null && !seen.has(e[0]) && seen.add(e[0])), full };
