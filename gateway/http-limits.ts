@@ -73,19 +73,22 @@ export class HttpLimits {
 const overflowBuckets = 1024;
 
 /**
- * The key of a client address: an IPv4 address itself (also when IPv4-mapped), an IPv6 one by
- * its /64 network, which one subscriber usually holds whole.
+ * The key of a client address: an IPv4 address itself (also when IPv4-mapped, in either
+ * notation), an IPv6 one by its /64 network, which one subscriber usually holds whole.
  */
 export function addressKey(address: string): string {
-  const mapped = /^(?:0{0,4}:){0,5}ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address) ?? /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  if (mapped) return mapped[1]!;
+  const dotted = /^(.*:)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(address);
   if (!address.includes(':')) return address;
-  const [head, tail] = address.split('::') as [string, string | undefined];
+  const [head, tail] = (dotted ? `${dotted[1]}0:0` : address).split('::') as [string, string | undefined];
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  const groups = (tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t]).map((g) => Number.parseInt(g, 16) || 0);
+  if (groups.length === 8 && groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    if (dotted) return dotted[2]!;
+    return [groups[6]! >> 8, groups[6]! & 255, groups[7]! >> 8, groups[7]! & 255].join('.');
+  }
   return `${groups
     .slice(0, 4)
-    .map((g) => (Number.parseInt(g, 16) || 0).toString(16))
+    .map((g) => g.toString(16))
     .join(':')}::/64`;
 }

@@ -1,0 +1,136 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addressKey } from '../../gateway/http-limits.ts';
+import { startSystem, type System } from '../helpers/system.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { hostWithRoom, openWindow } from './support.ts';
+
+// Bursts of twice the rate: 10 writes per user, 16 per address.
+const userRate = 5;
+const addressRate = 8;
+
+let sys: System;
+let roomId: string;
+let itemId: string;
+let host: Awaited<ReturnType<typeof hostWithRoom>>;
+
+beforeAll(async () => {
+  sys = await startSystem({ userMessageRate: userRate, httpAddressRate: addressRate, hostCommandRate: 1000 });
+  host = await hostWithRoom(sys, 'limits-http-host');
+  roomId = host.roomId;
+  itemId = (await host.http.addItem(roomId, { title: 'Tea', price: 100, stock: 10_000, perUserLimit: 10_000, ...openWindow() })).id;
+});
+afterAll(async () => {
+  await sys?.stop();
+});
+
+interface Answer {
+  status: number;
+  retryAfter: string | undefined;
+  body: { error?: { code: string; details?: { retryAfterMs?: number } } };
+}
+
+let seq = 0;
+
+/** One POST from a chosen local address (every 127.x.y.z is this machine), on a connection of its own. */
+function post(path: string, body: unknown, token: string | undefined, localAddress = '127.0.0.1'): Promise<Answer> {
+  const data = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: sys.gateway.port,
+        method: 'POST',
+        path,
+        localAddress,
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined, body: text ? JSON.parse(text) : {} });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+const buy = (token: string, from?: string) => post(`/rooms/${roomId}/items/${itemId}/buy`, { qty: 1, idempotencyKey: `b-${++seq}` }, token, from);
+
+/** Sends `n` buys one after another; the index of the first 429 (or n) and every answer. */
+async function burst(n: number, send: (i: number) => Promise<Answer>): Promise<{ firstLimited: number; answers: Answer[] }> {
+  const answers: Answer[] = [];
+  for (let i = 0; i < n; i++) answers.push(await send(i));
+  const i = answers.findIndex((a) => a.status === 429);
+  return { firstLimited: i < 0 ? n : i, answers };
+}
+
+describe('HTTP rate limits', () => {
+  it('a burst from one user gets 429 RATE_LIMITED with Retry-After after the burst size, another user is not affected, and the user recovers after the refill', async () => {
+    const token = await sys.token('shopper', 'eager');
+    const { firstLimited, answers } = await burst(12, () => buy(token, '127.0.0.2'));
+    expect(firstLimited).toBe(userRate * 2);
+    expect(answers.slice(0, firstLimited).map((a) => a.status)).toEqual(Array(firstLimited).fill(201));
+    const limited = answers[firstLimited]!;
+    expect(limited.body.error?.code).toBe('RATE_LIMITED');
+    expect(Number(limited.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(limited.body.error?.details?.retryAfterMs).toBeGreaterThan(0);
+    expect(answers.every((a) => a.status < 500)).toBe(true);
+    // Another user from the same address: its own budget.
+    expect((await buy(await sys.token('shopper', 'patient'), '127.0.0.2')).status).toBe(201);
+    // A refused write changed nothing: the user holds as many as were let through.
+    expect(Number(await sys.redis.hget(sys.keys.item(itemId).users, 'eager'))).toBe(firstLimited);
+    // After the refill, the user may write again.
+    await new Promise((r) => setTimeout(r, Number(limited.retryAfter) * 1000));
+    expect((await buy(token, '127.0.0.2')).status).toBe(201);
+  });
+
+  it('every authenticated write is limited: pay, cancel, join and host commands alike', async () => {
+    const token = await sys.token('shopper', 'writes-all');
+    const paths = ['pay', 'cancel', 'join', 'subscribe'];
+    const answers: Answer[] = [];
+    for (let i = 0; i < userRate * 2 + 2; i++) answers.push(await post(`/rooms/${roomId}/items/${itemId}/${paths[i % paths.length]}`, { orderId: 'none', version: 1, qty: 1, idempotencyKey: `w-${i}` }, token, '127.0.0.3'));
+    expect(answers.slice(0, userRate * 2).some((a) => a.status === 429)).toBe(false);
+    expect(answers.slice(userRate * 2).map((a) => [a.status, a.body.error?.code])).toEqual([
+      [429, 'RATE_LIMITED'],
+      [429, 'RATE_LIMITED'],
+    ]);
+    const other = await hostWithRoom(sys, 'commands-host');
+    const v = await other.http.version(other.roomId);
+    const cmds = await burst(userRate * 2 + 1, (i) => post(`/rooms/${other.roomId}/commands`, { command: 'announce', text: `n${i}`, idempotencyKey: `c-${i}`, baseVersion: v + i }, other.token, '127.0.0.4'));
+    // hostWithRoom made one write (the room) already.
+    expect(cmds.firstLimited).toBe(userRate * 2 - 1);
+    expect(cmds.answers[cmds.firstLimited]!.body.error?.code).toBe('RATE_LIMITED');
+    expect(cmds.answers[cmds.firstLimited]!.retryAfter).toBeDefined();
+  });
+
+  it('an address is limited over all its users; another address is not affected', async () => {
+    const tokens = await Promise.all(Array.from({ length: addressRate * 2 + 2 }, (_, i) => sys.token('shopper', `crowd-${i}`)));
+    const { firstLimited, answers } = await burst(tokens.length, (i) => buy(tokens[i]!, '127.0.0.5'));
+    expect(firstLimited).toBe(addressRate * 2);
+    expect(answers[firstLimited]!.body.error?.code).toBe('RATE_LIMITED');
+    expect(Number(answers[firstLimited]!.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect((await buy(tokens[0]!, '127.0.0.6')).status).toBe(201);
+    await waitFor('the limit counted in the metrics', async () => /livesale_rate_limited_total\{scope="http_address"\} [1-9]/.test(await sys.gateway.registry.metrics()));
+    expect(await sys.gateway.registry.metrics()).toMatch(/livesale_rate_limited_total\{scope="http_user"\} [1-9]/);
+  });
+
+  it('reads are not limited', async () => {
+    const reads = await Promise.all(Array.from({ length: addressRate * 4 }, () => sys.http().snapshot(roomId).then(() => 200, (e: { status?: number }) => e.status)));
+    expect(reads.every((s) => s === 200)).toBe(true);
+  });
+
+  it('an address key is the IPv4 address, or the /64 of an IPv6 one', () => {
+    expect(addressKey('203.0.113.9')).toBe('203.0.113.9');
+    expect(addressKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(addressKey('0000:0000:0000:0000:0000:ffff:cb00:7109')).toBe('203.0.113.9');
+    expect(addressKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+  });
+});
