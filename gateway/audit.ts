@@ -1,11 +1,11 @@
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import type { Kysely } from 'kysely';
 import type { Logger } from '../common/platform/logger.ts';
 import { pgDataError } from '../common/platform/driver-errors.ts';
 import { auditGroup, type Keys } from '../common/contracts/keys.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
-import type { RefusalCount, RoomStore } from './room-store.ts';
+import { ensureAuditGroup, type RefusalCount, type RoomStore } from './room-store.ts';
 
 /**
  * What the gateway knows of a host command before its script runs: the script that applies or
@@ -116,6 +116,12 @@ export interface AuditDrainerOptions {
 
 /** Most entries the dead-letter stream keeps (approximately). */
 const deadLetterMax = 10_000;
+/** Rooms registered (a command) within this long are read every round. */
+const activeWindowMs = 24 * 3600_000;
+/** How often every registered room is read, dormant ones included. */
+const dormantScanMs = 5 * 60_000;
+/** Streams per XREADGROUP call. */
+const maxStreamsPerCall = 500;
 
 type Row = Database['host_commands'] extends infer T ? { [K in keyof T as K extends 'id' ? never : K]: T[K] } : never;
 
@@ -139,6 +145,7 @@ export class AuditDrainer {
   #wake: (() => void) | undefined;
   #ownPending = true;
   #claimAt = 0;
+  #allAt = 0;
   #written = 0;
   #deadLettered = 0;
 
@@ -194,23 +201,46 @@ export class AuditDrainer {
     }
   }
 
-  /** One round over every registered room's audit stream; returns how many records were settled. */
+  /** The rooms to read this round: those registered recently, and once in a while every one. */
+  async #rooms(now: number): Promise<string[]> {
+    const { redis, keys } = this.#o;
+    if (now - this.#allAt >= dormantScanMs) {
+      this.#allAt = now;
+      return redis.zrange(keys.auditRegistry, 0, -1);
+    }
+    return redis.zrangebyscore(keys.auditRegistry, now - activeWindowMs, '+inf');
+  }
+
+  /**
+   * One round over the registered rooms' audit streams; returns how many records were settled.
+   * Rooms with a command in the last day are read every round, the others (whose streams are
+   * empty but for a long Postgres outage) every few minutes.
+   */
   async drainOnce(): Promise<number> {
     const { redis, keys } = this.#o;
-    const rooms = await redis.smembers(keys.auditRegistry);
-    if (rooms.length === 0) return 0;
     const now = Date.now();
+    const rooms = await this.#rooms(now);
+    if (rooms.length === 0) return 0;
     const claim = now - this.#claimAt > this.#o.claimIdleMs / 3;
     if (claim) this.#claimAt = now;
     const own = this.#ownPending;
     let more = false;
+    const streams = rooms.map((roomId) => ({ roomId, stream: keys.room(roomId).audit }));
+    // Pending entries stream by stream (own after a failure or restart, a dead drainer's once in a
+    // while); new entries of many streams in one call where the streams share a server.
     const reads = await Promise.all(
-      rooms.map(async (roomId) => {
-        const r = await this.#read(keys.room(roomId).audit, own, claim);
+      streams.map(async ({ roomId, stream }) => {
+        const r = claim || own ? await this.#read(stream, own, claim, false) : { entries: [], full: false };
         if (r.full) more = true;
-        return { roomId, stream: keys.room(roomId).audit, entries: r.entries };
+        return { roomId, stream, entries: r.entries };
       }),
     );
+    const fresh = await this.#readFresh(streams.map((x) => x.stream));
+    for (const r of reads) {
+      const got = fresh ? (fresh.get(r.stream) ?? []) : (await this.#read(r.stream, false, false, true)).entries;
+      if (got.length >= this.#o.batchSize) more = true;
+      if (got.length) r.entries = dedupe([...r.entries, ...got]);
+    }
     const pending = reads.filter((r) => r.entries.length > 0);
     if (pending.length === 0) {
       this.#ownPending = false;
@@ -273,8 +303,8 @@ export class AuditDrainer {
       .execute();
   }
 
-  /** Own pending entries (after a failure or restart), entries idle on a dead consumer, and new ones. */
-  async #read(stream: string, own: boolean, claim: boolean, retried = false): Promise<{ entries: StreamEntry[]; full: boolean }> {
+  /** Own pending entries (after a failure or restart), entries idle on a dead consumer, and (with `fresh`) new ones. */
+  async #read(stream: string, own: boolean, claim: boolean, fresh: boolean, retried = false): Promise<{ entries: StreamEntry[]; full: boolean }> {
     const { redis, batchSize, consumer } = this.#o;
     const entries: StreamEntry[] = [];
     let full = false;
@@ -291,7 +321,7 @@ export class AuditDrainer {
         if (taken.length) this.#o.log.info({ stream, count: taken.length }, 'took over audit records pending too long (a drainer died or a round failed)');
         entries.push(...taken);
       }
-      if (!full) {
+      if (fresh) {
         const r = (await redis.xreadgroup('GROUP', auditGroup, consumer, 'COUNT', batchSize, 'STREAMS', stream, '>')) as [string, StreamEntry[]][] | null;
         const got = r?.[0]?.[1] ?? [];
         entries.push(...got);
@@ -299,16 +329,43 @@ export class AuditDrainer {
       }
     } catch (err) {
       if (retried || !/NOGROUP/.test((err as Error).message)) throw err;
-      // A new stream (or one Redis lost): the group starts at 0, so no record appended before it is skipped.
-      await redis.xgroup('CREATE', stream, auditGroup, '0', 'MKSTREAM').catch((e: Error) => {
-        if (!/BUSYGROUP/.test(e.message)) throw e;
-      });
-      return this.#read(stream, own, claim, true);
+      // A stream without its group (Redis lost it): the group starts at 0, so no record appended before it is skipped.
+      await ensureAuditGroup(redis, stream);
+      return this.#read(stream, own, claim, fresh, true);
     }
-    const seen = new Set<string>();
-    return { entries: entries.filter((e) => e[1] !== null && !seen.has(e[0]) && seen.add(e[0])), full };
+    return { entries: dedupe(entries), full };
+  }
+
+  /**
+   * New entries of every stream, in one XREADGROUP per `maxStreamsPerCall` streams; undefined
+   * where one call cannot serve (Redis Cluster: streams in many slots) or a stream lost its
+   * group: the caller reads each stream then.
+   */
+  async #readFresh(streams: string[]): Promise<Map<string, StreamEntry[]> | undefined> {
+    const { redis, batchSize, consumer } = this.#o;
+    if (redis instanceof Cluster) return undefined;
+    const out = new Map<string, StreamEntry[]>();
+    for (let i = 0; i < streams.length; i += maxStreamsPerCall) {
+      const chunk = streams.slice(i, i + maxStreamsPerCall);
+      let r: [string, StreamEntry[]][] | null;
+      try {
+        r = (await redis.call('XREADGROUP', 'GROUP', auditGroup, consumer, 'COUNT', batchSize, 'STREAMS', ...chunk, ...chunk.map(() => '>'))) as [string, StreamEntry[]][] | null;
+      } catch (err) {
+        if (/NOGROUP/.test((err as Error).message)) return undefined;
+        throw err;
+      }
+      for (const [stream, entries] of r ?? []) out.set(stream, dedupe(entries));
+    }
+    return out;
   }
 }
+
+/** Entries without deleted ones and duplicates. */
+function dedupe(entries: StreamEntry[]): StreamEntry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => e[1] !== null && !seen.has(e[0]) && seen.add(e[0]));
+}
+
 
 function field(fields: string[], name: string): string | undefined {
   for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];

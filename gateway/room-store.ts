@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
 import { LivesaleError } from '../common/platform/errors.ts';
-import type { Keys } from '../common/contracts/keys.ts';
+import { auditGroup, type Keys } from '../common/contracts/keys.ts';
 import { ScriptCode, assertOk, decodeAnswer, expectOk, type ScriptAnswer } from '../common/contracts/script-codes.ts';
 import { Scripts, loadScripts } from '../common/platform/lua-loader.ts';
 import { defaultRetry, retry } from '../common/platform/retry.ts';
@@ -70,6 +70,9 @@ function publishRetriable(err: unknown): boolean | undefined {
 /** How long command answers are kept for repeats (ms). */
 const answersTtlMs = 7 * 24 * 3600_000;
 
+/** How often a room's place in the audit registry is refreshed by a store that runs its commands (ms). */
+const auditRefreshMs = 10 * 60_000;
+
 /** How long a room's refusal counts are kept after its last refusal (ms). */
 const refusalsTtlMs = 7 * 24 * 3600_000;
 /** Most distinct (actor, role, command, code) fields a room's refusal counts keep; the rest go to overflow fields. */
@@ -85,14 +88,21 @@ export interface RefusalCount {
   count: number;
 }
 
+/** Creates the audit group of a room's stream (and the stream), reading from its first entry; a group that exists is kept. */
+export async function ensureAuditGroup(redis: Redis | Cluster, stream: string): Promise<void> {
+  await redis.xgroup('CREATE', stream, auditGroup, '0', 'MKSTREAM').catch((e: Error) => {
+    if (!/BUSYGROUP/.test(e.message)) throw e;
+  });
+}
+
 /** The room documents and delta logs in Redis. */
 export class RoomStore {
   readonly #redis: Redis | Cluster;
   readonly #keys: Keys;
   readonly #scripts: Scripts;
   readonly #retain: number;
-  /** Rooms this store has put in the audit registry already (bounded; a repeat SADD is harmless). */
-  readonly #auditRegistered = new Set<string>();
+  /** When this store last put a room in the audit registry (bounded; a repeat is harmless). */
+  readonly #auditRegistered = new Map<string, number>();
 
   constructor(deps: { redis: Redis | Cluster; keys: Keys; retain?: number }) {
     this.#redis = deps.redis;
@@ -239,15 +249,20 @@ export class RoomStore {
   }
 
   /**
-   * Puts the room in the audit registry (the drainer reads the audit streams of the rooms in it)
-   * before its first audited command through this store: the registry holds the room before
-   * its stream can hold a record.
+   * Puts the room in the audit registry, scored by now (the drainer reads the audit streams of
+   * the rooms in it, those scored within the last day every round), with its consumer group,
+   * before an audited command through this store, at least every `auditRefreshMs`: the
+   * registry holds the room before its stream can hold a record.
    */
   async #registerAudit(roomId: string): Promise<void> {
-    if (this.#auditRegistered.has(roomId)) return;
-    await this.#redis.sadd(this.#keys.auditRegistry, roomId);
+    const now = Date.now();
+    const last = this.#auditRegistered.get(roomId);
+    if (last !== undefined && now - last < auditRefreshMs) return;
+    const k = this.#keys.room(roomId);
+    await ensureAuditGroup(this.#redis, k.audit);
+    await this.#redis.zadd(this.#keys.auditRegistry, now, roomId);
     if (this.#auditRegistered.size >= 10_000) this.#auditRegistered.clear();
-    this.#auditRegistered.add(roomId);
+    this.#auditRegistered.set(roomId, now);
   }
 
   /**

@@ -130,7 +130,7 @@ export class Keys {
     return `${this.prefix}heartbeats:${role}`;
   }
 
-  /** Set of room ids whose audit outbox streams the audit drainer reads. */
+  /** Sorted set of room ids whose audit outbox streams the audit drainer reads, scored by when a node last registered the room (ms). */
   get auditRegistry(): string {
     return `${this.prefix}auditrooms`;
   }
