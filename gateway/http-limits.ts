@@ -24,15 +24,17 @@ export class HttpLimits {
   readonly #userRate: number;
   readonly #addressRate: number;
   readonly #maxKeys: number;
+  readonly #overflowBuckets: number;
   #windowStart = 0;
   readonly #seen = new Set<string>();
 
-  constructor(config: Pick<Config, 'userMessageRate' | 'httpAddressRate'>, opts: { maxKeys?: number } = {}) {
+  constructor(config: Pick<Config, 'userMessageRate' | 'httpAddressRate'>, opts: { maxKeys?: number; overflowBuckets?: number } = {}) {
     this.#userRate = config.userMessageRate;
     this.#addressRate = config.httpAddressRate;
     this.#users = new RateLimiterMemory({ keyPrefix: 'user', points: config.userMessageRate * 2, duration: 2 });
     this.#addresses = new RateLimiterMemory({ keyPrefix: 'addr', points: config.httpAddressRate * 2, duration: 2 });
     this.#maxKeys = opts.maxKeys ?? 100_000;
+    this.#overflowBuckets = opts.overflowBuckets ?? 1024;
   }
 
   /** RATE_LIMITED (with `retryAfterMs`) when the client address is over its rate. */
@@ -66,11 +68,9 @@ export class HttpLimits {
       this.#seen.add(key);
       return key;
     }
-    return `overflow ${createHash('sha1').update(key).digest().readUInt16BE(0) % overflowBuckets}`;
+    return `overflow ${createHash('sha1').update(key).digest().readUInt16BE(0) % this.#overflowBuckets}`;
   }
 }
-
-const overflowBuckets = 1024;
 
 /**
  * The key of a client address: an IPv4 address itself (also when IPv4-mapped, in either

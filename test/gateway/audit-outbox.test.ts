@@ -7,6 +7,8 @@ import { AuditDrainer } from '../../gateway/audit.ts';
 import { refusalFieldCap } from '../../gateway/room-store.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { HttpClient } from '../../web/client.ts';
+import { startGatewayProcess } from '../e2e/gateway-process.ts';
 import { hostWithRoom } from './support.ts';
 
 let sys: System;
@@ -114,6 +116,30 @@ describe('the audit outbox', () => {
       expect(pendingAfter[0]).toBe(0);
     });
   });
+
+  it('a gateway process without Postgres applies commands, is killed -9, and another node writes every row exactly once', async () => {
+    const { token, roomId } = await hostWithRoom(sys, 'killed-host');
+    const k = sys.keys.room(roomId);
+    const keys = await withoutGatewayDrainer(async () => {
+      const gw = await startGatewayProcess(sys.config, `${sys.config.nodeId}-nopg`, { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/livesale' });
+      try {
+        const done = await announce(new HttpClient(gw.baseUrl, token), roomId, 8, 'k');
+        // Its drainer has read the records and cannot write them: they are pending on it.
+        await waitFor('the records pending on the killed node', async () => ((await sys.redis.xpending(k.audit, auditGroup)) as [number])[0] === 8);
+        return done;
+      } finally {
+        await gw.kill();
+      }
+    });
+    expect(await rowsOf(roomId)).toEqual([]);
+    // The gateway's own drainer is back: it takes the dead node's records over once they are idle.
+    const rows = await waitFor('the rows of the killed node', async () => {
+      const r = await rowsOf(roomId);
+      return r.length >= 8 && (await sys.redis.xlen(k.audit)) === 0 ? r : undefined;
+    }, 60_000, 200);
+    expect(rows.map((r) => r.idempotency_key).sort()).toEqual([...keys].sort());
+    expect(rows.every((r) => r.outcome === 'applied' && r.node === `${sys.config.nodeId}-nopg`)).toBe(true);
+  }, 180_000);
 
   it('a record Postgres refuses goes to the dead-letter stream with its error and takes no other record with it', async () => {
     await withoutGatewayDrainer(async () => {

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressKey } from '../../gateway/http-limits.ts';
+import { HttpLimits, addressKey } from '../../gateway/http-limits.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { hostWithRoom, openWindow } from './support.ts';
@@ -123,6 +123,17 @@ describe('HTTP rate limits', () => {
   it('reads are not limited', async () => {
     const reads = await Promise.all(Array.from({ length: addressRate * 4 }, () => sys.http().snapshot(roomId).then(() => 200, (e: { status?: number }) => e.status)));
     expect(reads.every((s) => s === 200)).toBe(true);
+  });
+
+  it('past its key bound in a window, the limiter counts new keys in shared overflow counters instead of growing', async () => {
+    const l = new HttpLimits({ userMessageRate: 1, httpAddressRate: 1 }, { maxKeys: 3, overflowBuckets: 1 });
+    const outcome = (p: Promise<void>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
+    // Three users within the bound: two writes each (the burst), then refused.
+    for (const u of ['a', 'b', 'c']) expect([await outcome(l.user('shopper', u)), await outcome(l.user('shopper', u)), await outcome(l.user('shopper', u))]).toEqual(['ok', 'ok', 'RATE_LIMITED']);
+    // Every further user shares the one overflow counter: two writes between all of them.
+    const more = await Promise.all(Array.from({ length: 50 }, (_, i) => outcome(l.user('shopper', `new-${i}`))));
+    expect(more.filter((o) => o === 'ok').length).toBe(2);
+    expect(more.filter((o) => o === 'RATE_LIMITED').length).toBe(48);
   });
 
   it('an address key is the IPv4 address, or the /64 of an IPv6 one', () => {
