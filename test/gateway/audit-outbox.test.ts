@@ -42,9 +42,12 @@ async function scanKeys(pattern: string): Promise<string[]> {
 
 const rowsOf = (roomId: string) => sys.db.selectFrom('host_commands').selectAll().where('room_id', '=', roomId).orderBy('id').execute();
 
-/** Runs `n` announce commands one after another (each on the version the last one produced). */
-async function announce(http: ReturnType<System['http']>, roomId: string, n: number, tag: string): Promise<string[]> {
-  let v = await http.version(roomId);
+/**
+ * Runs `n` announce commands one after another, each on the room's version (read from Redis:
+ * a node's view of the room may lag a moment behind the command it just answered).
+ */
+async function announce(http: HttpClient, roomId: string, n: number, tag: string): Promise<string[]> {
+  let v = Number(await sys.redis.hget(sys.keys.room(roomId).room, 'version'));
   const keys: string[] = [];
   for (let i = 0; i < n; i++) {
     const key = `${tag}-${i}`;
