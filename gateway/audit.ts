@@ -120,6 +120,8 @@ const deadLetterMax = 10_000;
 const activeWindowMs = 24 * 3600_000;
 /** How often every registered room is read, dormant ones included. */
 const dormantScanMs = 5 * 60_000;
+/** Rows per INSERT (18 parameters each, well below the 65,535 of one statement). */
+const insertChunk = 1000;
 /** Streams per XREADGROUP call. */
 const maxStreamsPerCall = 500;
 
@@ -280,12 +282,16 @@ export class AuditDrainer {
       await redis.xadd(keys.auditDeadLetter, 'MAXLEN', '~', deadLetterMax, '*', 'stream', d.stream, 'entry', d.id, 'error', d.problem!, ...d.raw);
     }
     // Acknowledged only now: every entry is in Postgres or in the dead-letter stream.
-    for (const { stream, entries } of pending) {
-      const ids = entries.map((e) => e[0]);
-      const r = await redis.multi().xack(stream, auditGroup, ...ids).xdel(stream, ...ids).exec();
-      const failed = r?.find(([err]) => err);
-      if (!r || failed) throw failed?.[0] ?? new Error('audit outbox acknowledgement was not applied');
-    }
+    await Promise.all(
+      pending.map(async ({ stream, entries }) => {
+        const ids = entries.map((e) => e[0]);
+        // One transaction: a drainer killed between a separate XACK and XDEL would leave entries
+        // acknowledged (never read again) yet in the stream.
+        const r = await redis.multi().xack(stream, auditGroup, ...ids).xdel(stream, ...ids).exec();
+        const failed = r?.find(([err]) => err);
+        if (!r || failed) throw failed?.[0] ?? new Error('audit outbox acknowledgement was not applied');
+      }),
+    );
     const deadCount = dead.length;
     this.#written += rows.length - deadCount;
     this.#deadLettered += deadCount;
@@ -295,12 +301,15 @@ export class AuditDrainer {
     return rows.length;
   }
 
+  /** Inserts in statements of at most `insertChunk` rows (a statement's parameters are bounded); a record already there is left as it is. */
   async #insert(rows: Row[]): Promise<void> {
-    await this.#o.db
-      .insertInto('host_commands')
-      .values(rows)
-      .onConflict((oc) => oc.column('record_key').doNothing())
-      .execute();
+    for (let i = 0; i < rows.length; i += insertChunk) {
+      await this.#o.db
+        .insertInto('host_commands')
+        .values(rows.slice(i, i + insertChunk))
+        .onConflict((oc) => oc.column('record_key').doNothing())
+        .execute();
+    }
   }
 
   /** Own pending entries (after a failure or restart), entries idle on a dead consumer, and (with `fresh`) new ones. */
