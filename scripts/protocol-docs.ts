@@ -22,6 +22,7 @@ import { policies, type Action } from '../gateway/policy.ts';
 import type { Router, WsMessageType } from '../gateway/router.ts';
 import type { GatewayServices } from '../gateway/routes/index.ts';
 import {
+  auditReplySchema,
   buyBody,
   buyResultSchema,
   cancelBody,
@@ -166,7 +167,12 @@ export const endpointDocs: Record<string, EndpointDoc> = {
     response: commandResultSchema,
     errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND'],
   },
-  'rooms.audit': { summary: "The room's host command audit log, newest first.", query: 'limit (1 to 1000, default 100)', errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
+  'rooms.audit': {
+    summary: "The room's host command audit log: a row per applied or repeated command, newest first, and the refused commands counted per actor, role, command and error code.",
+    query: 'limit (1 to 1000, default 100)',
+    response: auditReplySchema,
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'],
+  },
   'web.root': { summary: 'Redirects to the demo page.' },
   'web.index': { summary: 'The demo page: a room as a shopper, the host console or an ops dashboard sees it, on the typed client.' },
   'web.file': { summary: 'The demo page\'s files (TypeScript served as JavaScript modules).', errors: ['NOT_FOUND'] },

@@ -442,6 +442,40 @@ export const commandResultSchema = z.object({
 });
 export type CommandResult = z.infer<typeof commandResultSchema>;
 
+/** One row of a room's host command audit log: an applied or repeated command. */
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  roomId: idSchema,
+  actor: z.string(),
+  role: z.string(),
+  command: z.string(),
+  idempotencyKey: z.string().optional(),
+  baseVersion: z.number().int().optional(),
+  payload: z.unknown().describe('The command parameters (without the envelope)'),
+  outcome: z.enum(['applied', 'duplicate', 'rejected']).describe('rejected only on rows written before refusals were counted instead'),
+  version: versionSchema.optional().describe('The room version the command produced (or, for a duplicate, first produced)'),
+  offset: offsetSchema.optional(),
+  errorCode: z.string().optional(),
+  errorMessage: z.string().optional(),
+  via: z.enum(['http', 'ws']),
+  durationMs: z.number(),
+  at: epochMs,
+});
+export type AuditEntryReply = z.infer<typeof auditEntrySchema>;
+
+/** Refused host commands of a room, counted per actor, role, command and error code. */
+export const refusalCountSchema = z.object({
+  actor: z.string().describe('The refused caller, or * for the overflow count of a command and code once a room counts many callers'),
+  role: z.string(),
+  command: z.string(),
+  errorCode: z.string(),
+  count: z.number().int(),
+});
+export type RefusalCountReply = z.infer<typeof refusalCountSchema>;
+
+export const auditReplySchema = z.object({ roomId: idSchema, entries: z.array(auditEntrySchema).describe('Newest first'), refusals: z.array(refusalCountSchema).describe('Most frequent first') });
+export type AuditReply = z.infer<typeof auditReplySchema>;
+
 export const commandResultFrameSchema = z.object({ type: z.literal('command.result'), reqId: z.string().optional(), result: commandResultSchema });
 export type CommandResultFrame = z.infer<typeof commandResultFrameSchema>;
 

@@ -10,7 +10,7 @@ import type { Payments } from '../../inventory/payments.ts';
 import type { Catalog } from '../../orders/catalog.ts';
 import type { Lotteries } from '../../orders/lottery.ts';
 import type { ActivityPublisher } from '../activity.ts';
-import type { AuditLog } from '../audit.ts';
+import type { AuditDrainer, AuditLog } from '../audit.ts';
 import type { Auth } from '../auth.ts';
 import type { Commands } from '../commands.ts';
 import type { Fanout } from '../fanout.ts';
@@ -42,6 +42,8 @@ export interface GatewayServices {
   readonly store: RoomStore;
   readonly activity: ActivityPublisher;
   readonly audit: AuditLog;
+  /** Moves the rooms' audit outboxes into Postgres. */
+  readonly auditDrainer?: AuditDrainer;
   readonly fanout: Fanout;
   readonly hub: RoomHub;
   readonly flash: FlashSale;
