@@ -32,7 +32,7 @@ export interface SupervisorOptions {
   readonly windowMs?: number;
   /** A run that lasted this long starts the backoff over (default 30 s). */
   readonly stableMs?: number;
-  /** How long a service may take to exit after SIGTERM before it gets SIGKILL (default 10 s). */
+  /** How long a service may take to exit after SIGTERM before it gets SIGKILL (default 15 s: a gateway drains for up to SHUTDOWN_DRAIN_MS first). */
   readonly graceMs?: number;
   /** The prefix of every line (default "[start]"). */
   readonly prefix?: string;
@@ -86,7 +86,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
   const budget = opts.crashes ?? 5;
   const windowMs = opts.windowMs ?? 60_000;
   const stableMs = opts.stableMs ?? 30_000;
-  const graceMs = opts.graceMs ?? 10_000;
+  const graceMs = opts.graceMs ?? 15_000;
   const slots: Slot[] = opts.services.map((service) => ({ service, backoff: createBackoff(policy), crashes: [], restarts: 0, startedAt: 0 }));
   let stopping: Promise<void> | undefined;
   let failure: string | undefined;
@@ -120,7 +120,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
         if (!stopping) crashed(slot, e);
       };
       proc.once('exit', (code, signal) => end({ code, signal }));
-      proc.once('error', (err) => {
+      proc.on('error', (err) => {
         if (proc.pid === undefined) {
           say(`${slot.service.name} could not start: ${err.message}`);
           end({ code: null, signal: null });
@@ -156,7 +156,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
     if (!proc || !slot.exited) return;
     const name = slot.service.name;
     const kill = setTimeout(() => {
-      say(`${name} did not stop within ${Math.round(graceMs / 1000)} s; killing it`);
+      say(`${name} did not stop within ${graceMs} ms of SIGTERM; killing it`);
       proc.kill('SIGKILL');
     }, graceMs);
     proc.kill('SIGTERM');
@@ -243,7 +243,10 @@ export function exitPlan(opts: ExitPlanOptions): ExitPlan {
         say(`cleanup failed: ${message(err)}`);
         code ||= 1;
       }
-      if (supervisor?.failure) say(`exiting with code ${code}: ${supervisor.failure}`);
+      if (supervisor?.failure) {
+        code ||= 1;
+        say(`exiting with code ${code}: ${supervisor.failure}`);
+      }
       say('bye');
       exit(code);
       return new Promise<never>(() => {});

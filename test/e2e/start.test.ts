@@ -85,9 +85,10 @@ it('npm start restarts a killed gateway, which serves again, and on SIGTERM stop
   const pid = proc.pid!;
   const running = (what: string) => {
     if (ended) throw new Error(`npm start exited while waiting for ${what}:\n${out}`);
+    return true;
   };
 
-  await waitFor('npm start to be running', () => (running('it to start'), out.includes('livesale is running')), 300_000, 200).catch((err: Error) => {
+  await waitFor('npm start to be running', () => running('it to start') && out.includes('livesale is running'), 300_000, 200).catch((err: Error) => {
     throw new Error(`${err.message}\n${out}`);
   });
   const first = services(pid);
@@ -95,8 +96,8 @@ it('npm start restarts a killed gateway, which serves again, and on SIGTERM stop
   expect((await fetch(`${base}/healthz`)).status).toBe(200);
 
   process.kill(first.gateway!, 'SIGKILL');
-  await waitFor('the restart line', () => (running('the restart'), /\[start\] gateway exited unexpectedly \(signal SIGKILL\); restart 1 in \d+ ms/.test(out)), 60_000);
-  await waitFor('the restarted gateway to serve', async () => (running('the gateway'), services(pid).gateway !== first.gateway && (await fetch(`${base}/healthz`)).ok), 120_000, 200);
+  await waitFor('the restart line', () => running('the restart') && /\[start\] gateway exited unexpectedly \(signal SIGKILL\); restart 1 in \d+ ms/.test(out), 60_000);
+  await waitFor('the restarted gateway to serve', async () => running('the gateway') && services(pid).gateway !== first.gateway && (await fetch(`${base}/healthz`)).ok, 120_000, 200);
   // The other services were left running.
   const second = services(pid);
   for (const name of ['relay', 'sweeper', 'writer']) expect(second[name], name).toBe(first[name]);

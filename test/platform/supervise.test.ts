@@ -140,4 +140,18 @@ describe('supervisor', () => {
     expect(lines.filter((l) => l.startsWith('up b '))).toHaveLength(1);
     for (const pid of Object.values(pids)) expect(alive(pid)).toBe(false);
   });
+
+  it('a service that ignores SIGTERM is killed once the stop grace has passed, and the others still stop', async () => {
+    const run = start({ SERVICES: 'a:idle,stuck:stubborn', GRACE_MS: '500' });
+    await waitFor('the services to be up', () => run.pid('a') && run.pid('stuck'));
+    const pids = [run.pid('a')!, run.pid('stuck')!];
+    run.proc.kill('SIGTERM');
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    const lines = run.lines();
+    expect(lines).toContain('stopping stuck');
+    expect(lines).toContain('[start] stuck did not stop within 500 ms of SIGTERM; killing it');
+    expect(lines.filter((l) => / stopped \(/.test(l))).toEqual(['[start] stuck stopped (signal SIGKILL)', '[start] a stopped (exit code 0)']);
+    expect(lines).toContain('cleanup ran');
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+  });
 });
