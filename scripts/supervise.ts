@@ -97,6 +97,8 @@ export function supervise(opts: SupervisorOptions): Supervisor {
 
   const run = (slot: Slot): void => {
     slot.restartTimer = undefined;
+    // A restart that came due while stopping (a service stopped later in the order) is dropped.
+    if (stopping) return;
     let proc: ChildProcess;
     try {
       proc = slot.service.spawn();
