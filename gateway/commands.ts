@@ -132,6 +132,8 @@ export class Commands {
         throw new LivesaleError('RATE_LIMITED', `at most ${this.#d.config.hostCommandRate} commands per second per host`, { retryAfterMs: rate.resetMs });
       }
       const result = await this.#serial(roomId, () => this.#apply(p, roomId, cmd, at, auditJson));
+      // Read your writes: the reply goes once this node's copy of the room has the change.
+      await this.#d.hub.reached(roomId, result.version);
       metrics.commands.inc({ command, outcome: result.duplicate ? 'duplicate' : 'applied' });
       return result;
     } catch (err) {
