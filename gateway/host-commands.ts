@@ -92,8 +92,10 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
     addItem: {
       run: async (x, c) => {
         const holdSeconds = c.holdSeconds ?? config.holdSeconds;
+        const showId = await catalog.showForNewItem(x.roomId, c.showId);
         const row = await catalog.createItem({
           roomId: x.roomId,
+          showId,
           kind: 'flash',
           title: c.title,
           price: c.price,
@@ -114,7 +116,17 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
           holdMs: holdSeconds * 1000,
         });
         const stock = await flash.stock(row.id);
-        const item: ItemInfo = { id: row.id, kind: 'flash', title: c.title, price: c.price, total: c.stock, limit: c.perUserLimit, startsAt: c.startsAt, endsAt: c.endsAt };
+        const item: ItemInfo = {
+          id: row.id,
+          kind: 'flash',
+          title: c.title,
+          price: c.price,
+          total: c.stock,
+          limit: c.perUserLimit,
+          startsAt: c.startsAt,
+          endsAt: c.endsAt,
+          ...(showId === null ? {} : { showId }),
+        };
         return {
           delta: { t: 'item', item, listing: [...x.room.doc.listing, item.id], stock: { available: stock?.available ?? c.stock, ver: stock?.ver ?? 1 } },
           data: { item },
@@ -167,8 +179,10 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
         const holdSeconds = c.holdSeconds ?? config.holdSeconds;
         const startsAt = await groups.serverTime();
         if (!(c.endsAt > startsAt)) throw new LivesaleError('INVALID_ARGUMENT', 'endsAt must be in the future');
+        const showId = await catalog.showForNewItem(x.roomId, c.showId);
         const row = await catalog.createItem({
           roomId: x.roomId,
+          showId,
           kind: 'group',
           title: c.title,
           price: c.basePrice,
@@ -203,6 +217,7 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
           startsAt,
           endsAt: c.endsAt,
           tiers: c.tiers.map((t) => ({ threshold: t.threshold, price: t.price })),
+          ...(showId === null ? {} : { showId }),
         };
         return {
           delta: { t: 'item', item, listing: [...x.room.doc.listing, item.id], stock: { available: v?.available ?? c.stock, ver: v?.ver ?? 1 } },

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../common/contracts/ledger-schema.ts';
+import { showForNewItem } from './shows.ts';
 
 export interface RoomRow {
   id: string;
@@ -20,6 +21,8 @@ export interface ItemRow {
   holdSeconds: number;
   /** Tiered group buys: the tiers, what the thresholds count, and below the first threshold. */
   group?: GroupSettings;
+  /** The show the item belongs to; null or absent: the room shelf. */
+  showId?: string | null;
 }
 
 export interface GroupSettings {
@@ -60,6 +63,7 @@ export class Catalog {
         starts_at: new Date(i.startsAt),
         ends_at: new Date(i.endsAt),
         hold_seconds: i.holdSeconds,
+        show_id: i.showId ?? null,
         ...(i.group
           ? { group_tiers: JSON.stringify(i.group.tiers), group_count_by: i.group.countBy, group_below_first_tier: i.group.belowFirstTier }
           : {}),
@@ -67,6 +71,11 @@ export class Catalog {
       .returning('id')
       .executeTakeFirstOrThrow();
     return { ...i, id: r.id };
+  }
+
+  /** The show a new item of the room goes into (orders/shows.ts `showForNewItem`). */
+  showForNewItem(roomId: string, showId?: string): Promise<string | null> {
+    return showForNewItem(this.#db, roomId, showId);
   }
 
   async items(roomId: string): Promise<ItemRow[]> {
@@ -82,6 +91,7 @@ export class Catalog {
       startsAt: r.starts_at.getTime(),
       endsAt: r.ends_at.getTime(),
       holdSeconds: r.hold_seconds,
+      showId: r.show_id,
       ...(r.group_tiers ? { group: { tiers: r.group_tiers, countBy: r.group_count_by ?? 'people', belowFirstTier: r.group_below_first_tier ?? 'fail' } } : {}),
     }));
   }

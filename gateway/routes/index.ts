@@ -70,6 +70,6 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
     metrics: s.metrics,
   });
   registerStatsRoutes(router, { db: s.db, hub: s.hub });
-  registerShowRoutes(router, { db: s.db, catalog: s.catalog });
+  registerShowRoutes(router, { db: s.db, catalog: s.catalog, store: s.store, audit: s.audit, log: s.log });
   registerWebRoutes(router, { log: s.log });
 }

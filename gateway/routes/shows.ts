@@ -1,16 +1,48 @@
-import { LivesaleError } from '../../common/platform/errors.ts';
-import { buildReport, parseCsvPart, reportCsv, reportText } from '../../orders/report.ts';
-import { createShow, createShowBody, requireShow, showOfRoom } from '../../orders/shows.ts';
-import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics } from '../../orders/stats.ts';
 import type { Kysely } from 'kysely';
+import { LivesaleError } from '../../common/platform/errors.ts';
+import type { Logger } from '../../common/platform/logger.ts';
+import { buildReport, parseCsvPart, reportCsv, reportText } from '../../orders/report.ts';
+import { createShow, createShowBody, endShow, listRoomShows, requireShow, showOfRoom, startShow, type Show } from '../../orders/shows.ts';
+import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics, showScope } from '../../orders/stats.ts';
+import { nextDoc, showTransitionBody, type Delta } from '../../common/contracts/protocol.ts';
 import type { Database } from '../../common/contracts/ledger-schema.ts';
 import type { Catalog } from '../../orders/catalog.ts';
+import type { AuditLog } from '../audit.ts';
 import { parseBody } from '../http.ts';
+import type { RoomStore } from '../room-store.ts';
 import type { Router } from '../router.ts';
 
-/** Shows (a room's broadcast and its run sheet), their figures and the review report. */
-export function registerShowRoutes(router: Router, deps: { db: Kysely<Database>; catalog: Catalog }): void {
-  const { db, catalog } = deps;
+export interface ShowRouteDeps {
+  db: Kysely<Database>;
+  catalog: Catalog;
+  store: RoomStore;
+  audit: AuditLog;
+  log: Logger;
+}
+
+/** Shows (a room's broadcasts, their run sheets and lifecycle), their figures and the review report. */
+export function registerShowRoutes(router: Router, deps: ShowRouteDeps): void {
+  const { db, catalog, store, audit, log } = deps;
+
+  const roomOf = async (roomId: string) => {
+    const room = await catalog.room(roomId);
+    if (!room) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${JSON.stringify(roomId.slice(0, 40))}`);
+    return room;
+  };
+
+  /** Viewers see the show's new state: a `show` delta, with the room document (retried until appended). */
+  const tellViewers = async (show: Show) => {
+    const d: Delta = { t: 'show', show: { id: show.id, title: show.title, state: show.state } };
+    try {
+      await store.publish(show.roomId, async () => {
+        const stored = await store.get(show.roomId);
+        return stored && { delta: d, change: { doc: nextDoc(stored.doc, d), baseVersion: stored.version } };
+      });
+    } catch (err) {
+      // The show's state is in the ledger either way; only the room's viewers miss the change.
+      log.warn({ err: (err as Error).message, roomId: show.roomId, showId: show.id, state: show.state }, 'show state not published to the room');
+    }
+  };
 
   router.route('post', '/shows', 'shows.create', 'show.create', async (r, call) => {
     call.authorize();
@@ -27,6 +59,31 @@ export function registerShowRoutes(router: Router, deps: { db: Kysely<Database>;
     return { status: 200, body: { show } };
   });
 
+  // planned → live (at most one live show per room), and live → ended.
+  for (const [path, name, run] of [
+    ['/shows/:showId/start', 'shows.start', startShow],
+    ['/shows/:showId/end', 'shows.end', endShow],
+  ] as const) {
+    router.route('post', path, name, 'show.run', async (r, call) => {
+      call.authorize();
+      if (r.body.length) parseBody(showTransitionBody, r.body);
+      const current = await requireShow(db, r.params[0]!);
+      const room = await roomOf(current.roomId);
+      call.authorize({ id: room.id, hostId: room.hostId });
+      const show = await run(db, current.id);
+      await tellViewers(show);
+      return { status: 200, body: { show } };
+    });
+  }
+
+  router.route('get', '/rooms/:roomId/shows', 'rooms.shows', 'show.read', async (r, call) => {
+    call.authorize();
+    const room = await roomOf(r.params[0]!);
+    call.authorize({ hostId: room.hostId });
+    return { status: 200, body: { roomId: room.id, shows: await listRoomShows(db, room.id) } };
+  });
+
+  // The room's current show: the live one, else the next planned, else the latest.
   router.route('get', '/rooms/:roomId/show', 'rooms.show', 'show.read', async (r, call) => {
     const show = await showOfRoom(db, r.params[0]!);
     if (!show) throw new LivesaleError('SHOW_NOT_FOUND', `room ${JSON.stringify(r.params[0]!.slice(0, 40))} has no show`);
@@ -34,12 +91,13 @@ export function registerShowRoutes(router: Router, deps: { db: Kysely<Database>;
     return { status: 200, body: { show } };
   });
 
-  // Every dictionary metric per show, per product and per minute.
+  // Every dictionary metric per show, per product and per minute: the show's own figures.
   router.route('get', '/shows/:showId/stats', 'shows.stats', 'show.read', async (r, call) => {
     const show = await requireShow(db, r.params[0]!);
     call.authorize(show);
     const asOf = new Date().toISOString();
-    const [f, products, explain, minutes] = await Promise.all([showFigures(db, show.roomId), productFigures(db, show.roomId), explainFigures(db, show.roomId), minuteSeries(db, show.roomId)]);
+    const scope = showScope(show);
+    const [f, products, explain, minutes] = await Promise.all([showFigures(db, scope), productFigures(db, scope), explainFigures(db, scope), minuteSeries(db, scope)]);
     const total = { onAir: 0, after: 0, before: 0 };
     for (const e of explain.values()) {
       total.onAir += e.onAir;
@@ -51,12 +109,24 @@ export function registerShowRoutes(router: Router, deps: { db: Kysely<Database>;
       body: {
         showId: show.id,
         roomId: show.roomId,
+        state: show.state,
         asOf,
         metrics: showMetrics(f, total),
         products: [...products.values()].map((x) => ({ itemId: x.itemId, metrics: productMetrics(x, f.uv, explain.get(x.itemId)) })),
         minutes: minutes.map((m) => ({ minute: new Date(m.minute).toISOString(), metrics: minuteMetrics(m) })),
       },
     };
+  });
+
+  // The host commands recorded while the show was live (none before it starts).
+  router.route('get', '/shows/:showId/audit', 'shows.audit', 'room.audit.read', async (r, call) => {
+    call.authorize();
+    const show = await requireShow(db, r.params[0]!);
+    const room = await roomOf(show.roomId);
+    call.authorize({ id: room.id, hostId: room.hostId });
+    const limit = Math.min(1000, Math.max(1, Number(r.query.get('limit') ?? 100) || 100));
+    const entries = show.startedAt === null ? [] : await audit.entries(room.id, limit, { from: show.startedAt, to: show.endedAt });
+    return { status: 200, body: { roomId: room.id, showId: show.id, entries } };
   });
 
   // The review report: ?format=json (default), csv (&part=summary|products|minutes|schedule|top) or text.
