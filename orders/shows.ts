@@ -68,13 +68,14 @@ const isDbId = (id: string) => /^\d{1,18}$/.test(id);
 
 /**
  * Creates a planned show for a room. Run-sheet items must be items of the room; those on the
- * room shelf (in no show) are carried into the new show, items of another show stay in theirs.
+ * room shelf (in no show) are carried into the new show (`carried`), items of another show stay
+ * in theirs.
  * SHOW_EXISTS when a planned or live show of the room overlaps its planned window;
  * ITEM_NOT_FOUND for an item of another room.
  */
-export async function createShow(db: Kysely<Database>, hostId: string, input: CreateShowInput): Promise<Show> {
+export async function createShow(db: Kysely<Database>, hostId: string, input: CreateShowInput): Promise<{ show: Show; carried: string[] }> {
   const itemIds = [...new Set(input.runSheet.map((e) => e.itemId).filter((x): x is string => !!x))];
-  const showId = await db.transaction().execute(async (trx) => {
+  const { showId, carried } = await db.transaction().execute(async (trx) => {
     // One show created per room at a time: the overlap check and the insert cannot interleave.
     await sql`SELECT 1 FROM rooms WHERE id = ${input.roomId} FOR UPDATE`.execute(trx);
     if (itemIds.length) {
@@ -116,12 +117,12 @@ export async function createShow(db: Kysely<Database>, hostId: string, input: Cr
         )
         .execute();
     }
-    if (itemIds.length) {
-      await trx.updateTable('campaign_items').set({ show_id: row.id }).where('room_id', '=', input.roomId).where('id', 'in', itemIds).where('show_id', 'is', null).execute();
-    }
-    return row.id;
+    const moved = itemIds.length
+      ? await trx.updateTable('campaign_items').set({ show_id: row.id }).where('room_id', '=', input.roomId).where('id', 'in', itemIds).where('show_id', 'is', null).returning('id').execute()
+      : [];
+    return { showId: row.id, carried: moved.map((m) => m.id) };
   });
-  return (await load(db, showId))!;
+  return { show: (await load(db, showId))!, carried };
 }
 
 /** Loads a show row with its run sheet. */
@@ -174,8 +175,19 @@ export async function getShow(db: Kysely<Database>, showId: string): Promise<Sho
  * else the latest (latest planned start). Undefined when the room has no show.
  */
 export async function showOfRoom(db: Kysely<Database>, roomId: string): Promise<Show | undefined> {
+  const s = await currentShowRow(db, roomId);
+  return s && withRunSheet(db, s);
+}
+
+/** The room's current show (as `showOfRoom` picks it) without its run sheet. */
+export async function currentShow(db: Kysely<Database>, roomId: string): Promise<ShowListing | undefined> {
+  const s = await currentShowRow(db, roomId);
+  return s && listing(s);
+}
+
+async function currentShowRow(db: Kysely<Database>, roomId: string): Promise<ShowRow | undefined> {
   if (!isDbId(roomId)) return undefined;
-  const s = await db
+  return db
     .selectFrom('shows')
     .selectAll()
     .where('room_id', '=', roomId)
@@ -185,7 +197,6 @@ export async function showOfRoom(db: Kysely<Database>, roomId: string): Promise<
     .orderBy(sql`id`, 'desc')
     .limit(1)
     .executeTakeFirst();
-  return s && withRunSheet(db, s);
 }
 
 /** The show, or SHOW_NOT_FOUND. */
@@ -220,17 +231,18 @@ export async function listRoomShows(db: Kysely<Database>, roomId: string, limit 
 }
 
 /**
- * planned → live. SHOW_STATE when the show is not planned; SHOW_LIVE when another show of the
+ * planned → live at `at` (epoch ms: the clock of the gateway, which also times the room's
+ * activity events and host commands the show's window selects). SHOW_STATE when the show is not planned; SHOW_LIVE when another show of the
  * room is live (the unique partial index decides a race between two starts).
  */
-export async function startShow(db: Kysely<Database>, showId: string): Promise<Show> {
+export async function startShow(db: Kysely<Database>, showId: string, at = Date.now()): Promise<Show> {
   const show = await requireShow(db, showId);
   if (show.state !== 'planned') throw new LivesaleError('SHOW_STATE', `show ${show.id} is ${show.state}; only a planned show can start`, { state: show.state });
   const live = await db.selectFrom('shows').select('id').where('room_id', '=', show.roomId).where('state', '=', 'live').executeTakeFirst();
   if (live) throw new LivesaleError('SHOW_LIVE', `room ${show.roomId} has live show ${live.id}; end it before starting show ${show.id}`, { showId: live.id });
   try {
-    const r = await db.updateTable('shows').set({ state: 'live', started_at: sql`now()` }).where('id', '=', show.id).where('state', '=', 'planned').returning('id').executeTakeFirst();
-    if (!r) return startShow(db, showId); // changed meanwhile: answer from its new state
+    const r = await db.updateTable('shows').set({ state: 'live', started_at: new Date(at) }).where('id', '=', show.id).where('state', '=', 'planned').returning('id').executeTakeFirst();
+    if (!r) return startShow(db, showId, at); // changed meanwhile: answer from its new state
   } catch (err) {
     if ((err as { code?: string }).code === '23505') throw new LivesaleError('SHOW_LIVE', `room ${show.roomId} has a live show; end it before starting show ${show.id}`);
     throw err;
@@ -238,12 +250,19 @@ export async function startShow(db: Kysely<Database>, showId: string): Promise<S
   return (await load(db, show.id))!;
 }
 
-/** live → ended. SHOW_STATE when the show is not live. */
-export async function endShow(db: Kysely<Database>, showId: string): Promise<Show> {
+/** live → ended at `at` (epoch ms, the gateway's clock). SHOW_STATE when the show is not live. */
+export async function endShow(db: Kysely<Database>, showId: string, at = Date.now()): Promise<Show> {
   const show = await requireShow(db, showId);
   if (show.state !== 'live') throw new LivesaleError('SHOW_STATE', `show ${show.id} is ${show.state}; only a live show can end`, { state: show.state });
-  const r = await db.updateTable('shows').set({ state: 'ended', ended_at: sql`now()` }).where('id', '=', show.id).where('state', '=', 'live').returning('id').executeTakeFirst();
-  if (!r) return endShow(db, showId);
+  // Never before its start, so the live window is never empty by a clock step.
+  const r = await db
+    .updateTable('shows')
+    .set({ state: 'ended', ended_at: sql`greatest(started_at, ${new Date(at)}::timestamptz)` })
+    .where('id', '=', show.id)
+    .where('state', '=', 'live')
+    .returning('id')
+    .executeTakeFirst();
+  if (!r) return endShow(db, showId, at);
   return (await load(db, show.id))!;
 }
 

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { metric, ratio, type MetricValue } from './metrics.ts';
-import { showOfRoom } from './shows.ts';
+import { currentShow } from './shows.ts';
 
 /**
  * The figures of the metric dictionary, read from the ledger, for one scope:
@@ -340,6 +340,6 @@ export async function scopeStats(db: Kysely<Database>, scope: FigureScope): Prom
  * the latest: orders/shows.ts `showOfRoom`); a room that has no show gets its whole-room figures.
  */
 export async function roomStats(db: Kysely<Database>, roomId: string): Promise<RoomStats> {
-  const show = await showOfRoom(db, roomId);
+  const show = await currentShow(db, roomId);
   return scopeStats(db, show ? showScope(show) : { kind: 'room', roomId });
 }

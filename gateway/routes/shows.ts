@@ -44,13 +44,32 @@ export function registerShowRoutes(router: Router, deps: ShowRouteDeps): void {
     }
   };
 
+  /** Items carried from the room shelf into a show: viewers see each item's new showId. */
+  const tellCarried = async (show: Show, itemIds: string[]) => {
+    for (const id of itemIds) {
+      try {
+        await store.publish(show.roomId, async () => {
+          const stored = await store.get(show.roomId);
+          const item = stored?.doc.items[id];
+          if (!stored || !item) return undefined;
+          const d: Delta = { t: 'item', item: { ...item, showId: show.id }, listing: [...stored.doc.listing] };
+          return { delta: d, change: { doc: nextDoc(stored.doc, d), baseVersion: stored.version } };
+        });
+      } catch (err) {
+        log.warn({ err: (err as Error).message, roomId: show.roomId, showId: show.id, itemId: id }, 'carried item not published to the room');
+      }
+    }
+  };
+
   router.route('post', '/shows', 'shows.create', 'show.create', async (r, call) => {
     call.authorize();
     const b = parseBody(createShowBody, r.body);
     const room = await catalog.room(b.roomId);
     if (!room) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${b.roomId}`);
     call.authorize({ id: room.id, hostId: room.hostId });
-    return { status: 201, body: { show: await createShow(db, call.principal.sub, b) } };
+    const { show, carried } = await createShow(db, call.principal.sub, b);
+    if (carried.length) await tellCarried(show, carried);
+    return { status: 201, body: { show } };
   });
 
   router.route('get', '/shows/:showId', 'shows.get', 'show.read', async (r, call) => {

@@ -427,6 +427,9 @@ it('the demo seed adds a live show to an existing room; its sale is its own', as
   const host = sys.http(await sys.token('host', 'seed-host'));
   const ops = sys.http(await sys.token('ops', 'seed-ops'));
   const first = await seedDemoShow(host);
+  // The demo show's run sheet carried its items from the room shelf into it; viewers see that.
+  const carried = await ops.snapshot(first.roomId);
+  expect(first.itemIds.map((id) => carried.room.items[id]!.showId)).toEqual(first.itemIds.map(() => first.showId));
   const seeded = await seedShowInRoom(host, first.roomId);
   expect(seeded.showId).not.toBe(first.showId);
   const show = (await ops.request('GET', `/shows/${seeded.showId}`)).body.show as { state: string; runSheet: unknown[]; plannedStart: number };
