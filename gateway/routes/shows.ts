@@ -3,7 +3,7 @@ import { LivesaleError } from '../../common/platform/errors.ts';
 import type { Logger } from '../../common/platform/logger.ts';
 import { buildReport, parseCsvPart, reportCsv, reportText } from '../../orders/report.ts';
 import { createShow, createShowBody, endShow, listRoomShows, requireShow, showOfRoom, startShow, type Show } from '../../orders/shows.ts';
-import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics, showScope } from '../../orders/stats.ts';
+import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, roomStats, showFigures, showMetrics, showScope } from '../../orders/stats.ts';
 import { nextDoc, showTransitionBody, type Delta } from '../../common/contracts/protocol.ts';
 import type { Database } from '../../common/contracts/ledger-schema.ts';
 import type { Catalog } from '../../orders/catalog.ts';
@@ -41,6 +41,13 @@ export function registerShowRoutes(router: Router, deps: ShowRouteDeps): void {
     } catch (err) {
       // The show's state is in the ledger either way; only the room's viewers miss the change.
       log.warn({ err: (err as Error).message, roomId: show.roomId, showId: show.id, state: show.state }, 'show state not published to the room');
+    }
+    // Ops and host dashboards switch to the room's current show at once, not at the next commit.
+    try {
+      const stats = await roomStats(db, show.roomId);
+      await store.publishEphemeral(show.roomId, 'stats', { roomId: show.roomId, showId: stats.showId, asOf: stats.asOf, committedAt: show.endedAt ?? show.startedAt ?? Date.now(), metrics: stats.metrics });
+    } catch (err) {
+      log.warn({ err: (err as Error).message, roomId: show.roomId, showId: show.id }, 'live figures of the current show not pushed');
     }
   };
 

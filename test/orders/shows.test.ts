@@ -297,6 +297,9 @@ describe('shows per room: two shows, one after the other, with disjoint figures'
   it("a room's second show starts from zero in every figure", async () => {
     const started = await host.request('POST', `/shows/${show2}/start`);
     expect(started.body.show.state).toBe('live');
+    // The dashboards switch to the second show at once, from zero.
+    const pushed = await waitFor('a push of the second show', () => pushes.find((p) => p.showId === show2), 20_000);
+    expect(pushed.metrics.filter((m) => m.value !== 0 && m.value !== null)).toEqual([]);
     const st = await showStats(show2);
     const nonZero = st.metrics.filter((m) => m.value !== 0 && m.value !== null);
     expect(nonZero).toEqual([]);
