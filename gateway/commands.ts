@@ -23,6 +23,9 @@ export interface ExecContext {
    * their own idempotency key, so a command retried after a crash never applies twice there.
    */
   readonly opId: string;
+  /** The command's idempotency key, and the hash of its parameters stored with its first answer. */
+  readonly idempotencyKey: string;
+  readonly fingerprint: string;
   readonly now: number;
 }
 
@@ -178,7 +181,7 @@ export class Commands {
         throw new LivesaleError('CONFLICT', `the room is at version ${room.version}; the command was based on ${cmd.baseVersion}`, { version: room.version });
       }
       const exec = this.#d.commands[cmd.command].run as Executor<CommandName>;
-      const effect = await exec({ roomId, room, principal: p, opId: idemField, now }, cmd as CommandOf<CommandName>);
+      const effect = await exec({ roomId, room, principal: p, opId: idemField, idempotencyKey: cmd.idempotencyKey, fingerprint, now }, cmd as CommandOf<CommandName>);
       const a = await store.command(roomId, {
         idemField,
         fingerprint,

@@ -1,21 +1,38 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../common/platform/config.ts';
 import { LivesaleError } from '../common/platform/errors.ts';
+import { faultAt } from '../common/platform/faults.ts';
 import type { FlashSale } from '../inventory/flash-sale.ts';
 import type { GroupBuy } from '../inventory/group-buy.ts';
-import type { Catalog } from '../orders/catalog.ts';
-import type { CommandResult, ItemInfo } from '../common/contracts/protocol.ts';
+import type { Kysely } from 'kysely';
+import type { Catalog, CreateKey } from '../orders/catalog.ts';
+import { appliedStep, applyStep, decideNext, decideSkip, decideSwap, requireLiveShow, sheetRows, type LiveShow, type RunStep, type SheetRow } from '../orders/run-of-show.ts';
+import { prizeOrderId, type Lotteries } from '../orders/lottery.ts';
+import type { Database } from '../common/contracts/ledger-schema.ts';
+import type { CommandName, CommandResult, Delta, ItemInfo } from '../common/contracts/protocol.ts';
 import type { ActivityPublisher } from './activity.ts';
 import type { ExecContext, HostCommands } from './commands.ts';
 import type { RoomHub } from './room-hub.ts';
+import type { RunOfShowPush } from './run-of-show.ts';
 
 export interface HostCommandDeps {
-  config: Pick<Config, 'holdSeconds'>;
+  config: Pick<Config, 'holdSeconds' | 'faultPoint'>;
+  db: Kysely<Database>;
   catalog: Catalog;
   flash: FlashSale;
   groups: GroupBuy;
   hub: RoomHub;
   activity: ActivityPublisher;
+  runOfShow: RunOfShowPush;
+  lotteries: Lotteries;
+}
+
+/**
+ * The operation id a command passes to the inventory and the run sheet: derived from the room
+ * and the command's actor and idempotency key, so a retried command applies once there.
+ */
+export function commandOpId(roomId: string, commandId: string): string {
+  return `cmd-${createHash('sha256').update(`${roomId} ${commandId}`).digest('base64url').slice(0, 40)}`;
 }
 
 /**
@@ -28,11 +45,25 @@ export interface HostCommandDeps {
  * Commands that touch inventory call its wrappers first, with an operation id derived from the
  * command's idempotency key, so a command retried after a crash between the inventory call and
  * the room append applies once there. How to add one: docs/host-commands.md.
+ *
+ * The creates (addItem, openGroup) apply once even when the process dies between any two of
+ * their steps: the catalog row is made once per idempotency key (its key row in the same
+ * transaction), the inventory is created from that row (a second create of the same item
+ * changes nothing), and the room append is the command's own, keyed by the same key. A retry
+ * with the key resumes at the step that is missing and names the same item.
  */
 export function hostCommands(deps: HostCommandDeps): HostCommands {
-  const { config, catalog, flash, groups, hub, activity } = deps;
+  const { config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries } = deps;
 
-  const opId = (x: ExecContext) => `cmd-${createHash('sha256').update(`${x.roomId} ${x.opId}`).digest('base64url').slice(0, 40)}`;
+  const opId = (x: ExecContext) => commandOpId(x.roomId, x.opId);
+  /** The catalog key of a create: the caller, the room, the command's key and its parameters. */
+  const createKey = (x: ExecContext, op: CreateKey['op']): CreateKey => ({
+    principal: `${x.principal.role}:${x.principal.sub}`,
+    roomId: x.roomId,
+    key: x.idempotencyKey,
+    op,
+    fingerprint: x.fingerprint,
+  });
   const itemOf = (x: ExecContext, id: string, kind?: ItemInfo['kind']): ItemInfo => {
     const it = x.room.doc.items[id];
     if (!it) throw new LivesaleError('ITEM_NOT_FOUND', `room ${x.roomId} has no item ${id}`);
@@ -42,6 +73,31 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
   /** The on-air activity event of an applied onAir command. */
   const onAirActivity = (x: ExecContext, itemId: string | null) => (r: CommandResult) =>
     activity.publish({ type: 'item.on_air', id: `onair:${x.roomId}:${r.version}`, room: x.roomId, at: Date.now(), item: itemId, by: x.principal.sub });
+
+  /**
+   * A run-of-show step on the room's live show: the step this command's operation id already
+   * wrote (a retry after a crash before the room append), or the one `decide` makes from the
+   * sheet as stored, written with the operation id.
+   */
+  const runStep = async <N extends RunStep['command'] & CommandName>(x: ExecContext, command: N, decide: (show: LiveShow, rows: SheetRow[]) => Promise<Extract<RunStep, { command: N }>>) => {
+    const show = await requireLiveShow(db, x.roomId);
+    const id = opId(x);
+    const prior = await appliedStep(db, show.id, id);
+    if (prior && prior.command !== command) throw new LivesaleError('IDEMPOTENCY_KEY_REUSED', `this idempotency key was used for a ${prior.command} command`);
+    const step = (prior ?? (await applyStep(db, id, await decide(show, await sheetRows(db, show.id))))) as Extract<RunStep, { command: N }>;
+    return { show, step };
+  };
+  /** Whether the item's sale is scheduled: a flash sale in pre-heat (its window not yet open by the Redis clock). */
+  const saleScheduled = async (x: ExecContext, itemId: string | null): Promise<boolean> => {
+    if (itemId === null || itemOf(x, itemId).kind !== 'flash') return false;
+    return (await flash.view(itemId))?.phase === 'preheat';
+  };
+  /** Opens a scheduled sale now, its end unchanged (as openSale does). */
+  const openScheduled = async (x: ExecContext, itemId: string): Promise<NonNullable<Extract<Delta, { t: 'slot' }>['sale']>> => {
+    const r = await flash.setWindow(itemId, 'now', undefined, x.principal.sub, { opId: opId(x) });
+    return { item: itemId, startsAt: r.startsAt, endsAt: r.endsAt };
+  };
+  const listed = (listing: readonly string[], itemId: string | null) => (itemId === null || listing.includes(itemId) ? [...listing] : [...listing, itemId]);
 
   return {
     // ---- the room document only
@@ -91,11 +147,10 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
 
     addItem: {
       run: async (x, c) => {
-        const holdSeconds = c.holdSeconds ?? config.holdSeconds;
-        const showId = await catalog.showForNewItem(x.roomId, c.showId);
-        const row = await catalog.createItem({
+        // Settings come from the row as first stored: a retry after a crash resumes that item.
+        const { row } = await catalog.createItemOnce(createKey(x, 'addItem'), {
           roomId: x.roomId,
-          showId,
+          showId: await catalog.showForNewItem(x.roomId, c.showId),
           kind: 'flash',
           title: c.title,
           price: c.price,
@@ -103,33 +158,36 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
           perUserLimit: c.perUserLimit,
           startsAt: c.startsAt,
           endsAt: c.endsAt,
-          holdSeconds,
+          holdSeconds: c.holdSeconds ?? config.holdSeconds,
         });
+        faultAt(config, 'addItem.catalog');
         await flash.createItem({
           itemId: row.id,
           roomId: x.roomId,
-          total: c.stock,
-          price: c.price,
-          perUserLimit: c.perUserLimit,
-          startsAt: c.startsAt,
-          endsAt: c.endsAt,
-          holdMs: holdSeconds * 1000,
+          total: row.totalStock,
+          price: row.price,
+          perUserLimit: row.perUserLimit,
+          startsAt: row.startsAt,
+          endsAt: row.endsAt,
+          holdMs: row.holdSeconds * 1000,
         });
+        faultAt(config, 'addItem.inventory');
         const stock = await flash.stock(row.id);
         const item: ItemInfo = {
           id: row.id,
           kind: 'flash',
-          title: c.title,
-          price: c.price,
-          total: c.stock,
-          limit: c.perUserLimit,
-          startsAt: c.startsAt,
-          endsAt: c.endsAt,
-          ...(showId === null ? {} : { showId }),
+          title: row.title,
+          price: row.price,
+          total: row.totalStock,
+          limit: row.perUserLimit,
+          startsAt: row.startsAt,
+          endsAt: row.endsAt,
+          ...(row.showId ? { showId: row.showId } : {}),
         };
         return {
-          delta: { t: 'item', item, listing: [...x.room.doc.listing, item.id], stock: { available: stock?.available ?? c.stock, ver: stock?.ver ?? 1 } },
+          delta: { t: 'item', item, listing: [...x.room.doc.listing, item.id], stock: { available: stock?.available ?? row.totalStock, ver: stock?.ver ?? 1 } },
           data: { item },
+          after: () => faultAt(config, 'addItem.room'),
         };
       },
     },
@@ -177,51 +235,118 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
     openGroup: {
       run: async (x, c) => {
         const holdSeconds = c.holdSeconds ?? config.holdSeconds;
-        const startsAt = await groups.serverTime();
-        if (!(c.endsAt > startsAt)) throw new LivesaleError('INVALID_ARGUMENT', 'endsAt must be in the future');
-        const showId = await catalog.showForNewItem(x.roomId, c.showId);
-        const row = await catalog.createItem({
+        const now = await groups.serverTime();
+        // Checked for a new group only; it opens at the first try's time, and a retry after a
+        // crash resumes that row.
+        const fresh = () => {
+          if (!(c.endsAt > now)) throw new LivesaleError('INVALID_ARGUMENT', 'endsAt must be in the future');
+        };
+        const { row } = await catalog.createItemOnce(createKey(x, 'openGroup'), {
           roomId: x.roomId,
-          showId,
+          showId: await catalog.showForNewItem(x.roomId, c.showId),
           kind: 'group',
           title: c.title,
           price: c.basePrice,
           totalStock: c.stock,
           perUserLimit: c.perUserLimit,
-          startsAt,
+          startsAt: now,
           endsAt: c.endsAt,
           holdSeconds,
           group: { tiers: c.tiers.map((t) => ({ threshold: t.threshold, price: t.price })), countBy: c.countBy ?? 'people', belowFirstTier: c.belowFirstTier === 'base_price' ? 'base' : 'fail' },
-        });
+        }, fresh);
+        faultAt(config, 'openGroup.catalog');
+        const group = row.group!;
         await groups.create({
           itemId: row.id,
           roomId: x.roomId,
-          capacity: c.stock,
-          basePrice: c.basePrice,
-          tiers: c.tiers,
-          countBy: c.countBy ?? 'people',
-          belowFirstTier: c.belowFirstTier === 'base_price' ? 'base' : 'fail',
-          perUserLimit: c.perUserLimit,
-          startsAt,
-          endsAt: c.endsAt,
-          holdMs: holdSeconds * 1000,
+          capacity: row.totalStock,
+          basePrice: row.price,
+          tiers: group.tiers,
+          countBy: group.countBy,
+          belowFirstTier: group.belowFirstTier,
+          perUserLimit: row.perUserLimit,
+          startsAt: row.startsAt,
+          endsAt: row.endsAt,
+          holdMs: row.holdSeconds * 1000,
         });
+        faultAt(config, 'openGroup.inventory');
         const v = await groups.view(row.id);
         const item: ItemInfo = {
           id: row.id,
           kind: 'group',
-          title: c.title,
-          price: c.basePrice,
-          total: c.stock,
-          limit: c.perUserLimit,
-          startsAt,
-          endsAt: c.endsAt,
-          tiers: c.tiers.map((t) => ({ threshold: t.threshold, price: t.price })),
-          ...(showId === null ? {} : { showId }),
+          title: row.title,
+          price: row.price,
+          total: row.totalStock,
+          limit: row.perUserLimit,
+          startsAt: row.startsAt,
+          endsAt: row.endsAt,
+          tiers: group.tiers.map((t) => ({ threshold: t.threshold, price: t.price })),
+          ...(row.showId ? { showId: row.showId } : {}),
         };
         return {
-          delta: { t: 'item', item, listing: [...x.room.doc.listing, item.id], stock: { available: v?.available ?? c.stock, ver: v?.ver ?? 1 } },
+          delta: { t: 'item', item, listing: [...x.room.doc.listing, item.id], stock: { available: v?.available ?? row.totalStock, ver: v?.ver ?? 1 } },
           data: { item },
+          after: () => faultAt(config, 'openGroup.room'),
+        };
+      },
+    },
+
+    // ---- the run of show: the live show's sheet, then the room document
+
+    next: {
+      run: async (x) => {
+        const { show, step } = await runStep(x, 'next', async (show, rows) => {
+          const d = decideNext(rows, show.id, x.now);
+          if (d.onAir?.itemId) itemOf(x, d.onAir.itemId);
+          return { ...d, openSale: await saleScheduled(x, d.onAir?.itemId ?? null) };
+        });
+        const item = step.onAir?.itemId ?? null;
+        const sale = step.openSale && item ? await openScheduled(x, item) : undefined;
+        return {
+          delta: { t: 'slot', onAir: item, listing: listed(x.room.doc.listing, item), ...(sale ? { sale } : {}) },
+          data: { closed: step.closed, onAir: step.onAir, ...(sale ? { sale } : {}) },
+          after: (r) => {
+            onAirActivity(x, item)(r);
+            void runOfShow.changed(show);
+          },
+        };
+      },
+    },
+
+    swap: {
+      run: async (x, c) => {
+        const { show, step } = await runStep(x, 'swap', async (show, rows) => {
+          const d = decideSwap(rows, show.id, x.now, c.mainPosition, c.backupPosition);
+          itemOf(x, d.backupItemId);
+          const goesOnAir = d.wasOnAir || (d.mainItemId !== null && x.room.doc.onAir === d.mainItemId);
+          return { ...d, openSale: goesOnAir && (await saleScheduled(x, d.backupItemId)) };
+        });
+        const doc = x.room.doc;
+        const listing = doc.listing.filter((i) => i !== step.backupItemId);
+        const at = step.mainItemId === null ? -1 : listing.indexOf(step.mainItemId);
+        if (at >= 0) listing[at] = step.backupItemId;
+        else listing.push(step.backupItemId);
+        const onAirChanges = step.wasOnAir || (step.mainItemId !== null && doc.onAir === step.mainItemId);
+        const onAir = onAirChanges ? step.backupItemId : doc.onAir;
+        const sale = step.openSale ? await openScheduled(x, step.backupItemId) : undefined;
+        return {
+          delta: { t: 'slot', onAir, listing, ...(sale ? { sale } : {}) },
+          data: { mainPosition: step.mainPosition, backupPosition: step.backupPosition, delisted: step.mainItemId, listed: step.backupItemId, onAir, ...(sale ? { sale } : {}) },
+          after: (r) => {
+            if (onAirChanges) onAirActivity(x, onAir)(r);
+            void runOfShow.changed(show);
+          },
+        };
+      },
+    },
+
+    skip: {
+      run: async (x, c) => {
+        const { show, step } = await runStep(x, 'skip', async (show, rows) => decideSkip(rows, show.id, x.now, c.position));
+        return {
+          delta: { t: 'slot', onAir: x.room.doc.onAir, listing: [...x.room.doc.listing] },
+          data: { skipped: step.position },
+          after: () => void runOfShow.changed(show),
         };
       },
     },
@@ -236,6 +361,61 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
           delta: { t: 'groupClosed', item: c.itemId, count: closed.count, finalPrice: closed.finalPrice, outcome: closed.outcome },
           data: { count: closed.count, finalPrice: closed.finalPrice, outcome: closed.outcome, refunds: settled.refunds, refundTotal: settled.refundTotal },
         };
+      },
+    },
+
+    // ---- lotteries (docs/lottery.md): the ledger first, then the room document
+
+    createLottery: {
+      run: async (x, c) => {
+        // Created before this command's answer reached the room (a retry after a crash): the same lottery.
+        const done = await lotteries.byOp(opId(x));
+        if (done) {
+          const lottery = await lotteries.info(done);
+          return { delta: { t: 'lottery', lottery }, data: { lottery } };
+        }
+        if (c.prize.kind === 'item') {
+          itemOf(x, c.prize.itemId, 'flash');
+          const v = await flash.view(c.prize.itemId);
+          if (!v) throw new LivesaleError('ITEM_UNAVAILABLE');
+          // Refused rather than drawn short: the stock must cover every winner asked for now.
+          if (v.available < c.winners) throw new LivesaleError('INSUFFICIENT_STOCK', `the prize has ${v.available} available, fewer than the ${c.winners} winners`, { available: v.available });
+        }
+        const { row } = await lotteries.create({
+          opId: opId(x),
+          roomId: x.roomId,
+          ...(c.showId !== undefined ? { showId: c.showId } : {}),
+          createdBy: x.principal.sub,
+          title: c.title,
+          prize: c.prize,
+          winners: c.winners,
+          eligibility: c.eligibility,
+          ...(c.opensAt !== undefined ? { opensAt: c.opensAt } : {}),
+          closesAt: c.closesAt,
+          claimSeconds: c.claimSeconds ?? config.holdSeconds,
+        });
+        const lottery = await lotteries.info(row);
+        return { delta: { t: 'lottery', lottery }, data: { lottery } };
+      },
+    },
+
+    drawLottery: {
+      run: async (x, c) => {
+        const d = await lotteries.close(c.lotteryId, x.roomId);
+        let row = d.row;
+        if (!d.already) {
+          const prize = row.prize_kind === 'item' ? row.prize_item_id : null;
+          let winners = d.order.map((userId) => ({ userId, orderId: null as string | null, claimDeadline: null as number | null }));
+          if (prize !== null) {
+            // Holds in rank order while the stock lasts: the winners are a prefix of the draw's order.
+            const a = await flash.awardPrizes(prize, row.id, d.order.map((userId, i) => ({ orderId: prizeOrderId(row.id, i + 1), userId })), row.claim_seconds * 1000);
+            hub.noteStock(x.roomId, prize, a.available, a.ver);
+            winners = d.order.slice(0, a.awarded).map((userId, i) => ({ userId, orderId: prizeOrderId(row.id, i + 1), claimDeadline: a.deadlines[i] ?? null }));
+          }
+          row = await lotteries.recordDraw(d, winners);
+        }
+        const lottery = await lotteries.info(row);
+        return { delta: { t: 'lotteryDrawn', lottery }, data: { lottery } };
       },
     },
   };

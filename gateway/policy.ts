@@ -100,6 +100,11 @@ export const policies = {
   'order.pay': only('shopper', 'shopper (the holder)'),
   'order.cancel': only('shopper', 'shopper (the holder)'),
   'sale.subscribe': only('shopper'),
+  /** A lottery entry, over HTTP and WebSocket (eligibility is the lottery's own rule). */
+  'lottery.enter': only('shopper'),
+
+  // Lotteries: public, so anyone can verify a draw.
+  'lottery.read': anyone,
 
   // The room's WebSocket.
   'room.watch': signedIn,

@@ -47,12 +47,14 @@ function commandAnswerOf(a: ScriptAnswer): CommandAnswer {
 
 /**
  * The versioned state parts of a delta, flattened for room-append-3.lua: (state key, version,
- * item JSON) per stock item, (key, version, '') for group progress; none for other deltas (their
+ * item JSON) per stock item, (key, version, '') for group progress and (key, entrant count, '') for
+ * a lottery's entrants (a count only grows); none for other deltas (their
  * order is the document's version, checked by the script).
  */
 function versionedParts(d: Delta): (string | number)[] {
   if (d.t === 'stock') return d.items.flatMap((s) => [`stock:${s.id}`, s.ver, JSON.stringify({ id: s.id, available: s.available, ver: s.ver })]);
   if (d.t === 'group') return [`group:${d.item}`, d.ver, ''];
+  if (d.t === 'lotteryEntries') return [`lottery:${d.lottery}`, d.entrants, ''];
   return [];
 }
 

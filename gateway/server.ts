@@ -16,6 +16,7 @@ import { GroupBuy } from '../inventory/group-buy.ts';
 import { Payments } from '../inventory/payments.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';
 import { Catalog } from '../orders/catalog.ts';
+import { Lotteries } from '../orders/lottery.ts';
 import { ActivityPublisher } from './activity.ts';
 import { AuditLog } from './audit.ts';
 import { Auth, bearer } from './auth.ts';
@@ -25,8 +26,10 @@ import { hostCommands } from './host-commands.ts';
 import { abort, copyRequest, errorReply, readBody, requireJsonBody, requireWellFormedPath, send, type ResState } from './http.ts';
 import { createMetrics } from './metrics.ts';
 import { isPublic, type Action } from './policy.ts';
+import { Presence } from './presence.ts';
 import { RoomHub } from './room-hub.ts';
 import { RoomStore } from './room-store.ts';
+import { RunOfShowPush } from './run-of-show.ts';
 import { callOf, requireAuthorized, type HttpHandler, type HttpMethod, type Router, type WsMessageType } from './router.ts';
 import { registerRoutes, type GatewayServices } from './routes/index.ts';
 import { registerWebSocket, type WsState } from './ws.ts';
@@ -132,6 +135,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const payments = new Payments({ redis, keys, scripts, kafka, topic: config.topics.orders });
   await payments.start();
   const catalog = new Catalog(db);
+  const runOfShow = new RunOfShowPush({ db, store, fanout, log: log.child({ component: 'run-of-show' }), pushMs: config.runOfShowPushMs });
+  runOfShow.start();
+  const lotteries = new Lotteries(db);
+  const presence = new Presence();
   const commands = new Commands({
     config,
     log: log.child({ component: 'commands' }),
@@ -139,10 +146,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     hub,
     audit,
     metrics,
-    commands: hostCommands({ config, catalog, flash, groups, hub, activity }),
+    commands: hostCommands({ config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries }),
   });
   const pipeline = createPipelineHealth({ redis, keys, kafka, config, registry: metrics.registry, log: log.child({ component: 'pipeline-health' }) });
-  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, fanout, hub, flash, groups, payments, catalog, commands, pipeline };
+  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, fanout, hub, flash, groups, payments, catalog, runOfShow, commands, lotteries, presence, pipeline };
 
   // ---- HTTP
   /**
@@ -223,7 +230,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   });
 
   // ---- WebSocket
-  const ws = registerWebSocket(app, { config, log, auth, hub, store, fanout, metrics, activity }, st);
+  const ws = registerWebSocket(app, { config, log, auth, hub, store, fanout, metrics, activity, presence }, st);
   const tokenSweep = setInterval(() => ws.sweepTokens(), 1000);
 
   // ---- listen
@@ -251,6 +258,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         st.closing = true;
         uWS.us_listen_socket_close(listenSocket);
         clearInterval(tokenSweep);
+        runOfShow.close();
         const drainMs = opts.drainMs ?? config.shutdownDrainMs;
         log.info({ sockets: st.sockets.size, inFlight: st.inFlight, drainMs }, 'draining');
         for (const s of st.sockets) {

@@ -7,6 +7,7 @@ import { describeIssues } from '../common/contracts/protocol.ts';
 import type { ActivityPublisher } from './activity.ts';
 import { bearer, type Auth, type Principal } from './auth.ts';
 import type { Fanout } from './fanout.ts';
+import type { Presence } from './presence.ts';
 import { abort, errorReply, send, type ResState } from './http.ts';
 import { KeyedBuckets, newBucket, take } from './limits.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -80,10 +81,12 @@ export interface WebSocketDeps {
   fanout: Fanout;
   metrics: GatewayMetrics;
   activity: ActivityPublisher;
+  /** Which shoppers have a socket open in which room on this node (lottery eligibility). */
+  presence: Presence;
 }
 
 export function registerWebSocket(app: TemplatedApp, deps: WebSocketDeps, st: WsState): { sweepTokens(): void } {
-  const { config, log, auth, hub, store, fanout, metrics, activity } = deps;
+  const { config, log, auth, hub, store, fanout, metrics, activity, presence } = deps;
   const admission = newBucket(config.wsAdmissionRate * 2);
   const users = new KeyedBuckets(config.userMessageRate, config.userMessageRate * 2);
   const strikeLimit = Math.max(20, config.wsMessageRate * 2);
@@ -243,6 +246,7 @@ export function registerWebSocket(app: TemplatedApp, deps: WebSocketDeps, st: Ws
         users.acquire(userKey(ud));
         if (p.role === 'shopper') {
           hub.viewerJoined(ud.roomId);
+          presence.joined(ud.roomId, p.sub, ud.conn, ud.openedAt);
           activity.publish({ type: 'viewer.joined', id: `join:${config.nodeId}:${bootId}:${ud.conn}`, room: ud.roomId, at: ud.openedAt, user: p.sub, node: config.nodeId });
         }
         const frames = resumeFrames(room, ud);
@@ -347,6 +351,7 @@ export function registerWebSocket(app: TemplatedApp, deps: WebSocketDeps, st: Ws
         users.release(userKey(ud));
         if (p.role === 'shopper') {
           hub.viewerLeft(ud.roomId);
+          presence.left(ud.roomId, p.sub, ud.conn);
           const now = Date.now();
           activity.publish({
             type: 'viewer.left',

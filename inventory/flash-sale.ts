@@ -3,7 +3,7 @@ import { LivesaleError, errorTable } from '../common/platform/errors.ts';
 import { ScriptCode, decodeAnswer, expectOk, refusalFor, scriptError, type Refusal, type ScriptAnswer } from '../common/contracts/script-codes.ts';
 import { ItemOps, type HostOptions } from './item-ops.ts';
 import { relayGroup, type ItemKeys } from '../common/contracts/keys.ts';
-import { checkIdem, checkInt, checkOpId, checkQty, checkUser } from './validate.ts';
+import { checkIdem, checkInt, checkOpId, checkOrderId, checkQty, checkUser } from './validate.ts';
 
 /**
  * Flash sales (秒杀): the typed wrappers over the flash-sale scripts, the only code that changes
@@ -14,6 +14,7 @@ import { checkIdem, checkInt, checkOpId, checkQty, checkUser } from './validate.
  *   reserve(itemId, userId, qty, idempotencyKey)       -> Held | Refused | Duplicate
  *   setPrice(itemId, price, { at? }, by, { opId? })    -> PriceSet { price, ver, scheduled? }
  *   applyDuePrice(itemId)                              -> PriceSet | undefined (nothing due)
+ *   awardPrizes(itemId, lotteryId, winners, claimMs)   -> PrizesAwarded (zero-price holds by rank)
  * and, shared with group buys (inventory/item-ops.ts):
  *   adjustStock(itemId, delta, by, { opId? })          -> { total, available, ver, duplicate }
  *   setWindow(itemId, startsAt | 'now', endsAt | 'now', by, { opId? }) -> { startsAt, endsAt, ver, phase }
@@ -136,6 +137,16 @@ function decodeReserve({ code, fields: f }: ScriptAnswer): Held | Refused {
   };
 }
 
+/** A lottery's prize holds: the first `awarded` winners (by rank) hold one unit at price 0. */
+export interface PrizesAwarded {
+  readonly itemId: string;
+  readonly awarded: number;
+  /** The claim deadline (Redis clock, ms) of each awarded winner, by rank. */
+  readonly deadlines: readonly number[];
+  readonly available: number;
+  readonly ver: number;
+}
+
 export function defaultRemindMs(holdMs: number): number {
   return Math.floor(holdMs / 3);
 }
@@ -202,5 +213,22 @@ export class FlashSale extends ItemOps {
     const a = expectOk(await this.scripts.call('apply-price', [k.item, k.outbox], []));
     if (a.code !== ScriptCode.OK) return undefined;
     return { itemId, price: Number(a.fields[0]), ver: Number(a.fields[1]), duplicate: false };
+  }
+
+  /**
+   * Holds one unit of the item at unit price 0 for each winner, in rank order while stock lasts,
+   * with the claim deadline as the payment deadline (inventory/lua/award-prizes-5.lua). Outside
+   * the sale window and the per-user limit; idempotent by order id (a winner already holding
+   * its order counts as awarded). WRONG_ITEM_KIND for a group buy; ENDED for a retired item.
+   */
+  async awardPrizes(itemId: string, lotteryId: string, winners: readonly { orderId: string; userId: string }[], claimMs: number): Promise<PrizesAwarded> {
+    checkInt(claimMs, 'claim time', 1000, 86_400_000);
+    checkOrderId(lotteryId);
+    if (winners.length > 1000) throw new LivesaleError('INVALID_ARGUMENT', 'at most 1000 winners');
+    const args: (string | number)[] = [claimMs, lotteryId];
+    for (const w of winners) args.push(checkOrderId(w.orderId), checkUser(w.userId));
+    const k = this.keys.item(itemId);
+    const f = expectOk(await this.scripts.call('award-prizes', [k.item, k.users, k.holds, k.deadlines, k.outbox], args)).fields.map(Number);
+    return { itemId, awarded: f[0]!, available: f[1]!, ver: f[2]!, deadlines: f.slice(3) };
   }
 }

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import { LivesaleError } from '../common/platform/errors.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { metricDictionary, type MetricName, type MetricValue } from './metrics.ts';
+import { sheetRows } from './run-of-show.ts';
+import { reportLotteries, type ReportLottery } from './lottery.ts';
 import type { Show } from './shows.ts';
 import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics, showScope } from './stats.ts';
 
@@ -40,6 +42,17 @@ export interface ScheduleRow {
   onAirSeconds: number;
   /** actual start − planned start, seconds (positive: late). */
   startDelaySeconds: number | null;
+  /** actual end − planned end, seconds (positive: late). */
+  endDelaySeconds: number | null;
+  /**
+   * What the run of show did with the row (pending when nothing drove it; the actual times are
+   * then the item's on-air times).
+   */
+  status: 'pending' | 'on_air' | 'done' | 'skipped' | 'replaced';
+  /** A replaced main row: the backup that took its place. */
+  replacedBy: number | null;
+  /** A backup in a main row's place: that row (whose planned times it keeps). */
+  replaces: number | null;
 }
 
 export interface TopProduct {
@@ -74,6 +87,8 @@ export interface ShowReport {
   minutes: { minute: string; metrics: MetricValue[] }[];
   schedule: ScheduleRow[];
   topProducts: TopProduct[];
+  /** Every lottery of the show: entrants, winners (with their claims) and, once drawn, the seed. */
+  lotteries: ReportLottery[];
   /** The definitions (and versions) of every metric in this report. */
   dictionary: { metric: MetricName; unit: string; version: number; definition: string }[];
 }
@@ -85,7 +100,7 @@ const value = (ms: readonly MetricValue[], name: MetricName) => ms.find((m) => m
 export async function buildReport(db: Kysely<Database>, show: Show, now = Date.now()): Promise<ShowReport> {
   const roomId = show.roomId;
   const scope = showScope(show);
-  const [figures, products, explain, items, intervals] = await Promise.all([
+  const [figures, products, explain, items, intervals, sheet] = await Promise.all([
     showFigures(db, scope),
     productFigures(db, scope),
     explainFigures(db, scope),
@@ -97,6 +112,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
       .where('item_id', 'in', (q) => q.selectFrom('campaign_items').select('id').where('show_id', '=', show.id))
       .orderBy('started_at')
       .execute(),
+    sheetRows(db, show.id),
   ]);
 
   // On-air intervals per item, contiguous ones merged.
@@ -137,22 +153,43 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     };
   });
 
-  const schedule: ScheduleRow[] = show.runSheet.map((r) => {
-    const list = r.itemId ? (onAir.get(r.itemId) ?? []) : [];
-    const first = list[0];
-    const last = list[list.length - 1];
+  // Planned against actual: the times the run of show recorded for a row it drove, otherwise
+  // the row's item's on-air times. A backup in a main row's place keeps that row's plan.
+  const byPosition = new Map(sheet.map((r) => [r.position, r]));
+  const schedule: ScheduleRow[] = sheet.map((r) => {
+    const main = r.replaces === null ? undefined : byPosition.get(r.replaces);
+    const plannedStart = r.plannedStart ?? main?.plannedStart ?? null;
+    const plannedEnd = r.plannedEnd ?? main?.plannedEnd ?? null;
+    let actualStart: number | null;
+    let actualEnd: number | null;
+    let onAirSeconds: number;
+    if (r.actualStart !== null || r.status !== 'pending') {
+      actualStart = r.actualStart;
+      actualEnd = r.actualEnd;
+      onAirSeconds = actualStart === null ? 0 : Math.round(((actualEnd ?? now) - actualStart) / 1000);
+    } else {
+      const list = r.itemId ? (onAir.get(r.itemId) ?? []) : [];
+      const last = list[list.length - 1];
+      actualStart = list[0]?.start ?? null;
+      actualEnd = last ? last.end : null;
+      onAirSeconds = seconds(list);
+    }
     return {
       position: r.position,
       role: r.role,
       title: r.title,
       itemId: r.itemId,
-      plannedStart: r.plannedStart === null ? null : iso(r.plannedStart),
-      plannedEnd: r.plannedEnd === null ? null : iso(r.plannedEnd),
-      actualStart: first ? iso(first.start) : null,
-      actualEnd: last ? (last.end === null ? null : iso(last.end)) : null,
-      plannedSeconds: r.plannedStart !== null && r.plannedEnd !== null ? Math.round((r.plannedEnd - r.plannedStart) / 1000) : null,
-      onAirSeconds: seconds(list),
-      startDelaySeconds: first && r.plannedStart !== null ? Math.round((first.start - r.plannedStart) / 1000) : null,
+      plannedStart: plannedStart === null ? null : iso(plannedStart),
+      plannedEnd: plannedEnd === null ? null : iso(plannedEnd),
+      actualStart: actualStart === null ? null : iso(actualStart),
+      actualEnd: actualEnd === null ? null : iso(actualEnd),
+      plannedSeconds: plannedStart !== null && plannedEnd !== null ? Math.round((plannedEnd - plannedStart) / 1000) : null,
+      onAirSeconds,
+      startDelaySeconds: actualStart !== null && plannedStart !== null ? Math.round((actualStart - plannedStart) / 1000) : null,
+      endDelaySeconds: actualEnd !== null && plannedEnd !== null ? Math.round((actualEnd - plannedEnd) / 1000) : null,
+      status: r.status,
+      replacedBy: r.replacedBy,
+      replaces: r.replaces,
     };
   });
 
@@ -161,7 +198,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
   const stillOn = allIntervals.some((i) => i.end === null);
   const actualEnd = allIntervals.length && !stillOn ? Math.max(...allIntervals.map((i) => i.end!)) : null;
 
-  const series = await minuteSeries(db, scope);
+  const [series, lotteries] = await Promise.all([minuteSeries(db, scope), reportLotteries(db, show.id)]);
   const firstData = series[0]?.minute;
   const lastData = series[series.length - 1]?.minute;
   const from = Math.min(show.plannedStart, firstData ?? show.plannedStart);
@@ -203,6 +240,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     minutes: minutes.map((m) => ({ minute: iso(m.minute), metrics: minuteMetrics(m) })),
     schedule,
     topProducts,
+    lotteries,
     dictionary: [...used].map((metric) => {
       const d = metricDictionary[metric];
       return { metric, unit: d.unit, version: d.version, definition: d.definition };
@@ -213,7 +251,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-export const csvParts = ['summary', 'products', 'minutes', 'schedule', 'top'] as const;
+export const csvParts = ['summary', 'products', 'minutes', 'schedule', 'top', 'lotteries'] as const;
 export type CsvPart = (typeof csvParts)[number];
 
 function cell(v: unknown): string {
@@ -255,13 +293,30 @@ export function reportCsv(r: ShowReport, part: CsvPart): string {
     }
     case 'schedule':
       return csv(
-        ['position', 'role', 'title', 'item_id', 'planned_start', 'planned_end', 'actual_start', 'actual_end', 'planned_seconds', 'on_air_seconds', 'start_delay_seconds'],
-        r.schedule.map((s) => [s.position, s.role, s.title, s.itemId, s.plannedStart, s.plannedEnd, s.actualStart, s.actualEnd, s.plannedSeconds, s.onAirSeconds, s.startDelaySeconds]),
+        ['position', 'role', 'title', 'item_id', 'status', 'replaced_by', 'replaces', 'planned_start', 'planned_end', 'actual_start', 'actual_end', 'planned_seconds', 'on_air_seconds', 'start_delay_seconds', 'end_delay_seconds'],
+        r.schedule.map((s) => [s.position, s.role, s.title, s.itemId, s.status, s.replacedBy, s.replaces, s.plannedStart, s.plannedEnd, s.actualStart, s.actualEnd, s.plannedSeconds, s.onAirSeconds, s.startDelaySeconds, s.endDelaySeconds]),
       );
     case 'top':
       return csv(
         ['rank', 'item_id', 'title', 'paid_gmv', 'ordered_gmv', 'orders', 'buyers'],
         r.topProducts.map((t) => [t.rank, t.itemId, t.title, t.paidGmv, t.orderedGmv, t.orders, t.buyers]),
+      );
+    case 'lotteries':
+      return csv(
+        ['lottery_id', 'title', 'prize', 'state', 'winners_asked', 'entrants', 'winners', 'claimed', 'commitment', 'seed', 'entrants_hash'],
+        r.lotteries.map((l) => [
+          l.id,
+          l.title,
+          l.prize.kind === 'item' ? `item ${l.prize.itemId}` : `coupon: ${l.prize.title}`,
+          l.state,
+          l.winnersAsked,
+          l.entrants,
+          l.winners.map((w) => w.userId).join(' '),
+          l.winners.filter((w) => w.claim === 'claimed').length,
+          l.commitment,
+          l.seed,
+          l.entrantsHash,
+        ]),
       );
   }
 }
@@ -329,18 +384,19 @@ export function reportText(r: ShowReport): string {
   out.push('Run sheet: planned vs actual (UTC)');
   out.push(
     table(
-      ['#', 'role', 'title', 'item', 'planned', 'actual', 'on air m:s', 'delay'],
+      ['#', 'role', 'title', 'item', 'status', 'planned', 'actual', 'on air m:s', 'delay'],
       r.schedule.map((x) => [
         String(x.position),
         x.role,
         x.title.length > 28 ? `${x.title.slice(0, 27)}…` : x.title,
         x.itemId ?? '',
+        x.replacedBy !== null ? `replaced by #${x.replacedBy}` : x.replaces !== null ? `${x.status.replace('_', ' ')}, in #${x.replaces}` : x.status.replace('_', ' '),
         x.plannedStart ? `${hm(x.plannedStart)}–${hm(x.plannedEnd)}` : '—',
         x.actualStart ? `${hm(x.actualStart)}–${x.actualEnd ? hm(x.actualEnd) : 'now'}` : '—',
         mss(x.onAirSeconds),
         x.startDelaySeconds === null ? '—' : `${x.startDelaySeconds >= 0 ? '+' : ''}${Math.round(x.startDelaySeconds / 60)} min`,
       ]),
-      [true, false, false, false, false, false, true, true],
+      [true, false, false, false, false, false, false, true, true],
     ),
   );
   out.push('');
@@ -349,6 +405,22 @@ export function reportText(r: ShowReport): string {
     r.topProducts.length
       ? table(['rank', 'item', 'title', 'paid_gmv', 'ordered_gmv', 'orders', 'buyers'], r.topProducts.map((t) => [String(t.rank), t.itemId, t.title, yuan(t.paidGmv), yuan(t.orderedGmv), String(t.orders), String(t.buyers)]), [true, false, false, true, true, true, true])
       : '(no orders yet)',
+  );
+  out.push('');
+  out.push('Lotteries');
+  out.push(
+    r.lotteries.length
+      ? r.lotteries
+          .map((l) =>
+            [
+              `  #${l.id} ${l.title} · ${l.prize.kind === 'item' ? `item ${l.prize.itemId}` : `coupon: ${l.prize.title}`} · ${l.state} · ${l.entrants} entrants · ${l.winners.length}/${l.winnersAsked} winners`,
+              `    commitment ${l.commitment}`,
+              `    seed       ${l.seed ?? '(secret until the draw)'}`,
+              ...(l.winners.length ? [`    winners    ${l.winners.map((w) => `${w.rank}. ${w.userId} (${w.claim})`).join(', ')}`] : []),
+            ].join('\n'),
+          )
+          .join('\n')
+      : '(no lotteries)',
   );
   out.push('');
   out.push('Per minute (UTC; minutes with activity)');

@@ -38,8 +38,15 @@ import {
   itemInfoSchema,
   joinBody,
   joinResultSchema,
+  lotteryEnterBody,
+  lotteryEntryResultSchema,
+  lotteryInfoSchema,
+  lotteryPublicSchema,
   onAirBody,
   paidResultSchema,
+  runOfShowSchema,
+  runRowSchema,
+  runSlotSchema,
   payBody,
   roomDocSchema,
   serverFrameSchemas,
@@ -114,21 +121,47 @@ export const endpointDocs: Record<string, EndpointDoc> = {
   },
   metrics: { summary: 'Prometheus metrics (text exposition format).' },
   'auth.demo': { summary: 'A demo access token, only when DEMO_AUTH is on (NOT_FOUND otherwise).', body: demoTokenBody, response: z.object({ token: z.string() }), errors: ['NOT_FOUND'] },
-  'rooms.create': { summary: 'Creates a room; the host owns it. Returns the document at version 1.', body: createRoomBody, response: z.object({ room: roomDocSchema, version: z.number().int() }) },
+  'rooms.create': {
+    summary:
+      'Creates a room; the host owns it. 201 with the document at version 1. With an idempotency key (in the body or the Idempotency-Key header) the room is made once, even if the gateway dies midway: the same key again answers 200 with that room as it is now (duplicate: true); with another title, 409 IDEMPOTENCY_KEY_REUSED.',
+    body: createRoomBody,
+    response: z.object({ room: roomDocSchema, version: z.number().int(), duplicate: z.boolean() }),
+    errors: ['IDEMPOTENCY_KEY_REUSED'],
+  },
   'rooms.get': { summary: 'The room snapshot (the same frame a WebSocket subscriber gets first). The ETag is the room version.', response: snapshotFrameSchema, errors: ['ROOM_NOT_FOUND'] },
   'rooms.command': {
     summary: 'Runs a host console command (see the command list). The answer of a repeated idempotency key is the first answer (200, duplicate: true).',
    
     body: commandBody,
     response: commandResultSchema,
-    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'INVALID_ARGUMENT', 'WRONG_ITEM_KIND', 'STOCK_BELOW_COMMITTED', 'ITEM_UNAVAILABLE'],
+    errors: [
+      'FORBIDDEN',
+      'CONFLICT',
+      'RATE_LIMITED',
+      'ROOM_NOT_FOUND',
+      'ITEM_NOT_FOUND',
+      'INVALID_ARGUMENT',
+      'WRONG_ITEM_KIND',
+      'STOCK_BELOW_COMMITTED',
+      'ITEM_UNAVAILABLE',
+      'INSUFFICIENT_STOCK',
+      'SHOW_NOT_FOUND',
+      'NO_SHOW',
+      'NOTHING_NEXT',
+      'SLOT_NOT_FOUND',
+      'SLOT_NOT_PENDING',
+      'WRONG_SLOT_ROLE',
+      'LOTTERY_NOT_FOUND',
+      'LOTTERY_NOT_OPEN',
+      'IDEMPOTENCY_KEY_REUSED',
+    ],
   },
   'items.create': {
     summary: 'Adds a flash-sale item: the addItem command, with the envelope in the body or in the Idempotency-Key and If-Match headers. 201 with the item.',
    
     body: createItemBody,
     response: commandResultSchema.extend({ item: itemInfoSchema }),
-    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND'],
+    errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED'],
   },
   'rooms.onAir': {
     summary: 'Puts an item on air, or none: the onAir command, with the envelope in the body or in the Idempotency-Key and If-Match headers.',
@@ -142,18 +175,18 @@ export const endpointDocs: Record<string, EndpointDoc> = {
   'web.index': { summary: 'The demo page: a room as a shopper, the host console or an ops dashboard sees it, on the typed client.' },
   'web.file': { summary: 'The demo page\'s files (TypeScript served as JavaScript modules).', errors: ['NOT_FOUND'] },
   'items.buy': {
-    summary: 'Reserves stock: 201 held, 200 duplicate (with the first answer), 409 with the refusal (sold out, insufficient stock, limit reached, not started, ended).',
+    summary: 'Reserves stock: 201 held, 200 duplicate (the same key and quantity again: the first answer), 409 with the refusal (sold out, insufficient stock, limit reached, not started, ended); 409 IDEMPOTENCY_KEY_REUSED for the same key with another quantity (nothing changes).',
    
     body: buyBody,
     response: buyResultSchema,
-    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE'],
+    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
   },
   'items.join': {
-    summary: 'Joins a tiered group buy: reserves stock, counts the participant, prices the hold at the tier reached. 201 held (with count, tier, next threshold, crossed), 200 duplicate, 409 refusal (also group_closed).',
+    summary: 'Joins a tiered group buy: reserves stock, counts the participant, prices the hold at the tier reached. 201 held (with count, tier, next threshold, crossed), 200 duplicate (the same key and quantity again), 409 refusal (also group_closed); 409 IDEMPOTENCY_KEY_REUSED for the same key with another quantity (nothing changes).',
    
     body: joinBody,
     response: joinResultSchema,
-    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'WRONG_ITEM_KIND'],
+    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'WRONG_ITEM_KIND', 'IDEMPOTENCY_KEY_REUSED'],
   },
   'items.pay': {
     summary: 'Pays a hold, against the hold version it names. Answered only once the payment is durable in Kafka (503 PAYMENT_NOT_CONFIRMED otherwise: retry, it is never charged twice).',
@@ -217,7 +250,28 @@ export const endpointDocs: Record<string, EndpointDoc> = {
     response: z.object({ roomId: z.string(), showId: z.string(), entries: z.array(z.looseObject({ id: z.string(), command: z.string(), outcome: z.enum(['applied', 'duplicate', 'rejected']), at: z.number().int() })) }),
     errors: ['FORBIDDEN', 'SHOW_NOT_FOUND'],
   },
-  'shows.report': { summary: "The show's review report as JSON, CSV or text.", query: 'format=json|csv|text, part (csv)', errors: ['FORBIDDEN', 'INVALID_ARGUMENT', 'SHOW_NOT_FOUND'] },
+  'shows.run': {
+    summary: "The run of show (the host's live view): the slot on air with its time left, the next slot, every slot's planned and actual times and drift (actual − planned, ms), and the show's drift, by the server clock. The same view is pushed to the room's host and ops sockets as run_of_show frames.",
+    response: runOfShowSchema,
+    errors: ['FORBIDDEN', 'SHOW_NOT_FOUND'],
+  },
+  'shows.report': { summary: "The show's review report as JSON, CSV or text (with every lottery of the show: entrants, winners, seed).", query: 'format=json|csv|text, part (csv)', errors: ['FORBIDDEN', 'INVALID_ARGUMENT', 'SHOW_NOT_FOUND'] },
+  'lotteries.enter': {
+    summary: 'Enters a lottery: 201 entered, 200 duplicate (the first entry stands, counted once). Refused before or after the entry window, once drawn, and for shoppers the lottery\'s eligibility rule does not admit.',
+    body: lotteryEnterBody,
+    response: lotteryEntryResultSchema,
+    errors: ['FORBIDDEN', 'LOTTERY_NOT_FOUND', 'LOTTERY_NOT_OPEN', 'LOTTERY_CLOSED', 'NOT_ELIGIBLE'],
+  },
+  'lotteries.get': {
+    summary: 'A lottery: its commitment before the draw; after it the seed, the sorted entrant ids, their hash and the winners with their prize holds (`npm run lottery:verify` recomputes the draw from this).',
+    response: lotteryPublicSchema,
+    errors: ['LOTTERY_NOT_FOUND'],
+  },
+  'shows.lotteries': {
+    summary: "Every lottery of a show, oldest first (without the entrant lists: read those from GET /lotteries/{lotteryId}).",
+    response: z.object({ showId: z.string(), lotteries: z.array(lotteryPublicSchema) }),
+    errors: ['SHOW_NOT_FOUND'],
+  },
 };
 
 interface MessageDoc {
@@ -237,6 +291,7 @@ export const messageDocs: Record<string, MessageDoc> = {
   command: { summary: 'A host console command (the body of POST /rooms/{roomId}/commands plus type and reqId).', reply: 'command.result' },
   'product.click': { summary: 'A viewer opened a product detail (a product.clicked room-activity event).', reply: 'ack' },
   follow: { summary: 'A viewer followed the room (a room.followed room-activity event).', reply: 'ack' },
+  'lottery.enter': { summary: "Enters a lottery of the socket's room, like POST /lotteries/{lotteryId}/enter (the open socket counts as present).", reply: 'lottery.result' },
 };
 
 const named: Record<string, z.ZodType> = {
@@ -244,11 +299,15 @@ const named: Record<string, z.ZodType> = {
   ItemInfo: itemInfoSchema,
   StockLevel: stockLevelSchema,
   GroupProgress: groupProgressSchema,
+  LotteryInfo: lotteryInfoSchema,
   Delta: deltaSchema,
   Envelope: envelopeSchema,
   Command: commandBody,
   CommandResult: commandResultSchema,
   BuyResult: buyResultSchema,
+  RunSlot: runSlotSchema,
+  RunRow: runRowSchema,
+  RunOfShow: runOfShowSchema,
   ErrorReply: errorReply,
 };
 
@@ -454,7 +513,7 @@ function markdownReference(routes: RouteInfo[], messages: MessageInfo[], schemas
   }
 
   out.push('### Shared types', '');
-  for (const id of ['RoomDoc', 'ItemInfo', 'StockLevel', 'GroupProgress', 'Envelope', 'CommandResult']) {
+  for (const id of ['RoomDoc', 'ItemInfo', 'StockLevel', 'GroupProgress', 'LotteryInfo', 'Envelope', 'CommandResult']) {
     out.push(`#### ${id}`, '', String(schemas[id]!.description ?? ''), '', fieldsTable(schemas[id]), '');
   }
   out.push('#### Delta', '', 'One of (by `t`):', '');

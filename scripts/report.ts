@@ -1,6 +1,6 @@
 /**
  * The show review report on the command line:
- *   npm run report -- <showId> [--format text|json|csv] [--part summary|products|minutes|schedule|top]
+ *   npm run report -- <showId> [--format text|json|csv] [--part summary|products|minutes|schedule|top|lotteries]
  *   npm run report -- --room <roomId>      the current show of a room (live, else next planned, else latest)
  *   npm run report                          the most recent shows
  * Reads the ledger at DATABASE_URL / DATABASE_SCHEMA (common/platform/config.ts).
@@ -15,7 +15,7 @@ import { migrateToLatest } from '../orders/migrate.ts';
 import { buildReport, parseCsvPart, reportCsv, reportText } from '../orders/report.ts';
 import { listShows, requireShow, showOfRoom } from '../orders/shows.ts';
 
-const usage = 'usage: npm run report -- <showId> [--format text|json|csv] [--part summary|products|minutes|schedule|top] | --room <roomId>';
+const usage = 'usage: npm run report -- <showId> [--format text|json|csv] [--part summary|products|minutes|schedule|top|lotteries] | --room <roomId>';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

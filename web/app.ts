@@ -4,7 +4,7 @@
  * typed client (web/client.ts). Served by the gateway at /web/.
  */
 import { ApiError, HttpClient, RoomSocket, type CommandInput } from './client.ts';
-import { effectivePrice, type ItemInfo, type RoomView, type ServerFrame } from '../common/contracts/protocol.ts';
+import { effectivePrice, type ItemInfo, type RoomView, type RunOfShowFrame, type ServerFrame } from '../common/contracts/protocol.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const el = (tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]) => {
@@ -150,6 +150,7 @@ async function connect(resume = false): Promise<void> {
   s.onFrame((f: ServerFrame) => {
     if (f.type === 'snapshot') clockSkew = f.serverTime - Date.now();
     if (f.type === 'stats') $('stats').textContent = JSON.stringify(f, null, 1);
+    if (f.type === 'run_of_show') $('run-view').textContent = runText(f);
     if (f.type === 'error' && f.code === 'CLOSED') {
       $('status').textContent = `disconnected (${f.message}); reconnecting…`;
       const delay = s.goingAway?.reconnectInMs ?? 1000 + Math.random() * 2000;
@@ -200,6 +201,21 @@ $('group').onsubmit = (e) => {
     .map(([threshold, price]) => ({ threshold: threshold!, price: price! }));
   void command({ command: 'openGroup', title: String(f.get('title') || 'Group buy'), basePrice: Number(f.get('base')), stock: Number(f.get('stock')), perUserLimit: 2, tiers, endsAt: Date.now() + clockSkew + 3600_000 });
 };
+/** The host's run of show in a few lines: the slot on air, time left, the next slot, drift. */
+function runText(f: RunOfShowFrame): string {
+  const min = (ms: number | null) => (ms === null ? '—' : `${ms < 0 ? '−' : '+'}${Math.floor(Math.abs(ms) / 60_000)}:${String(Math.floor((Math.abs(ms) % 60_000) / 1000)).padStart(2, '0')}`);
+  const cur = f.current;
+  return [
+    cur ? `on air: #${cur.position} ${cur.title} · time left ${cur.timeLeftMs === null ? '—' : min(cur.timeLeftMs).slice(1)}${cur.timeLeftMs !== null && cur.timeLeftMs < 0 ? ' over' : ''}` : 'nothing on air',
+    f.next ? `next: #${f.next.position} ${f.next.title}` : 'no slot left',
+    `show drift ${min(f.driftMs)}`,
+    ...f.slots.map((s) => `#${s.position} ${s.status.padEnd(7)} ${s.title}${s.replacedBy === null ? '' : ` (backup #${s.replacedBy})`} start ${min(s.startDriftMs)} end ${min(s.endDriftMs)}`),
+  ].join('\n');
+}
+const runField = (name: string) => Number(new FormData($<HTMLFormElement>('run')).get(name));
+$('run-next').onclick = () => void command({ command: 'next' });
+$('run-skip').onclick = () => void command({ command: 'skip', position: runField('skip') });
+$('run-swap').onclick = () => void command({ command: 'swap', mainPosition: runField('main'), backupPosition: runField('backup') });
 setInterval(render, 1000);
 const params = new URLSearchParams(location.search);
 for (const k of ['role', 'user', 'room', 'token']) if (params.get(k)) $<HTMLInputElement>(k).value = params.get(k)!;

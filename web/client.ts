@@ -9,8 +9,12 @@ import {
   type GoingAwayFrame,
   type ItemInfo,
   type JoinResult,
+  type LotteryEntryResult,
+  type LotteryPublic,
   type RoomDoc,
   type RoomView,
+  type RunOfShow,
+  type RunOfShowFrame,
   type ServerFrame,
   type SnapshotFrame,
 } from '../common/contracts/protocol.ts';
@@ -138,8 +142,9 @@ export class HttpClient {
     return (await this.#ok<{ token: string }>('POST', '/auth/demo', { role, sub })).token;
   }
 
-  async createRoom(title: string): Promise<RoomDoc> {
-    return (await this.#ok<{ room: RoomDoc }>('POST', '/rooms', { title })).room;
+  /** Creates a room; with an idempotency key, a retry names the room the first try made. */
+  async createRoom(title: string, opts: { idempotencyKey?: string } = {}): Promise<RoomDoc> {
+    return (await this.#ok<{ room: RoomDoc }>('POST', '/rooms', { title, ...opts })).room;
   }
 
   /** Adds a flash-sale item (the addItem host command). */
@@ -165,6 +170,21 @@ export class HttpClient {
 
   async snapshot(roomId: string): Promise<SnapshotFrame> {
     return this.#ok<SnapshotFrame>('GET', `/rooms/${roomId}`);
+  }
+
+  /** Enters a lottery (shoppers): `entered` once, `duplicate` after; refusals throw ApiError with their code. */
+  async enterLottery(lotteryId: string): Promise<LotteryEntryResult> {
+    return this.#ok<LotteryEntryResult>('POST', `/lotteries/${lotteryId}/enter`, {});
+  }
+
+  /** A lottery as anyone may read it (after the draw: seed, sorted entrants, winners). */
+  async lottery(lotteryId: string): Promise<LotteryPublic> {
+    return this.#ok<LotteryPublic>('GET', `/lotteries/${lotteryId}`);
+  }
+
+  /** Every lottery of a show (without the entrant lists). */
+  async showLotteries(showId: string): Promise<LotteryPublic[]> {
+    return (await this.#ok<{ lotteries: LotteryPublic[] }>('GET', `/shows/${showId}/lotteries`)).lotteries;
   }
 
   /** Buys over HTTP; refusals (409) are results, not exceptions. */
@@ -204,6 +224,11 @@ export class HttpClient {
   /** Asks for a reminder when a pre-heated sale opens. */
   async subscribe(roomId: string, itemId: string): Promise<SubscribeReply> {
     return this.#ok<SubscribeReply>('POST', `/rooms/${roomId}/items/${itemId}/subscribe`, {});
+  }
+
+  /** The run of show of a show: current and next slot, planned against actual, drift (ops and the show's host). */
+  async runOfShow(showId: string): Promise<RunOfShow> {
+    return this.#ok<RunOfShow>('GET', `/shows/${showId}/run`);
   }
 }
 
@@ -288,6 +313,8 @@ export class RoomSocket {
   closed: { code: number; reason: string } | undefined;
   /** The last viewer figures received (ephemeral). */
   viewers: { online: number; peak: number } | undefined;
+  /** The latest run of show pushed to this socket (the room's host and ops only). */
+  runOfShow: RunOfShowFrame | undefined;
   /** Set when the server announced a shutdown: reconnect after `reconnectInMs`. */
   goingAway: GoingAwayFrame | undefined;
   /** Offsets that did not follow on: never expected from the server. */
@@ -380,6 +407,9 @@ export class RoomSocket {
       case 'viewers':
         this.viewers = { online: f.online, peak: f.peak };
         break;
+      case 'run_of_show':
+        this.runOfShow = f;
+        break;
       case 'going_away':
         this.goingAway = f;
         break;
@@ -452,6 +482,11 @@ export class RoomSocket {
 
   async buy(itemId: string, qty: number, idempotencyKey: string): Promise<BuyResult> {
     return (await this.#expect({ type: 'buy', itemId, qty, idempotencyKey }, 'buy.result')).result;
+  }
+
+  /** Enters a lottery of the room (shoppers). */
+  async enterLottery(lotteryId: string): Promise<LotteryEntryResult> {
+    return (await this.#expect({ type: 'lottery.enter', lotteryId }, 'lottery.result')).result;
   }
 
   async join(itemId: string, qty: number, idempotencyKey: string): Promise<JoinResult> {

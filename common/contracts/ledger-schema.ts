@@ -182,6 +182,25 @@ export interface RunSheetTable {
   item_id: string | null;
   planned_start: NullableTimestamp;
   planned_end: NullableTimestamp;
+  /** What the run of show did with the row (migration 2026-12-02-0301). */
+  status: ColumnType<SlotStatus, SlotStatus | undefined, SlotStatus>;
+  actual_start: NullableTimestamp;
+  actual_end: NullableTimestamp;
+  /** A replaced main row: the position of the backup that stands in its place. */
+  replaced_by: ColumnType<number | null, number | null | undefined, number | null>;
+  /** A backup row standing in for a main row: that row's position. */
+  replaces: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+export type SlotStatus = 'pending' | 'on_air' | 'done' | 'skipped' | 'replaced';
+
+/** Applied run-of-show commands by operation id: a retried command answers its first answer. */
+export interface RunSheetOpsTable {
+  show_id: string;
+  op_id: string;
+  command: string;
+  answer: ColumnType<unknown, string, string>;
+  at: Timestamp;
 }
 
 /** The host_commands table (migration 2026-11-24-0201-host-command-audit). */
@@ -213,6 +232,67 @@ export interface ItemRetirementsTable {
   recorded_at: DefaultTimestamp;
 }
 
+/** Lotteries of a show (migration 2026-12-02-0401-lotteries, docs/lottery.md). */
+export interface LotteriesTable {
+  id: Generated<string>;
+  room_id: string;
+  show_id: string;
+  /** The creating command's operation id: creation is idempotent. */
+  op_id: string;
+  title: string;
+  prize_kind: 'item' | 'coupon';
+  prize_item_id: string | null;
+  prize_title: string | null;
+  winners: number;
+  eligibility: ColumnType<unknown, string, string>;
+  opens_at: Timestamp;
+  closes_at: Timestamp;
+  claim_seconds: number;
+  /** Secret until the draw (state 'drawn'); its SHA-256 is the published commitment. */
+  seed: string;
+  commitment: string;
+  /** open → closed (entries stopped, the draw under way) → drawn. */
+  state: ColumnType<'open' | 'closed' | 'drawn', 'open' | 'closed' | 'drawn' | undefined, 'open' | 'closed' | 'drawn'>;
+  entrants: ColumnType<number, number | undefined, number>;
+  entrants_hash: string | null;
+  shortfall: number | null;
+  drawn_at: NullableTimestamp;
+  created_by: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface LotteryEntriesTable {
+  lottery_id: string;
+  user_id: string;
+  entered_at: DefaultTimestamp;
+  via: 'http' | 'ws';
+}
+
+export interface LotteryWinnersTable {
+  lottery_id: string;
+  rank: number;
+  user_id: string;
+  /** The zero-price prize hold (item prizes). */
+  order_id: string | null;
+  claim_deadline: NullableTimestamp;
+}
+
+/** The idempotency key of a create (room, flash-sale item, group buy) and the row it made. */
+export interface CreateKeysTable {
+  /** `<role>:<sub>` of the caller. */
+  principal: string;
+  /** The room an item is created in; '' for a room. */
+  room_id: string;
+  idem_key: string;
+  /** 'createRoom', 'addItem' or 'openGroup'. */
+  op: string;
+  /** A hash of the create's parameters: the same key with other parameters is refused. */
+  fingerprint: string;
+  /** The id of the room or item it created. */
+  created_id: string;
+  created_at: DefaultTimestamp;
+}
+
 export interface Database {
   rooms: RoomsTable;
   campaign_items: CampaignItemsTable;
@@ -228,8 +308,13 @@ export interface Database {
   on_air_intervals: OnAirIntervalsView;
   shows: ShowsTable;
   run_sheet: RunSheetTable;
+  run_sheet_ops: RunSheetOpsTable;
   host_commands: HostCommandsTable;
   item_retirements: ItemRetirementsTable;
+  lotteries: LotteriesTable;
+  lottery_entries: LotteryEntriesTable;
+  lottery_winners: LotteryWinnersTable;
+  create_keys: CreateKeysTable;
 }
 
 /** A kysely instance on the ledger. */

@@ -39,7 +39,7 @@ export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an id of 1 to
 export const idempotencyKey = z
   .string()
   .regex(/^[\x21-\x7e]{1,128}$/, '1 to 128 printable ASCII characters')
-  .describe('The same key always returns the first answer and never applies twice');
+  .describe('The same key with the same parameters returns the first answer and never applies twice; with other parameters it is refused (IDEMPOTENCY_KEY_REUSED)');
 export const quantity = z.number().int().min(1).max(10_000);
 /** Money: integer minor units (fen). */
 export const fen = z.number().int().min(0).max(1_000_000_000).describe('Amount in fen (integer minor units)');
@@ -91,6 +91,65 @@ export type RoomShow = z.infer<typeof roomShowSchema>;
 export const announcementSchema = z.object({ id: text({ min: 1, max: 64 }), text: text({ max: 1000 }), at: epochMs });
 export type Announcement = z.infer<typeof announcementSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Lotteries (福袋, docs/lottery.md): a host creates one in a show, shoppers enter, the draw is
+// verifiable from what is published (commitment first, seed and entrants after).
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex characters');
+
+export const lotteryEligibilitySchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('anyone') }).describe('Any shopper'),
+    z.strictObject({ kind: z.literal('present') }).describe('Shoppers connected to the room when they enter'),
+    z.strictObject({ kind: z.literal('followers') }).describe('Followers of the room'),
+    z.strictObject({ kind: z.literal('watched'), minMinutes: z.number().int().min(1).max(1440) }).describe('Viewers who watched this show for at least minMinutes'),
+    z.strictObject({ kind: z.literal('buyers') }).describe('Shoppers with a paid order of an item of this show'),
+  ])
+  .describe('Who may enter, checked at entry');
+export type LotteryEligibility = z.infer<typeof lotteryEligibilitySchema>;
+
+export const lotteryPrizeSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('item'), itemId: idSchema }).describe('One unit of a flash-sale item of the room per winner, held at price 0 until claimed'),
+    z.strictObject({ kind: z.literal('coupon'), title: text({ trim: true, min: 1, max: 200 }) }).describe('A coupon: the winners are recorded, nothing is held'),
+  ])
+  .describe('What each winner gets');
+export type LotteryPrize = z.infer<typeof lotteryPrizeSchema>;
+
+/** The most winners a lottery may have. */
+export const maxLotteryWinners = 1000;
+
+export const lotteryInfoSchema = z
+  .object({
+    id: idSchema,
+    showId: idSchema,
+    title: text({ max: 200 }),
+    prize: lotteryPrizeSchema,
+    winners: z.number().int().min(1).max(maxLotteryWinners).describe('Winners asked for'),
+    eligibility: lotteryEligibilitySchema,
+    opensAt: epochMs.describe('Entries open (ledger clock)'),
+    closesAt: epochMs.describe('Entries close (ledger clock); the draw closes them earlier'),
+    claimSeconds: z.number().int().min(10).max(86_400).describe('How long a winner has to claim an item prize'),
+    commitment: hex64.describe('SHA-256 of the secret seed, published before any entry'),
+    state: z.enum(['open', 'drawn']),
+    drawn: z
+      .object({
+        at: epochMs,
+        seed: hex64.describe('The seed: its SHA-256 is the commitment'),
+        entrantsHash: hex64.describe('SHA-256 of the sorted entrant ids joined with newlines'),
+        entrants: count,
+        winners: z.array(text({ min: 1, max: 128 })).describe('Winner user ids by rank'),
+        shortfall: count.describe('Winners asked for that could not be drawn (too few entrants or prize stock)'),
+      })
+      .optional()
+      .describe('The draw, once made'),
+  })
+  .describe('A lottery as the room shows it');
+export type LotteryInfo = z.infer<typeof lotteryInfoSchema>;
+
+/** How many lotteries a room document keeps (the most recent). */
+export const maxRoomLotteries = 20;
+
 export const roomDocSchema = z
   .object({
     id: idSchema,
@@ -101,6 +160,7 @@ export const roomDocSchema = z
     items: z.record(idSchema, itemInfoSchema).describe('Every item of the room, listed or not'),
     announcements: z.array(announcementSchema).optional().describe(`The last ${20} announcements, oldest first`),
     show: roomShowSchema.nullable().optional().describe('The show last started or ended in the room (absent until one starts)'),
+    lotteries: z.array(lotteryInfoSchema).optional().describe(`The last ${20} lotteries, oldest first`),
   })
   .describe('The structural part of a room, changed only by host commands');
 export type RoomDoc = z.infer<typeof roomDocSchema>;
@@ -136,6 +196,17 @@ export const deltaSchema = z
     z.object({ t: z.literal('group'), item: idSchema, ...groupProgressSchema.shape, tier: z.number().int().min(0).optional() }).describe('Group buy progress (state; a tier crossing, with `tier`, is an event)'),
     z.object({ t: z.literal('groupClosed'), item: idSchema, count, finalPrice: fen, outcome: z.enum(['succeeded', 'failed', 'base_price']) }).describe('A group buy closed (event)'),
     z.object({ t: z.literal('show'), show: roomShowSchema }).describe("The room's show started or ended (state)"),
+    z
+      .object({
+        t: z.literal('slot'),
+        onAir: idSchema.nullable().describe('The item on air after the step'),
+        listing: z.array(idSchema).describe('The listing after the step'),
+        sale: z.object({ item: idSchema, startsAt: epochMs, endsAt: epochMs }).optional().describe('A pre-heated sale the step opened'),
+      })
+      .describe('A run-of-show step (next, swap, skip): the item on air, the listing and a sale it opened, in one change (event)'),
+    z.object({ t: z.literal('lottery'), lottery: lotteryInfoSchema }).describe('A lottery was created (event)'),
+    z.object({ t: z.literal('lotteryEntries'), lottery: idSchema, entrants: count }).describe('Entrants of a lottery so far (state, coalesced)'),
+    z.object({ t: z.literal('lotteryDrawn'), lottery: lotteryInfoSchema }).describe('A lottery was drawn: seed, entrant hash and winners (event)'),
   ])
   .describe('One ordered change of a room');
 export type Delta = z.infer<typeof deltaSchema>;
@@ -178,8 +249,18 @@ export function nextDoc(doc: RoomDoc, d: Delta): RoomDoc {
       return withItem(doc, d.item, { closed: { count: d.count, finalPrice: d.finalPrice, outcome: d.outcome } });
     case 'show':
       return { ...doc, show: { ...d.show } };
+    case 'slot': {
+      const next = { ...doc, onAir: d.onAir, listing: [...d.listing] };
+      return d.sale ? withItem(next, d.sale.item, { startsAt: d.sale.startsAt, endsAt: d.sale.endsAt }) : next;
+    }
+    case 'lottery':
+    case 'lotteryDrawn': {
+      const rest = (doc.lotteries ?? []).filter((l) => l.id !== d.lottery.id);
+      return { ...doc, lotteries: [...rest, d.lottery].slice(-maxRoomLotteries) };
+    }
     case 'stock':
     case 'group':
+    case 'lotteryEntries':
       return doc;
   }
 }
@@ -242,9 +323,16 @@ export function laneOf(d: Delta): Lane {
       return d.tier !== undefined ? { lane: 'event', urgent: true } : { lane: 'state', keys: [`group:${d.item}`], urgent: false };
     case 'show':
       return { lane: 'state', keys: ['show'], urgent: true };
+    case 'lotteryEntries':
+      return { lane: 'state', keys: [`lottery:${d.lottery}`], urgent: false };
     case 'sale':
     case 'groupClosed':
+    case 'lotteryDrawn':
       return { lane: 'event', urgent: true };
+    case 'slot':
+      return { lane: 'event', urgent: d.sale !== undefined };
+    case 'lottery':
+      return { lane: 'event', urgent: false };
     case 'item':
     case 'announce':
       return { lane: 'event', urgent: false };
@@ -399,6 +487,66 @@ export const statsFrameSchema = z
   .describe('Ephemeral, ops and the room host only: live figures (see the stats API for the fields); may be dropped');
 export type StatsFrame = z.infer<typeof statsFrameSchema>;
 
+// The run of show: the host's live view of the run sheet (GET /shows/:showId/run and the
+// ephemeral run_of_show frame). Times are the server clock; drift is actual − planned, in ms.
+
+const position = z.number().int().min(1).max(500).describe('A run-sheet position (1 is the first row)');
+const slotStatus = z.enum(['pending', 'on_air', 'done', 'skipped', 'replaced']);
+const driftMs = z.number().int().nullable().describe('actual − planned, ms (positive: late); null until both are known');
+
+export const runSlotSchema = z.object({
+  position: position.describe('The main row of the slot'),
+  title: text({ max: 200 }).describe("The slot's title now (a backup's after a swap)"),
+  itemId: idSchema.nullable().describe("The slot's item now (a backup's after a swap)"),
+  status: z.enum(['pending', 'on_air', 'done', 'skipped']),
+  replacedBy: position.nullable().describe('The backup row that replaced the main item, if swapped'),
+  mainItemId: idSchema.nullable().describe('The main row\'s own item'),
+  plannedStart: epochMs.nullable(),
+  plannedEnd: epochMs.nullable(),
+  actualStart: epochMs.nullable(),
+  actualEnd: epochMs.nullable(),
+  startDriftMs: driftMs,
+  endDriftMs: driftMs,
+  durationDriftMs: driftMs.describe('(actual end − actual start) − (planned end − planned start), ms'),
+});
+export type RunSlot = z.infer<typeof runSlotSchema>;
+
+export const runRowSchema = z.object({
+  position,
+  role: z.enum(['main', 'backup', 'lottery']),
+  title: text({ max: 200 }),
+  itemId: idSchema.nullable(),
+  status: slotStatus,
+  actualStart: epochMs.nullable(),
+  actualEnd: epochMs.nullable(),
+  replacedBy: position.nullable().describe('A replaced main row: the backup in its place'),
+  replaces: position.nullable().describe('A backup standing in for a main row: that row'),
+});
+export type RunRow = z.infer<typeof runRowSchema>;
+
+export const runOfShowSchema = z
+  .object({
+    showId: idSchema,
+    roomId: idSchema,
+    state: z.enum(['planned', 'live', 'ended']),
+    serverTime: epochMs.describe('The server clock the view was computed at'),
+    current: runSlotSchema
+      .extend({ timeLeftMs: z.number().int().nullable().describe('planned end − server time, ms (negative: overrunning); null without a planned end') })
+      .nullable()
+      .describe('The slot on air'),
+    next: runSlotSchema.nullable().describe('The next pending main slot'),
+    slots: z.array(runSlotSchema).describe('Every main slot in sheet order'),
+    rows: z.array(runRowSchema).describe('Every run-sheet row as recorded (backups and lottery rows included)'),
+    driftMs: driftMs.describe("The show's drift: the current slot's start drift while one is on air, otherwise the end drift of the last slot that ended"),
+  })
+  .describe("The run of show: current and next slot, per-slot planned, actual and drift, and the show's drift");
+export type RunOfShow = z.infer<typeof runOfShowSchema>;
+
+export const runOfShowFrameSchema = runOfShowSchema
+  .extend({ type: z.literal('run_of_show') })
+  .describe('Ephemeral, ops and the room host only: the run of show, on every slot change and every few seconds while the show is live; may be dropped');
+export type RunOfShowFrame = z.infer<typeof runOfShowFrameSchema>;
+
 // Shopper order commands: results of pay, cancel, join (a tiered group) and subscribe (pre-heat)
 
 export const paidResultSchema = z.object({
@@ -448,6 +596,41 @@ export const orderResultFrameSchema = z
   .describe('The answer to a pay, cancel, join or subscribe message');
 export type OrderResultFrame = z.infer<typeof orderResultFrameSchema>;
 
+export const lotteryEntryResultSchema = z
+  .object({
+    outcome: z.enum(['entered', 'duplicate']).describe('duplicate: this user had entered before; the first entry stands'),
+    lotteryId: idSchema,
+    userId: text({ min: 1, max: 128 }),
+    enteredAt: epochMs,
+    entrants: count.describe('Entrants so far'),
+  })
+  .describe('The answer to a lottery entry');
+export type LotteryEntryResult = z.infer<typeof lotteryEntryResultSchema>;
+
+export const lotteryResultFrameSchema = z
+  .object({ type: z.literal('lottery.result'), reqId: z.string().optional(), result: lotteryEntryResultSchema })
+  .describe('The answer to a lottery.enter message');
+export type LotteryResultFrame = z.infer<typeof lotteryResultFrameSchema>;
+
+export const lotteryWinnerSchema = z.object({
+  rank: z.number().int().min(1),
+  userId: text({ min: 1, max: 128 }),
+  orderId: idSchema.nullable().describe('The prize hold (item prizes)'),
+  claimDeadline: epochMs.nullable().describe('Claim (pay the zero-price hold) before this (server clock)'),
+  claim: z.enum(['none', 'unclaimed', 'claimed', 'expired', 'cancelled']).describe('none: a coupon prize; the rest: the prize hold as the ledger has it'),
+});
+
+export const lotteryPublicSchema = lotteryInfoSchema
+  .extend({
+    roomId: idSchema,
+    createdAt: epochMs,
+    entrants: count.describe('Entrants so far'),
+    entrantIds: z.array(text({ min: 1, max: 128 })).optional().describe('After the draw: every entrant, sorted (GET /lotteries/{lotteryId} only)'),
+    winnerList: z.array(lotteryWinnerSchema).optional().describe('After the draw: the winners by rank with their prize holds'),
+  })
+  .describe('A lottery as anyone may read it: the commitment before the draw, everything needed to verify it after');
+export type LotteryPublic = z.infer<typeof lotteryPublicSchema>;
+
 export type ServerFrame =
   | SnapshotFrame
   | ResumedFrame
@@ -462,7 +645,9 @@ export type ServerFrame =
   | AckFrame
   | GoingAwayFrame
   | ViewersFrame
-  | StatsFrame;
+  | StatsFrame
+  | RunOfShowFrame
+  | LotteryResultFrame;
 
 /** Every frame schema by type (conformance tests validate every received frame with these). */
 export const serverFrameSchemas = {
@@ -480,6 +665,8 @@ export const serverFrameSchemas = {
   going_away: goingAwayFrameSchema,
   viewers: viewersFrameSchema,
   stats: statsFrameSchema,
+  run_of_show: runOfShowFrameSchema,
+  'lottery.result': lotteryResultFrameSchema,
 } as const satisfies Record<ServerFrame['type'], z.ZodType>;
 
 /** WebSocket close codes the server uses, with their meaning. */
@@ -601,6 +788,23 @@ export const commandShapes = {
     showId: itemInput.showId,
   },
   closeGroup: { itemId: idSchema },
+  next: {},
+  swap: {
+    mainPosition: z.number().int().min(1).max(500).describe('The main slot whose item the backup replaces'),
+    backupPosition: z.number().int().min(1).max(500).describe('The backup row that takes its place'),
+  },
+  skip: { position: z.number().int().min(1).max(500).describe('The pending run-sheet row to skip') },
+  createLottery: {
+    title: text({ trim: true, min: 1, max: 200 }),
+    prize: lotteryPrizeSchema,
+    winners: z.number().int().min(1).max(maxLotteryWinners),
+    eligibility: lotteryEligibilitySchema,
+    opensAt: epochMs.optional().describe('When entries open (ledger clock); now when absent'),
+    closesAt: epochMs.describe('When entries close (ledger clock)'),
+    claimSeconds: z.number().int().min(10).max(86_400).optional().describe('How long a winner has to claim an item prize; HOLD_SECONDS when absent'),
+    showId: idSchema.optional().describe("The show (of this room, not ended); the room's live show when absent"),
+  },
+  drawLottery: { lotteryId: idSchema },
 } as const;
 
 export type CommandName = keyof typeof commandShapes;
@@ -627,6 +831,11 @@ function commandVariants(ws: boolean) {
     v('closeSale'),
     v('openGroup').refine((b) => b.tiers.every((t) => t.price < b.basePrice), { message: 'tier prices must be below the base price', path: ['tiers'] }),
     v('closeGroup'),
+    v('next'),
+    v('swap').refine((b) => b.mainPosition !== b.backupPosition, { message: 'the backup must be another row', path: ['backupPosition'] }),
+    v('skip'),
+    v('createLottery').refine((b) => b.opensAt === undefined || b.closesAt > b.opensAt, { message: 'closesAt must be after opensAt', path: ['closesAt'] }),
+    v('drawLottery'),
   ] as const;
 }
 
@@ -641,7 +850,8 @@ export const commandMessage = z.discriminatedUnion('command', commandVariants(tr
 // ---------------------------------------------------------------------------------------------
 // HTTP bodies
 
-export const createRoomBody = z.strictObject({ title: text({ trim: true, min: 1, max: 200 }) });
+/** POST /rooms; with an idempotency key (here or in the Idempotency-Key header) the room is made once. */
+export const createRoomBody = z.strictObject({ title: text({ trim: true, min: 1, max: 200 }), idempotencyKey: idempotencyKey.optional() });
 
 /** POST /rooms/:roomId/items: addItem without the envelope (the envelope may come in headers). */
 export const createItemBody = z
@@ -678,3 +888,9 @@ export const payMessage = z.strictObject({ type: z.literal('pay'), reqId, itemId
 export const cancelMessage = z.strictObject({ type: z.literal('cancel'), reqId, itemId: idSchema, orderId: idSchema });
 export const joinMessage = z.strictObject({ type: z.literal('join'), reqId, itemId: idSchema, qty: quantity, idempotencyKey });
 export const subscribeMessage = z.strictObject({ type: z.literal('subscribe'), reqId, itemId: idSchema });
+
+// Lottery entry (HTTP body and WebSocket message)
+export const lotteryEnterBody = z.strictObject({});
+export const lotteryEnterMessage = z
+  .strictObject({ type: z.literal('lottery.enter'), reqId, lotteryId: idSchema })
+  .describe("Enters a lottery of the socket's room (shoppers; once per user)");

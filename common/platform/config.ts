@@ -46,6 +46,22 @@ function flag(v: string): unknown {
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 /**
+ * The steps of the creates (a room, a flash-sale item, a group buy) at which FAULT_POINT may
+ * kill the process: after the catalog row, after the inventory, after the room document.
+ */
+export const faultPoints = [
+  'createRoom.catalog',
+  'createRoom.room',
+  'addItem.catalog',
+  'addItem.inventory',
+  'addItem.room',
+  'openGroup.catalog',
+  'openGroup.inventory',
+  'openGroup.room',
+] as const;
+export type FaultPoint = (typeof faultPoints)[number];
+
+/**
  * Every setting, in the order of the README table. Defaults are local-development values: they
  * point at services on loopback.
  */
@@ -136,6 +152,15 @@ export const settings = [
   setting({ name: 'READY_PIPELINE', key: 'readyPipeline', schema: z.boolean(), default: true, fromEnv: flag, doc: "whether the gateway's `/readyz` also needs a live relay, a live writer and the ledger within the lag bounds" }),
   setting({ name: 'READY_MAX_LAG_SECONDS', key: 'readyMaxLagSeconds', schema: int(1, 86_400), default: 60, fromEnv: num, doc: '`/readyz` is not ready while the ledger is further behind than this (oldest event not yet written)' }),
   setting({ name: 'READY_MAX_LAG_EVENTS', key: 'readyMaxLagEvents', schema: int(1, 100_000_000), default: 50_000, fromEnv: num, doc: '`/readyz` is not ready while more events than this wait for the ledger (outbox entries plus the writer group\'s Kafka lag)' }),
+  setting({ name: 'RUN_OF_SHOW_PUSH_MS', key: 'runOfShowPushMs', schema: int(100, 60_000), default: 2000, fromEnv: num, doc: 'while a show is live, its run of show (current slot, time left, drift) goes to the room\'s host and ops sockets at least once per this many ms' }),
+  setting({
+    name: 'FAULT_POINT',
+    key: 'faultPoint',
+    schema: z.enum(['', ...faultPoints]),
+    default: '',
+    shownDefault: '(none)',
+    doc: `development only (refused in production): the process kills itself (SIGKILL) at this step of a create, to prove a retry with the same idempotency key applies it once: ${faultPoints.map((f) => `\`${f}\``).join(', ')}`,
+  }),
   setting({ name: 'STATS_PUSH_MS', key: 'statsPushMs', schema: int(10, 60_000), default: 250, fromEnv: num, doc: 'live figures go to a room\'s ops dashboards at most once per this many ms' }),
 ] as const;
 
@@ -175,6 +200,10 @@ export function loadConfig(overrides: Partial<Record<SettingKey, unknown>> = {},
   // Outside development a secret nobody gave is refused: each node would invent its own and
   // refuse the others' tokens.
   if (unsetKeys.has('jwtSecret') && raw.livesaleEnv === 'production') problems.push('JWT_SECRET (jwtSecret): required outside development (LIVESALE_ENV=development)');
+  // A fault point kills the process on purpose: never where it serves anyone.
+  if (raw.faultPoint && raw.livesaleEnv === 'production' && !problems.some((m) => m.startsWith('FAULT_POINT '))) {
+    problems.push('FAULT_POINT (faultPoint): only in development (LIVESALE_ENV=development)');
+  }
   if (!parsed.success || problems.length) throw new LivesaleError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`);
   const c = parsed.data;
   const p = c.kafkaTopicPrefix;

@@ -51,6 +51,17 @@ export const errorTable = {
   STOCK_BELOW_COMMITTED: { status: 409, message: 'stock cannot go below what is held and sold' },
   WRONG_ITEM_KIND: { status: 409, message: 'this command does not apply to this kind of item' },
   GROUP_CLOSED: { status: 409, message: 'the group buy is closed' },
+  // the run of show (refusals: nothing changed)
+  NO_SHOW: { status: 409, message: 'the room has no live show' },
+  NOTHING_NEXT: { status: 409, message: 'no slot is on air and no main slot is left to go on air' },
+  SLOT_NOT_FOUND: { status: 404, message: 'the run sheet has no row at that position' },
+  SLOT_NOT_PENDING: { status: 409, message: 'the slot is no longer pending (on air, done, skipped or replaced)' },
+  WRONG_SLOT_ROLE: { status: 409, message: 'a swap replaces a main slot with a backup row' },
+  // lotteries (refusals: nothing changed)
+  LOTTERY_NOT_FOUND: { status: 404, message: 'no such lottery' },
+  LOTTERY_NOT_OPEN: { status: 409, message: 'entries to this lottery have not opened yet' },
+  LOTTERY_CLOSED: { status: 409, message: 'entries to this lottery are closed' },
+  NOT_ELIGIBLE: { status: 409, message: 'this user may not enter this lottery' },
   PAYMENT_NOT_CONFIRMED: { status: 503, message: 'the payment could not be made durable yet; retry with the same order', retriable: true },
   // operations
   CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },

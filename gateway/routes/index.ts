@@ -8,15 +8,19 @@ import type { FlashSale } from '../../inventory/flash-sale.ts';
 import type { GroupBuy } from '../../inventory/group-buy.ts';
 import type { Payments } from '../../inventory/payments.ts';
 import type { Catalog } from '../../orders/catalog.ts';
+import type { Lotteries } from '../../orders/lottery.ts';
 import type { ActivityPublisher } from '../activity.ts';
 import type { AuditLog } from '../audit.ts';
 import type { Auth } from '../auth.ts';
 import type { Commands } from '../commands.ts';
 import type { Fanout } from '../fanout.ts';
+import type { Presence } from '../presence.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import type { RoomHub } from '../room-hub.ts';
 import type { RoomStore } from '../room-store.ts';
 import type { Router } from '../router.ts';
+import type { RunOfShowPush } from '../run-of-show.ts';
+import { registerLotteryRoutes } from './lotteries.ts';
 import { registerOrderRoutes } from './orders.ts';
 import { registerRoomRoutes } from './rooms.ts';
 import { registerShowRoutes } from './shows.ts';
@@ -44,7 +48,12 @@ export interface GatewayServices {
   /** Payments, answered only once durable in Kafka. */
   readonly payments: Payments;
   readonly catalog: Catalog;
+  /** The host's live run of show (slot changes and the periodic push). */
+  readonly runOfShow: RunOfShowPush;
   readonly commands: Commands;
+  readonly lotteries: Lotteries;
+  /** Shoppers with a socket open per room on this node. */
+  readonly presence: Presence;
   /** Relay and writer liveness and the ledger lag, for readiness and metrics. */
   readonly pipeline?: PipelineHealthReader;
 }
@@ -57,7 +66,7 @@ export interface GatewayServices {
  */
 export function registerRoutes(router: Router, s: GatewayServices): void {
   registerSystemRoutes(router, { config: s.config, redis: s.redis, db: s.db, registry: s.metrics.registry, auth: s.auth, log: s.log, pipeline: s.pipeline });
-  registerRoomRoutes(router, { nodeId: s.config.nodeId, catalog: s.catalog, store: s.store, hub: s.hub, commands: s.commands, audit: s.audit, activity: s.activity });
+  registerRoomRoutes(router, { nodeId: s.config.nodeId, config: s.config, catalog: s.catalog, store: s.store, hub: s.hub, commands: s.commands, audit: s.audit, activity: s.activity });
   registerOrderRoutes(router, {
     db: s.db,
     stockTickMs: s.config.stockTickMs,
@@ -71,5 +80,6 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
   });
   registerStatsRoutes(router, { db: s.db, hub: s.hub });
   registerShowRoutes(router, { db: s.db, catalog: s.catalog, store: s.store, audit: s.audit, log: s.log });
+  registerLotteryRoutes(router, { lotteries: s.lotteries, presence: s.presence, hub: s.hub, log: s.log, stockTickMs: s.config.stockTickMs });
   registerWebRoutes(router, { log: s.log });
 }

@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
+import type { Config } from '../../common/platform/config.ts';
 import { LivesaleError } from '../../common/platform/errors.ts';
+import { faultAt } from '../../common/platform/faults.ts';
 import type { Catalog } from '../../orders/catalog.ts';
 import type { ActivityPublisher } from '../activity.ts';
 import type { AuditLog } from '../audit.ts';
@@ -35,6 +38,7 @@ function envelope(r: Req, b: { idempotencyKey?: string | undefined; baseVersion?
 
 export interface RoomRouteDeps {
   nodeId: string;
+  config: Pick<Config, 'faultPoint'>;
   catalog: Catalog;
   store: RoomStore;
   hub: RoomHub;
@@ -45,16 +49,34 @@ export interface RoomRouteDeps {
 
 /** Rooms, host console commands, and what viewers do in a room. */
 export function registerRoomRoutes(router: Router, deps: RoomRouteDeps): void {
-  const { nodeId, catalog, store, hub, commands, audit, activity } = deps;
+  const { nodeId, config, catalog, store, hub, commands, audit, activity } = deps;
   let eventSeq = 0;
 
+  // With an idempotency key (body or Idempotency-Key header) the room is made once: the catalog
+  // row and its key in one transaction, then the document (made once too); a retry after a crash
+  // between them resumes, and a repeat answers 200 with the room as it is now.
   router.route('post', '/rooms', 'rooms.create', 'room.create', async (r, call) => {
     call.authorize();
     const b = parseBody(createRoomBody, r.body);
-    const row = await catalog.createRoom(b.title, call.principal.sub);
+    const key = b.idempotencyKey ?? r.headers['idempotency-key'];
+    if (key !== undefined && !idempotencyKey.safeParse(key).success) throw new LivesaleError('VALIDATION_FAILED', 'idempotencyKey: 1 to 128 printable ASCII characters');
+    const p = call.principal;
+    const { row, existed } =
+      key === undefined
+        ? { row: await catalog.createRoom(b.title, p.sub), existed: false }
+        : await catalog.createRoomOnce(
+            { principal: `${p.role}:${p.sub}`, roomId: '', key, op: 'createRoom', fingerprint: createHash('sha256').update(JSON.stringify({ title: b.title })).digest('base64url').slice(0, 22) },
+            b.title,
+            p.sub,
+          );
+    faultAt(config, 'createRoom.catalog');
     const doc: RoomDoc = { id: row.id, title: row.title, hostId: row.hostId, listing: [], onAir: null, items: {}, announcements: [] };
     await store.init(doc);
-    return { status: 201, body: { room: doc, version: 1 } };
+    faultAt(config, 'createRoom.room');
+    if (!existed) return { status: 201, body: { room: doc, version: 1, duplicate: false } };
+    const now = await store.get(row.id);
+    if (!now) throw new LivesaleError('INTERNAL', `room ${row.id} has no document after its creation`);
+    return { status: 200, body: { room: now.doc, version: now.version, duplicate: true } };
   });
 
   router.route('get', '/rooms/:roomId', 'rooms.get', 'room.read', async (r) => {

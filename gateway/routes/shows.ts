@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { LivesaleError } from '../../common/platform/errors.ts';
 import type { Logger } from '../../common/platform/logger.ts';
 import { buildReport, parseCsvPart, reportCsv, reportText } from '../../orders/report.ts';
+import { runOfShow } from '../../orders/run-of-show.ts';
 import { createShow, createShowBody, endShow, listRoomShows, requireShow, showOfRoom, startShow, type Show } from '../../orders/shows.ts';
 import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, roomStats, showFigures, showMetrics, showScope } from '../../orders/stats.ts';
 import { nextDoc, showTransitionBody, type Delta } from '../../common/contracts/protocol.ts';
@@ -155,7 +156,14 @@ export function registerShowRoutes(router: Router, deps: ShowRouteDeps): void {
     return { status: 200, body: { roomId: room.id, showId: show.id, entries } };
   });
 
-  // The review report: ?format=json (default), csv (&part=summary|products|minutes|schedule|top) or text.
+  // The run of show: current and next slot, planned against actual, drift (server clock).
+  router.route('get', '/shows/:showId/run', 'shows.run', 'show.read', async (r, call) => {
+    const show = await requireShow(db, r.params[0]!);
+    call.authorize(show);
+    return { status: 200, body: await runOfShow(db, { id: show.id, roomId: show.roomId, state: show.state }) };
+  });
+
+  // The review report: ?format=json (default), csv (&part=summary|products|minutes|schedule|top|lotteries) or text.
   router.route('get', '/shows/:showId/report', 'shows.report', 'show.report', async (r, call) => {
     const show = await requireShow(db, r.params[0]!);
     call.authorize(show);

@@ -20,12 +20,14 @@
     { 1, orderId, qty, unitPrice, deadline, avail, ver, count, tier, nextThreshold, crossed }
         joined; nextThreshold 0 = the top tier is reached; crossed 1 = this join reached a new tier
     { -5, <first answer> }   duplicate: the key's first answer follows, its fields as text
+    { -27 }                  key reused: the key's first request had another quantity (nothing
+                             changed, nothing recorded, the first answer not shown)
     { -7 }                   the group is closed
     { -1, 0 }  { -6, avail }  { -2, limit, already }  { -3, startMs }  { -4, endMs }   as for reserve
     { -17 }                  wrong kind (a flash-sale item: reserve it instead)
     { -10 }                  item unavailable
     { -20, reason }          invalid argument (nothing changed, nothing recorded)
-  Every answer except -5, -10, -17, and -20 is recorded under the idempotency key, as text
+  Every answer except -5, -10, -17, -20 and -27 is recorded under the idempotency key, as text
   (a success in the users hash; a refusal, which changed nothing, in its own expiring key:
   includes/buy.lua), except
   the "ended" of a retired item (nothing is written to a retired item's expiring keys).

@@ -18,6 +18,8 @@
   Answers (the one format of common/contracts/script-codes.ts):
     { 1, orderId, qty, unitPrice, deadlineMs, avail, ver }   held
     { -5, <first answer> }   duplicate: the key's first answer follows, its fields as text
+    { -27 }                  key reused: the key's first request had another quantity (nothing
+                             changed, nothing recorded, the first answer not shown)
     { -1, 0 }                sold out (nothing left)
     { -6, avail }            insufficient stock (some left, fewer than asked)
     { -2, limit, already }   per-user limit reached
@@ -26,7 +28,7 @@
     { -17 }                  wrong kind (a group buy: join it instead)
     { -10 }                  item unavailable (no inventory in Redis: unknown item, or data lost)
     { -20, reason }          invalid argument (nothing changed, nothing recorded)
-  Every answer except -5, -10, -17, and -20 is recorded under the idempotency key, as text
+  Every answer except -5, -10, -17, -20 and -27 is recorded under the idempotency key, as text
   (a success in the users hash; a refusal, which changed nothing, in its own expiring key:
   includes/buy.lua)
   ("1,orderId,...": includes/answer.lua), except the "ended" of a retired item (nothing is

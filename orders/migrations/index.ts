@@ -5,6 +5,9 @@ import * as hostCommandAudit from './2026-11-24-0201-host-command-audit.ts';
 import * as groupItems from './2026-11-24-0101-group-items.ts';
 import * as itemRetirements from './2026-11-25-0101-item-retirements.ts';
 import * as showsPerRoom from './2026-12-02-0101-shows-per-room.ts';
+import * as runOfShow from './2026-12-02-0301-run-of-show.ts';
+import * as lotteries from './2026-12-02-0401-lotteries.ts';
+import * as createKeys from './2026-12-02-0201-create-keys.ts';
 
 /**
  * Every migration, by name (names sort in the order they run). Imported statically so they load
@@ -17,4 +20,7 @@ export const migrations: Record<string, Migration> = {
   '2026-11-24-0101-group-items': groupItems,
   '2026-11-25-0101-item-retirements': itemRetirements,
   '2026-12-02-0101-shows-per-room': showsPerRoom,
+  '2026-12-02-0301-run-of-show': runOfShow,
+  '2026-12-02-0401-lotteries': lotteries,
+  '2026-12-02-0201-create-keys': createKeys,
 };

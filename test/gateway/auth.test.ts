@@ -37,6 +37,11 @@ function sample(name: CommandName): CommandInput {
     closeSale: { command: 'closeSale', itemId },
     openGroup: { command: 'openGroup', title: 'Group', basePrice: 1000, stock: 10, perUserLimit: 1, tiers: [{ threshold: 2, price: 900 }], endsAt: w.endsAt },
     closeGroup: { command: 'closeGroup', itemId },
+    next: { command: 'next' },
+    swap: { command: 'swap', mainPosition: 1, backupPosition: 2 },
+    skip: { command: 'skip', position: 1 },
+    createLottery: { command: 'createLottery', title: 'Intruder lottery', prize: { kind: 'coupon', title: 'Coupon' }, winners: 1, eligibility: { kind: 'anyone' }, closesAt: w.endsAt },
+    drawLottery: { command: 'drawLottery', lotteryId: '1' },
   };
   return all[name];
 }

@@ -29,7 +29,20 @@ describe('every route and message type is authorized by a policy', () => {
   it('the public routes are exactly the ones meant to be (nothing that changes state but demo tokens)', () => {
     const open = routes.filter((r) => isPublic(r.action)).map((r) => `${r.method} ${r.pattern}`);
     expect(open.sort()).toEqual(
-      ['get /', 'get /healthz', 'get /metrics', 'get /readyz', 'get /rooms/:roomId', 'get /stats/dictionary', 'get /web/', 'get /web/*', 'post /auth/demo'].sort(),
+      [
+        'get /',
+        'get /healthz',
+        'get /metrics',
+        'get /readyz',
+        'get /rooms/:roomId',
+        'get /stats/dictionary',
+        'get /web/',
+        'get /web/*',
+        'post /auth/demo',
+        // Lotteries are public so that anyone can verify a draw.
+        'get /lotteries/:lotteryId',
+        'get /shows/:showId/lotteries',
+      ].sort(),
     );
     // A WebSocket message always comes from an authenticated connection: none is public.
     expect(messages.filter((m) => isPublic(m.action)).map((m) => m.type)).toEqual([]);

@@ -11,7 +11,7 @@ import { redisNow } from './helpers.ts';
 
 /**
  * Invariants under load: many concurrent clients mix reservations (any quantity, replayed
- * idempotency keys), payments (some at stale versions, some after their deadline), cancellations,
+ * idempotency keys, and keys reused with another quantity, which are refused), payments (some at stale versions, some after their deadline), cancellations,
  * expiry by several sweepers at once, and host stock adjustments, on a flash sale and a tiered
  * group buy at once. During the run every sample of the counters balances; after it drains,
  * every inventory invariant of docs/architecture.md holds exactly, in Redis and in the ledger.
@@ -31,9 +31,21 @@ afterAll(async () => {
   p?.redis.disconnect();
 });
 
+/** A reservation as sent: a retry sends the same user, key and quantity. */
+interface Sent {
+  user: string;
+  idem: string;
+  qty: number;
+  held: boolean;
+}
+
 interface Book {
   holds: (Held | Joined)[];
   byIdem: Map<string, string>;
+  /** Every first request, for replays. */
+  sent: Sent[];
+  /** Replays of a held key with another quantity, refused as IDEMPOTENCY_KEY_REUSED. */
+  reused: number;
   paid: Set<string>;
   refusedExpired: Set<string>;
   cancelled: Set<string>;
@@ -57,13 +69,31 @@ async function item(kind: 'flash' | 'group', total: number): Promise<string> {
 async function client(kind: 'flash' | 'group', itemId: string, book: Book, stop: () => boolean): Promise<void> {
   const mine: (Held | Joined)[] = [];
   while (!stop()) {
-    const user = `u${rnd(USERS)}`;
     const dice = rnd(100);
     try {
       if (dice < 45) {
-        const idem = rnd(4) === 0 && book.byIdem.size ? [...book.byIdem.keys()][rnd(book.byIdem.size)]!.split(' ')[1]! : `i${rnd(1e9)}`;
-        const r = kind === 'flash' ? await p.flash.reserve(itemId, user, 1 + rnd(3), idem) : await p.groups.join(itemId, user, 1 + rnd(2), idem);
+        // A quarter are replays of an earlier request: the same user, key and quantity.
+        const replay = rnd(4) === 0 && book.sent.length ? book.sent[rnd(book.sent.length)]! : undefined;
+        const user = replay?.user ?? `u${rnd(USERS)}`;
+        const idem = replay?.idem ?? `i${rnd(1e9)}`;
+        const qty = replay?.qty ?? (kind === 'flash' ? 1 + rnd(3) : 1 + rnd(2));
+        const buy = (q: number) => (kind === 'flash' ? p.flash.reserve(itemId, user, q, idem) : p.groups.join(itemId, user, q, idem));
+        if (replay?.held && rnd(4) === 0) {
+          // The key of a hold with another quantity: another request, refused; it changes nothing.
+          try {
+            const r = await buy(qty + 1);
+            book.unexpected.push(`idempotency key ${user} ${idem} sent with another quantity answered ${r.outcome}`);
+          } catch (err) {
+            if ((err as LivesaleError).code !== 'IDEMPOTENCY_KEY_REUSED') throw err;
+            book.reused++;
+          }
+          continue;
+        }
+        const r = await buy(qty);
+        if (replay && r.outcome !== 'duplicate') book.unexpected.push(`the replay of ${user} ${idem} answered ${r.outcome}, not its first answer`);
         const first = r.outcome === 'duplicate' ? r.first : r;
+        // Recorded once answered: a replay never races its first request.
+        if (!replay) book.sent.push({ user, idem, qty, held: first.outcome === 'held' });
         if (first.outcome === 'held') {
           const key = `${user} ${idem}`;
           const seen = book.byIdem.get(key);
@@ -130,7 +160,7 @@ it('every invariant holds exactly after a randomized storm of reserve, pay, canc
   for (const s of sweepers) s.start();
   const clients: Promise<void>[] = [];
   for (const [kind, id] of Object.entries(items) as ['flash' | 'group', string][]) {
-    const book: Book = { holds: [], byIdem: new Map(), paid: new Set(), refusedExpired: new Set(), cancelled: new Set(), adjust: 0, unexpected: [] };
+    const book: Book = { holds: [], byIdem: new Map(), sent: [], reused: 0, paid: new Set(), refusedExpired: new Set(), cancelled: new Set(), adjust: 0, unexpected: [] };
     books[id] = book;
     for (let i = 0; i < 15; i++) clients.push(client(kind, id, book, () => stop));
   }
@@ -153,6 +183,7 @@ it('every invariant holds exactly after a randomized storm of reserve, pay, canc
     const book = books[id]!;
     expect(book.unexpected).toEqual([]);
     expect(book.holds.length).toBeGreaterThan(50);
+    expect(book.reused).toBeGreaterThan(0);
     expect(book.paid.size).toBeGreaterThan(10);
     const v = (await p.flash.view(id))!;
 

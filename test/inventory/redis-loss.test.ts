@@ -141,8 +141,9 @@ describe('when Redis loses data in the middle of a sale', () => {
     expect(report.ver).toBeGreaterThan(1_000_000);
 
     // The idempotency record of a restored order answers as the first time.
-    const rows = await p.db.selectFrom('orders').select(['order_id', 'user_id', 'idem']).where('item_id', '=', itemId).where('state', '=', 'paid').where('idem', 'is not', null).limit(1).execute();
-    const again = await p.flash.reserve(itemId, rows[0]!.user_id, 1, rows[0]!.idem!);
+    // (A retry is the same request: the same user, key and quantity.)
+    const rows = await p.db.selectFrom('orders').select(['order_id', 'user_id', 'idem', 'qty']).where('item_id', '=', itemId).where('state', '=', 'paid').where('idem', 'is not', null).limit(1).execute();
+    const again = await p.flash.reserve(itemId, rows[0]!.user_id, rows[0]!.qty, rows[0]!.idem!);
     expect(again).toMatchObject({ outcome: 'duplicate', first: { outcome: 'held', orderId: rows[0]!.order_id } });
   });
 

@@ -159,6 +159,7 @@ describe('script answers', () => {
     expect(await flash.createItem({ itemId: 'f', roomId: 'r', total: 3, price: 100, perUserLimit: 2, startsAt: now - 1000, endsAt: now + 60_000, holdMs: 1000 })).toBe(false);
     const a = await flash.reserve('f', 'u1', 2, 'k1');
     expect((await flash.reserve('f', 'u1', 2, 'k1')).outcome).toBe('duplicate');
+    await expect(flash.reserve('f', 'u1', 1, 'k1')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
     expect((await flash.reserve('f', 'u1', 1, 'k2')).outcome).toBe('limit_reached');
     expect((await flash.reserve('f', 'u2', 2, 'k1')).outcome).toBe('insufficient_stock');
     const b = await flash.reserve('f', 'u3', 1, 'k1');
@@ -196,6 +197,7 @@ describe('script answers', () => {
     expect(await groups.create(spec)).toBe(false);
     await groups.join('g', 'x', 1, 'k');
     expect((await groups.join('g', 'x', 1, 'k')).outcome).toBe('duplicate');
+    await expect(groups.join('g', 'x', 2, 'k')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
     await expect(groups.join('f', 'x', 1, 'k')).rejects.toMatchObject({ code: 'WRONG_ITEM_KIND' });
     await expect(flash.reserve('g', 'x', 1, 'k')).rejects.toMatchObject({ code: 'WRONG_ITEM_KIND' });
     await groups.join('g', 'y', 1, 'k');
@@ -221,7 +223,7 @@ describe('script answers', () => {
     expect(decodeAnswer(await scripts.call('release-lock', [k.lock], ['token'])).code).toBe(ScriptCode.OK);
 
     const seen = checkReplies(scripts.seen, inventory);
-    expect([...seen.get('reserve')!].sort((x, y) => x - y)).toEqual([-20, -17, -6, -5, -3, -2, -1, 1]);
+    expect([...seen.get('reserve')!].sort((x, y) => x - y)).toEqual([-27, -20, -17, -6, -5, -3, -2, -1, 1]);
   });
 
   it('every room script answers in the one format', async () => {

@@ -141,6 +141,7 @@ describe('every script touches only the keys passed in KEYS', () => {
       await flash.createItem({ itemId: 'p', roomId: 'r', total: 10, price: 100, perUserLimit: 5, startsAt: now + 60_000, endsAt: now + 120_000, holdMs: 60_000 });
       await flash.subscribe('p', 'fan');
       await flash.reserve('f', 'u3', 1, 'k3');
+      await flash.awardPrizes('f', 'lot1', [{ orderId: 'lot-1-1', userId: 'w1' }], 60_000);
       await waitFor('a deadline to pass', async () => (await redisNow(redis)) > now + 1500, 10_000, 20);
       await sweeper.sweepItem('f');
       await sweeper.sweepItem('p');

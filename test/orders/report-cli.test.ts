@@ -66,7 +66,7 @@ it('npm run report prints the seeded demo show with its run sheet and figures; b
   expect(parsed.show.id).toBe(show.showId);
   expect(parsed.schedule).toHaveLength(demoItems.length + 3);
   expect(parsed.metrics.find((m) => m.metric === 'ordered_gmv')?.value).toBe(2 * demoItems[0]!.price);
-  expect(csv.out.split('\r\n')[0]).toBe('position,role,title,item_id,planned_start,planned_end,actual_start,actual_end,planned_seconds,on_air_seconds,start_delay_seconds');
+  expect(csv.out.split('\r\n')[0]).toBe('position,role,title,item_id,status,replaced_by,replaces,planned_start,planned_end,actual_start,actual_end,planned_seconds,on_air_seconds,start_delay_seconds,end_delay_seconds');
   expect(JSON.parse(byRoom.out).show.id).toBe(show.showId);
   expect(list.out).toContain(`room ${show.roomId}`);
 

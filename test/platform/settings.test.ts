@@ -56,12 +56,14 @@ const badValues: Record<string, string> = {
   SWEEPER_METRICS_PORT: '65536',
   RELAY_CLAIM_IDLE_MS: '1',
   STATS_PUSH_MS: '1',
+  FAULT_POINT: 'somewhere',
   ITEM_RETENTION_SECONDS: '-1',
   ITEM_RETIRE_GRACE_SECONDS: 'a while',
   HEARTBEAT_MS: '50',
   READY_PIPELINE: 'mostly',
   READY_MAX_LAG_SECONDS: '0',
   READY_MAX_LAG_EVENTS: 'lots',
+  RUN_OF_SHOW_PUSH_MS: '50',
 };
 
 describe('settings table', () => {
@@ -134,6 +136,14 @@ describe('settings table', () => {
       // Exactly one problem, and it is this setting's.
       expect(err.message, `${name}=${value}`).toMatch(new RegExp(`^invalid configuration: ${name} \\([^;]*$`));
     }
+  });
+
+  it('a fault point is honoured only in development: production refuses it', () => {
+    expect(loadConfig({}, { ...dev, FAULT_POINT: 'addItem.catalog' }).faultPoint).toBe('addItem.catalog');
+    expect(loadConfig({}, dev).faultPoint).toBe('');
+    const err = refusal({ LIVESALE_ENV: 'production', JWT_SECRET: 's'.repeat(32), FAULT_POINT: 'addItem.catalog' });
+    expect(err.message).toBe('invalid configuration: FAULT_POINT (faultPoint): only in development (LIVESALE_ENV=development)');
+    expect(loadConfig({}, { JWT_SECRET: 's'.repeat(32), FAULT_POINT: '' }).faultPoint).toBe('');
   });
 
   it('names every bad setting at once', () => {

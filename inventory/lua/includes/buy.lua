@@ -7,12 +7,17 @@
   of a key seen before (nil for a new key), and a function that records an answer under the key
   and returns it.
 
-  A key belongs to one request: a success is kept in the users hash with the rest of the
-  user's state (its text holds the quantity, field 3); a refusal changed nothing, so it is kept
-  only for refusalTtl ms, as "qty;answer" in a string key of its own (ItemKeys.refused in
-  common/contracts/keys.ts, the item's hash tag; its name holds the user and key, so the
-  wrapper passes it in KEYS): fresh keys sent at a refusing item expire instead of growing the
-  users hash.
+  A key belongs to one request: (user, item, operation, quantity). The user and the item scope
+  it (the field names the user, the hash is the item's; an item is either a flash sale or a
+  group buy, so the operation follows from the item), and the quantity, the one parameter left,
+  is the fingerprint stored with the first answer in the same call: a success is kept in the
+  users hash with the rest of the user's state (its text holds the quantity, field 3); a
+  refusal changed nothing, so it is kept only for refusalTtl ms, as "qty;answer" in a string
+  key of its own (ItemKeys.refused in common/contracts/keys.ts, the item's hash tag; its name
+  holds the user and key, so the wrapper passes it in KEYS): fresh keys sent at a refusing item
+  expire instead of growing the users hash. A repeat with the same quantity answers the first
+  answer ({ -5, ... }); with another quantity it answers { -27 } (KEY_REUSED), writes nothing,
+  and never shows the first request's answer.
 ]]
 --- @include "answer"
 
@@ -29,11 +34,14 @@ local function userRecord(usersKey, refusedKey, userId, idem, qty, refusalTtl)
   local mine = redis.call('HMGET', usersKey, userId, field)
   local repeated = nil
   if mine[2] then
+    if tonumber(string.match(mine[2], '^[^,]*,[^,]*,(%d+)')) ~= qty then return field, mine, { -27 }, nil end
     repeated = duplicateOf(mine[2])
   else
     local refused = redis.call('GET', refusedKey)
     if refused then
-      repeated = duplicateOf(string.match(refused, '^%d+;(.*)$'))
+      local firstQty, first = string.match(refused, '^(%d+);(.*)$')
+      if tonumber(firstQty) ~= qty then return field, mine, { -27 }, nil end
+      repeated = duplicateOf(first)
     end
   end
   local function answer(a)

@@ -94,7 +94,8 @@ export function flashSaleSuite(env: () => InventoryEnv): void {
       const first = await flash.reserve(id, 'u', 1, 'same-key');
       const after = await dumpItem(redis, keys.item(id));
       expect(await flash.reserve(id, 'u', 1, 'same-key')).toEqual({ outcome: 'duplicate', first });
-      expect(await flash.reserve(id, 'u', 3, 'same-key')).toEqual({ outcome: 'duplicate', first });
+      // The same key with another quantity is another request: refused, never the first answer.
+      await expect(flash.reserve(id, 'u', 3, 'same-key')).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
       expect(await dumpItem(redis, keys.item(id))).toEqual(after);
       // The key is per user: another user's identical key is a different request.
       expect((await flash.reserve(id, 'other', 1, 'same-key')).outcome).toBe('held');
