@@ -128,6 +128,18 @@ export function parseBody<S extends z.ZodType>(schema: S, body: Buffer): z.infer
   return r.data;
 }
 
+/** A query string checked against its schema (values are strings; a repeated name is refused): VALIDATION_FAILED otherwise. */
+export function parseQuery<S extends z.ZodType>(schema: S, query: URLSearchParams): z.infer<S> {
+  const values: Record<string, string> = {};
+  for (const [k, v] of query) {
+    if (Object.hasOwn(values, k)) throw new LivesaleError('VALIDATION_FAILED', `${k.slice(0, 40)}: given more than once`);
+    values[k] = v;
+  }
+  const r = schema.safeParse(values);
+  if (!r.success) throw new LivesaleError('VALIDATION_FAILED', describeIssues(r.error));
+  return r.data;
+}
+
 export function send(res: HttpResponse, state: ResState, reply: Reply): void {
   if (state.aborted) return;
   const payload =
@@ -146,7 +158,16 @@ export function send(res: HttpResponse, state: ResState, reply: Reply): void {
   });
 }
 
+/**
+ * The error's status and body; a RATE_LIMITED one says when to retry in `Retry-After` (whole
+ * seconds, at least 1, from its `retryAfterMs` when it has one).
+ */
 export function errorReply(err: unknown): Reply {
   const e = asLivesaleError(err);
-  return { status: e.status, body: { error: e.toJSON() } };
+  const reply: Reply = { status: e.status, body: { error: e.toJSON() } };
+  if (e.code === 'RATE_LIMITED') {
+    const ms = Number(e.details?.retryAfterMs);
+    reply.headers = { 'retry-after': String(Number.isFinite(ms) && ms > 0 ? Math.ceil(ms / 1000) : 1) };
+  }
+  return reply;
 }

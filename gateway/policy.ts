@@ -105,6 +105,10 @@ export const policies = {
 
   // Lotteries: public, so anyone can verify a draw.
   'lottery.read': anyone,
+  /** The caller's own orders: the subject is the token's user, there is no user to name. */
+  'order.list.own': only('shopper', 'shopper (their own orders only)'),
+  /** A tiered group's settlement per order: every shopper's amounts, so the room's host and ops only. */
+  'group.settlement.read': opsOrOwner<RoomRef>("the room's host, ops", 'settlement lists are for ops and the room host', (r) => `this host token is not for room ${r.id}`),
 
   // The room's WebSocket.
   'room.watch': signedIn,

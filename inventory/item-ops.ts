@@ -196,6 +196,44 @@ export class ItemOps {
     return out;
   }
 
+  /** Units the user holds or bought of the item (what counts against the per-user limit). */
+  async userCount(itemId: string, userId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.item(itemId).users, userId)) ?? 0);
+  }
+
+  /**
+   * The user's holds of the item (any state), found through the first answers of the user's
+   * successful buys or joins (`<user> <idempotency key>` in the users hash, whose second field is
+   * the order id). It reads the whole users hash in pages: ask only when `userCount` says the
+   * user has holds someone else (the ledger) does not know of yet. Undefined (not looked up) when
+   * the hash has more than `maxUserFields` fields: the scan would cost Redis too much per call.
+   */
+  async userHolds(itemId: string, userId: string, maxUserFields = 50_000): Promise<HoldView[] | undefined> {
+    checkUser(userId);
+    const k = this.keys.item(itemId);
+    if ((await this.redis.hlen(k.users)) > maxUserFields) return undefined;
+    const pattern = `${userId.replace(/[*?[\]\\]/g, (c) => `\\${c}`)} *`;
+    const orderIds = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(k.users, cursor, 'MATCH', pattern, 'COUNT', 5000);
+      cursor = next;
+      for (let i = 1; i < flat.length; i += 2) {
+        const f = flat[i]!.split(',');
+        if (f[0] === '1' && f[1]) orderIds.add(f[1]);
+      }
+    } while (cursor !== '0');
+    if (!orderIds.size) return [];
+    const ids = [...orderIds];
+    const raw = await this.redis.hmget(k.holds, ...ids);
+    const out: HoldView[] = [];
+    ids.forEach((id, i) => {
+      const h = raw[i] ? parseHold(id, raw[i]!) : undefined;
+      if (h && h.userId === userId) out.push(h);
+    });
+    return out;
+  }
+
   /**
    * Cancels an order: `{ userId }` for the holder (an unpaid hold only), `{ host }` for the host
    * (an unpaid hold, or a paid order refunded in full). Cancelling twice answers `already`.

@@ -22,6 +22,7 @@ import { policies, type Action } from '../gateway/policy.ts';
 import type { Router, WsMessageType } from '../gateway/router.ts';
 import type { GatewayServices } from '../gateway/routes/index.ts';
 import {
+  auditReplySchema,
   buyBody,
   buyResultSchema,
   cancelBody,
@@ -42,6 +43,7 @@ import {
   lotteryEntryResultSchema,
   lotteryInfoSchema,
   lotteryPublicSchema,
+  myOrdersReplySchema,
   onAirBody,
   paidResultSchema,
   runOfShowSchema,
@@ -50,6 +52,7 @@ import {
   payBody,
   roomDocSchema,
   serverFrameSchemas,
+  settlementReplySchema,
   showListReplySchema,
   showReplySchema,
   showTransitionBody,
@@ -170,7 +173,12 @@ export const endpointDocs: Record<string, EndpointDoc> = {
     response: commandResultSchema,
     errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND'],
   },
-  'rooms.audit': { summary: "The room's host command audit log, newest first.", query: 'limit (1 to 1000, default 100)', errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
+  'rooms.audit': {
+    summary: "The room's host command audit log: a row per applied or repeated command, newest first, and the refused commands counted per actor, role, command and error code.",
+    query: 'limit (1 to 1000, default 100)',
+    response: auditReplySchema,
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'],
+  },
   'web.root': { summary: 'Redirects to the demo page.' },
   'web.index': { summary: 'The demo page: a room as a shopper, the host console or an ops dashboard sees it, on the typed client.' },
   'web.file': { summary: 'The demo page\'s files (TypeScript served as JavaScript modules).', errors: ['NOT_FOUND'] },
@@ -208,6 +216,18 @@ export const endpointDocs: Record<string, EndpointDoc> = {
     body: subscribeBody,
     response: subscribeResultSchema,
     errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE'],
+  },
+  'me.orders': {
+    summary: "The caller's own orders, newest first, each with its adjustments (refunds, a tier settlement's with the tier price, reprice, cancellation, expiry) and their event times. The subject is the token's user; there is no user parameter. The first page also carries holds made a moment ago that the ledger has not recorded yet (source: live).",
+    query: 'showId, roomId, state (held|paid|cancelled|expired|refunded), cursor (the nextCursor of the previous page), limit (1 to 100, default 20)',
+    response: myOrdersReplySchema,
+    errors: ['FORBIDDEN'],
+  },
+  'items.settlement': {
+    summary: "A tiered group buy's settlement per order, from the ledger: the tier reached, the final price, and per order the user, quantity, paid, refund, net, state and times; totals over every order reconcile (paid − refunds = net). ITEM_NOT_FOUND for an unknown item or one that is not a group buy.",
+    query: 'cursor (the nextCursor of the previous page), limit (1 to 1000, default 1000)',
+    response: settlementReplySchema,
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND'],
   },
   'rooms.stats': {
     summary: "A room's live figures from the ledger, each with its metric name, and viewers online: the figures of the room's current show (showId; the live one, else the next planned, else the latest), or of the whole room when it has no show (showId null). For a given show use GET /shows/{showId}/stats.",
@@ -292,6 +312,7 @@ export const messageDocs: Record<string, MessageDoc> = {
   'product.click': { summary: 'A viewer opened a product detail (a product.clicked room-activity event).', reply: 'ack' },
   follow: { summary: 'A viewer followed the room (a room.followed room-activity event).', reply: 'ack' },
   'lottery.enter': { summary: "Enters a lottery of the socket's room, like POST /lotteries/{lotteryId}/enter (the open socket counts as present).", reply: 'lottery.result' },
+  orders: { summary: "The caller's own orders, like GET /me/orders (the same filters and reply; not limited to the socket's room unless roomId says so).", reply: 'orders.result' },
 };
 
 const named: Record<string, z.ZodType> = {

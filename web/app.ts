@@ -4,7 +4,7 @@
  * typed client (web/client.ts). Served by the gateway at /web/.
  */
 import { ApiError, HttpClient, RoomSocket, type CommandInput } from './client.ts';
-import { effectivePrice, type ItemInfo, type RoomView, type RunOfShowFrame, type ServerFrame } from '../common/contracts/protocol.ts';
+import { effectivePrice, type ItemInfo, type MyOrder, type OrderAdjustment, type RoomView, type RunOfShowFrame, type ServerFrame } from '../common/contracts/protocol.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const el = (tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]) => {
@@ -76,6 +76,7 @@ function itemRow(v: RoomView, id: string): HTMLElement {
       try {
         const r = it.kind === 'group' ? await socket!.join(id, 1, key) : await socket!.buy(id, 1, key);
         log(`${it.kind === 'group' ? 'join' : 'buy'} ${it.title}: ${r.outcome}${'unitPrice' in r ? ` at ${yuan(Number(r.unitPrice))}` : ''}`);
+        await showOrders();
       } catch (err) {
         fail(err);
       }
@@ -135,6 +136,32 @@ function render(): void {
   if (socket?.viewers) $('viewers').textContent = `${socket.viewers.online} online · peak ${socket.viewers.peak}`;
 }
 
+function adjustmentText(a: OrderAdjustment): string {
+  const at = new Date(a.at).toLocaleTimeString();
+  switch (a.kind) {
+    case 'refund':
+      return `${at} refund ${yuan(a.amount)} (${a.reason}${a.tierPrice === undefined ? '' : `, tier price ${yuan(a.tierPrice)}`})`;
+    case 'repriced':
+      return `${at} repriced to ${yuan(a.price)}`;
+    case 'cancelled':
+      return `${at} cancelled (${a.reason})`;
+    case 'expired':
+      return `${at} expired unpaid`;
+  }
+}
+
+function orderRow(o: MyOrder): HTMLElement {
+  const head = `${o.item.title} × ${o.qty} · ${o.state} · ${yuan(o.amount)}${o.paidAmount ? ` · paid ${yuan(o.paidAmount)}, net ${yuan(o.net)}` : ''}`;
+  return el('div', {}, el('div', {}, head), ...o.adjustments.map((a) => el('div', { class: 'muted' }, adjustmentText(a))));
+}
+
+/** The shopper's orders in this room (the newest 20). */
+async function showOrders(): Promise<void> {
+  if (role !== 'shopper' || !socket?.view) return;
+  const r = await socket.orders({ roomId: socket.view.doc.id });
+  $('my-orders').replaceChildren(...(r.orders.length ? r.orders.map(orderRow) : ['no orders yet']));
+}
+
 async function connect(resume = false): Promise<void> {
   role = $<HTMLSelectElement>('role').value;
   const roomId = $<HTMLInputElement>('room').value.trim();
@@ -147,6 +174,8 @@ async function connect(resume = false): Promise<void> {
   const s = socket;
   $('status').textContent = `connected as ${role} (${s.recovered === true ? 'resumed' : s.recovered === false ? 'fresh snapshot' : 'snapshot'})`;
   for (const id of ['host', 'ops']) $(id).classList.toggle('hidden', !(id === role || (id === 'ops' && role === 'host')));
+  $('orders').classList.toggle('hidden', role !== 'shopper');
+  void showOrders().catch(fail);
   s.onFrame((f: ServerFrame) => {
     if (f.type === 'snapshot') clockSkew = f.serverTime - Date.now();
     if (f.type === 'stats') $('stats').textContent = JSON.stringify(f, null, 1);
@@ -163,6 +192,7 @@ async function connect(resume = false): Promise<void> {
   render();
 }
 
+$('refresh-orders').onclick = () => void showOrders().catch(fail);
 $('role').onchange = () => $('create').classList.toggle('hidden', $<HTMLSelectElement>('role').value !== 'host');
 $('connect').onclick = () => {
   stopped = true;

@@ -1,5 +1,7 @@
 import {
   applyDelta,
+  type AuditEntryReply,
+  type AuditReply,
   type BuyResult,
   type CatchupFrame,
   type Command,
@@ -11,13 +13,18 @@ import {
   type JoinResult,
   type LotteryEntryResult,
   type LotteryPublic,
+  type MyOrdersReply,
+  type OrderStateName,
   type RoomDoc,
   type RoomView,
   type RunOfShow,
   type RunOfShowFrame,
   type ServerFrame,
+  type SettlementReply,
   type SnapshotFrame,
 } from '../common/contracts/protocol.ts';
+
+export type { AuditEntryReply, AuditReply, RefusalCountReply } from '../common/contracts/protocol.ts';
 
 /**
  * The typed client of the livesale gateway, for tests, load tests and web pages. HTTP through
@@ -90,6 +97,24 @@ export interface StatsReply {
   asOf: string;
   metrics: MetricValue[];
   online: number;
+}
+
+/** Filters and the page of a listing of the caller's own orders. */
+export interface MyOrdersOptions {
+  showId?: string;
+  roomId?: string;
+  state?: OrderStateName;
+  /** The nextCursor of the previous page. */
+  cursor?: string;
+  /** 1 to 100 (default 20). */
+  limit?: number;
+}
+
+function queryString(q: Record<string, string | number | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
 }
 
 export class HttpClient {
@@ -165,7 +190,12 @@ export class HttpClient {
 
   /** The room's host command audit log, newest first (ops and the room's host). */
   async audit(roomId: string, limit = 100): Promise<AuditEntryReply[]> {
-    return (await this.#ok<{ entries: AuditEntryReply[] }>('GET', `/rooms/${roomId}/audit?limit=${limit}`)).entries;
+    return (await this.auditLog(roomId, limit)).entries;
+  }
+
+  /** The room's audit log and its refused commands, counted per actor, role, command and code. */
+  async auditLog(roomId: string, limit = 100): Promise<AuditReply> {
+    return this.#ok<AuditReply>('GET', `/rooms/${roomId}/audit?limit=${limit}`);
   }
 
   async snapshot(roomId: string): Promise<SnapshotFrame> {
@@ -230,6 +260,16 @@ export class HttpClient {
   async runOfShow(showId: string): Promise<RunOfShow> {
     return this.#ok<RunOfShow>('GET', `/shows/${showId}/run`);
   }
+
+  /** The caller's own orders, newest first (one page; pass its nextCursor for the next). */
+  async myOrders(opts: MyOrdersOptions = {}): Promise<MyOrdersReply> {
+    return this.#ok<MyOrdersReply>('GET', `/me/orders${queryString({ ...opts })}`);
+  }
+
+  /** A tiered group's settlement per order (the room's host and ops). */
+  async settlement(roomId: string, itemId: string, opts: { cursor?: string; limit?: number } = {}): Promise<SettlementReply> {
+    return this.#ok<SettlementReply>('GET', `/rooms/${roomId}/items/${itemId}/settlement${queryString({ ...opts })}`);
+  }
 }
 
 export interface PaidReply {
@@ -254,24 +294,6 @@ export interface SubscribeReply {
   endsAt?: number;
 }
 
-export interface AuditEntryReply {
-  id: string;
-  roomId: string;
-  actor: string;
-  role: string;
-  command: string;
-  idempotencyKey?: string;
-  baseVersion?: number;
-  payload: unknown;
-  outcome: 'applied' | 'duplicate' | 'rejected';
-  version?: number;
-  offset?: number;
-  errorCode?: string;
-  errorMessage?: string;
-  via: 'http' | 'ws';
-  durationMs: number;
-  at: number;
-}
 
 /** The figure named `metric` in a stats reply. */
 export function metricValue(stats: StatsReply, metric: string): number | undefined {
@@ -513,6 +535,11 @@ export class RoomSocket {
   async command(cmd: CommandInput, opts: CommandOptions = {}): Promise<CommandResult> {
     const env = { idempotencyKey: opts.idempotencyKey ?? newKey(), baseVersion: opts.baseVersion ?? this.view?.version ?? 0 };
     return (await this.#expect({ type: 'command', ...cmd, ...env }, 'command.result')).result;
+  }
+
+  /** The caller's own orders, like HttpClient.myOrders (not limited to this socket's room unless roomId says so). */
+  async orders(opts: MyOrdersOptions = {}): Promise<MyOrdersReply> {
+    return (await this.#expect({ type: 'orders', ...opts }, 'orders.result')).result;
   }
 
   /** A product detail was opened (shoppers). */

@@ -457,6 +457,40 @@ export const commandResultSchema = z.object({
 });
 export type CommandResult = z.infer<typeof commandResultSchema>;
 
+/** One row of a room's host command audit log: an applied or repeated command. */
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  roomId: idSchema,
+  actor: z.string(),
+  role: z.string(),
+  command: z.string(),
+  idempotencyKey: z.string().optional(),
+  baseVersion: z.number().int().optional(),
+  payload: z.unknown().describe('The command parameters (without the envelope)'),
+  outcome: z.enum(['applied', 'duplicate', 'rejected']).describe('rejected only on rows written before refusals were counted instead'),
+  version: versionSchema.optional().describe('The room version the command produced (or, for a duplicate, first produced)'),
+  offset: offsetSchema.optional(),
+  errorCode: z.string().optional(),
+  errorMessage: z.string().optional(),
+  via: z.enum(['http', 'ws']),
+  durationMs: z.number(),
+  at: epochMs,
+});
+export type AuditEntryReply = z.infer<typeof auditEntrySchema>;
+
+/** Refused host commands of a room, counted per actor, role, command and error code. */
+export const refusalCountSchema = z.object({
+  actor: z.string().describe('The refused caller, or * for the overflow count of a command and code once a room counts many callers'),
+  role: z.string(),
+  command: z.string(),
+  errorCode: z.string(),
+  count: z.number().int(),
+});
+export type RefusalCountReply = z.infer<typeof refusalCountSchema>;
+
+export const auditReplySchema = z.object({ roomId: idSchema, entries: z.array(auditEntrySchema).describe('Newest first'), refusals: z.array(refusalCountSchema).describe('Most frequent first') });
+export type AuditReply = z.infer<typeof auditReplySchema>;
+
 export const commandResultFrameSchema = z.object({ type: z.literal('command.result'), reqId: z.string().optional(), result: commandResultSchema });
 export type CommandResultFrame = z.infer<typeof commandResultFrameSchema>;
 
@@ -630,6 +664,123 @@ export const lotteryPublicSchema = lotteryInfoSchema
   })
   .describe('A lottery as anyone may read it: the commitment before the draw, everything needed to verify it after');
 export type LotteryPublic = z.infer<typeof lotteryPublicSchema>;
+// ---------------------------------------------------------------------------------------------
+// A shopper's own orders (GET /me/orders, the `orders` message) and a group's settlement list
+// (GET /rooms/:roomId/items/:itemId/settlement)
+
+const ledgerId = z.string().regex(/^\d{1,18}$/, 'a numeric id');
+export const orderStateSchema = z.enum(['held', 'paid', 'cancelled', 'expired', 'refunded']);
+export type OrderStateName = z.infer<typeof orderStateSchema>;
+/** A keyset position in a listing: opaque to clients, given back as `cursor` for the next page. */
+export const pageCursor = z
+  .string()
+  .regex(/^\d{1,15}:[A-Za-z0-9_-]{1,64}$/, 'a cursor given by a previous page')
+  .describe('The nextCursor of the previous page');
+/** A page size given as a query string: 1 to `max`. */
+const queryLimit = (max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,4}$/, `an integer from 1 to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(max))
+    .describe(`Page size, 1 to ${max}`);
+
+const myOrdersFilters = {
+  showId: ledgerId.optional().describe("Only orders of this show (the item's show)"),
+  roomId: idSchema.optional().describe('Only orders in this room'),
+  state: orderStateSchema.optional(),
+  cursor: pageCursor.optional(),
+};
+/** The query of GET /me/orders (every value a string, as a query string carries it). */
+export const myOrdersQuery = z.strictObject({ ...myOrdersFilters, limit: queryLimit(100).optional() });
+export type MyOrdersQuery = z.infer<typeof myOrdersQuery>;
+/** The same over the room WebSocket. */
+export const ordersMessage = z.strictObject({
+  type: z.literal('orders'),
+  reqId,
+  ...myOrdersFilters,
+  limit: z.number().int().min(1).max(100).optional().describe('Page size, 1 to 100 (default 20)'),
+});
+
+export const orderAdjustmentSchema = z
+  .discriminatedUnion('kind', [
+    z
+      .object({ kind: z.literal('refund'), at: epochMs, amount: fen, reason: z.enum(['tier_settlement', 'group_failed', 'cancelled_after_payment']), tierPrice: fen.optional().describe('Tier settlement: the final unit price of the group') })
+      .describe('Money returned'),
+    z.object({ kind: z.literal('repriced'), at: epochMs, price: fen, amount: fen }).describe('An unpaid hold repriced (a group settled at its final tier)'),
+    z.object({ kind: z.literal('cancelled'), at: epochMs, reason: z.enum(['user', 'host', 'group_failed']) }).describe('The order was cancelled'),
+    z.object({ kind: z.literal('expired'), at: epochMs }).describe('The hold passed its payment deadline unpaid'),
+  ])
+  .describe('A change to an order after it was placed, with its event time (server clock)');
+export type OrderAdjustment = z.infer<typeof orderAdjustmentSchema>;
+
+export const myOrderSchema = z
+  .object({
+    orderId: idSchema,
+    item: z.object({ id: idSchema, title: text({ max: 200 }), kind: z.enum(['flash', 'group']) }),
+    roomId: idSchema,
+    showId: ledgerId.nullable().describe("The item's show (null: an item from before shows)"),
+    state: orderStateSchema,
+    qty: quantity,
+    unitPrice: fen.describe('Unit price of the order as placed (a repriced hold: the new price)'),
+    amount: z.number().int().min(0).describe('qty × unitPrice, in fen'),
+    paidAmount: z.number().int().min(0).describe('What was charged (0 unpaid)'),
+    refundedAmount: z.number().int().min(0).describe('Every refund added up'),
+    net: z.number().int().describe('paidAmount − refundedAmount: what the shopper paid in the end'),
+    deadline: epochMs.nullable().describe('Pay before this (server clock)'),
+    heldAt: epochMs,
+    paidAt: epochMs.nullable(),
+    adjustments: z.array(orderAdjustmentSchema).describe('Oldest first'),
+    source: z.enum(['ledger', 'live']).describe('live: a hold just made, read from the inventory before the ledger recorded it'),
+  })
+  .describe("One of the caller's orders");
+export type MyOrder = z.infer<typeof myOrderSchema>;
+
+export const myOrdersReplySchema = z.object({
+  orders: z.array(myOrderSchema).describe('Newest first'),
+  nextCursor: pageCursor.nullable().describe('null on the last page'),
+  asOf: epochMs.describe('When the listing was read'),
+});
+export type MyOrdersReply = z.infer<typeof myOrdersReplySchema>;
+
+export const ordersResultFrameSchema = z.object({ type: z.literal('orders.result'), reqId: z.string().optional(), result: myOrdersReplySchema }).describe('The answer to an orders message');
+export type OrdersResultFrame = z.infer<typeof ordersResultFrameSchema>;
+
+/** The query of GET /rooms/:roomId/items/:itemId/settlement. */
+export const settlementQuery = z.strictObject({ cursor: pageCursor.optional(), limit: queryLimit(1000).optional() });
+
+export const settlementOrderSchema = z.object({
+  orderId: idSchema,
+  userId: text({ max: 128 }),
+  qty: quantity,
+  unitPrice: fen.describe('Unit price when joining (a repriced hold: the final price)'),
+  state: orderStateSchema,
+  paid: z.number().int().min(0),
+  refund: z.number().int().min(0),
+  net: z.number().int().describe('paid − refund'),
+  heldAt: epochMs,
+  paidAt: epochMs.nullable(),
+  refundedAt: epochMs.nullable().describe('The latest refund'),
+});
+
+export const settlementReplySchema = z.object({
+  roomId: idSchema,
+  itemId: idSchema,
+  title: text({ max: 200 }),
+  basePrice: fen,
+  tiers: z.array(tierSchema),
+  closed: z
+    .object({ at: epochMs, count, outcome: z.enum(['succeeded', 'failed', 'base_price']), tier: z.number().int().min(0).describe('0 = base price; i = the i-th tier'), finalPrice: fen })
+    .nullable()
+    .describe('null while the group is open'),
+  orders: z.array(settlementOrderSchema).describe('Oldest first'),
+  nextCursor: pageCursor.nullable(),
+  totals: z
+    .object({ orders: count.describe('Orders in any state'), paidQty: count.describe('Units of the orders that were paid'), paid: z.number().int().min(0), refunds: z.number().int().min(0), net: z.number().int().describe('paid − refunds') })
+    .describe('Over every order of the group (not only this page)'),
+  asOf: epochMs,
+});
+export type SettlementReply = z.infer<typeof settlementReplySchema>;
 
 export type ServerFrame =
   | SnapshotFrame
@@ -647,7 +798,8 @@ export type ServerFrame =
   | ViewersFrame
   | StatsFrame
   | RunOfShowFrame
-  | LotteryResultFrame;
+  | LotteryResultFrame
+  | OrdersResultFrame;
 
 /** Every frame schema by type (conformance tests validate every received frame with these). */
 export const serverFrameSchemas = {
@@ -667,6 +819,7 @@ export const serverFrameSchemas = {
   stats: statsFrameSchema,
   run_of_show: runOfShowFrameSchema,
   'lottery.result': lotteryResultFrameSchema,
+  'orders.result': ordersResultFrameSchema,
 } as const satisfies Record<ServerFrame['type'], z.ZodType>;
 
 /** WebSocket close codes the server uses, with their meaning. */

@@ -61,7 +61,7 @@ describe('the policies', () => {
   const otherHost = who('host', 'host-2');
 
   it('role gates: FORBIDDEN for the wrong role, before any resource is known', () => {
-    const shopperOnly: Action[] = ['order.buy', 'order.pay', 'order.cancel', 'group.join', 'sale.subscribe', 'ws.product.click', 'ws.follow'];
+    const shopperOnly: Action[] = ['order.buy', 'order.pay', 'order.cancel', 'group.join', 'sale.subscribe', 'order.list.own', 'ws.product.click', 'ws.follow'];
     for (const a of shopperOnly) {
       expect(codeOf(() => authorize(a, who('shopper'))), a).toBeUndefined();
       expect(codeOf(() => authorize(a, who('host'))), a).toBe('FORBIDDEN');
@@ -74,7 +74,7 @@ describe('the policies', () => {
   });
 
   it("the room's host and ops; another room's host and shoppers are FORBIDDEN", () => {
-    for (const a of ['room.command', 'room.audit.read', 'room.stats.read', 'show.run'] as const) {
+    for (const a of ['room.command', 'room.audit.read', 'room.stats.read', 'group.settlement.read', 'show.run'] as const) {
       expect(codeOf(() => authorize(a, owner, room)), a).toBeUndefined();
       expect(codeOf(() => authorize(a, who('ops'), room)), a).toBeUndefined();
       expect(codeOf(() => authorize(a, otherHost, room)), a).toBe('FORBIDDEN');
