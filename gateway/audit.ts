@@ -66,9 +66,17 @@ export class AuditLog {
     this.#store = deps.store;
   }
 
-  /** Entries of a room, newest first. */
-  async entries(roomId: string, limit = 100): Promise<AuditEntry[]> {
-    const rows = await this.#db.selectFrom('host_commands').selectAll().where('room_id', '=', roomId).orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  /**
+   * Entries of a room, newest first; with `window`, only those recorded from `from` (inclusive)
+   * to `to` (exclusive; open when null): a show's entries are those of its live window.
+   */
+  async entries(roomId: string, limit = 100, window?: { from: number; to: number | null }): Promise<AuditEntry[]> {
+    let q = this.#db.selectFrom('host_commands').selectAll().where('room_id', '=', roomId);
+    if (window) {
+      q = q.where('at', '>=', new Date(window.from));
+      if (window.to !== null) q = q.where('at', '<', new Date(window.to));
+    }
+    const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     return rows.map((r) => ({
       id: String(r.id),
       roomId: r.room_id,

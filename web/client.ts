@@ -79,6 +79,8 @@ export interface CreateItemInput {
   startsAt: number;
   endsAt: number;
   holdSeconds?: number;
+  /** A planned or live show of the room; absent: the live show, else the next planned one, else the room shelf. */
+  showId?: string;
 }
 
 export interface MetricValue {
@@ -90,6 +92,8 @@ export interface MetricValue {
 
 export interface StatsReply {
   roomId: string;
+  /** The show the figures are of (the room's current show); null for a room that has no show. */
+  showId: string | null;
   asOf: string;
   metrics: MetricValue[];
   online: number;

@@ -83,7 +83,7 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
   });
   registerMyOrderRoutes(router, { db: s.db, flash: s.flash, catalog: s.catalog, log: s.log });
   registerStatsRoutes(router, { db: s.db, hub: s.hub });
-  registerShowRoutes(router, { db: s.db, catalog: s.catalog });
+  registerShowRoutes(router, { db: s.db, catalog: s.catalog, store: s.store, audit: s.audit, log: s.log });
   registerLotteryRoutes(router, { lotteries: s.lotteries, presence: s.presence, hub: s.hub, log: s.log, stockTickMs: s.config.stockTickMs });
   registerWebRoutes(router, { log: s.log });
 }
