@@ -1,5 +1,5 @@
 import { ApiError, type HttpClient } from '../web/client.ts';
-import { demoExtras, demoItems } from './seed.ts';
+import { demoExtras, demoItems } from './demo-data.ts';
 
 export interface SeededShow {
   roomId: string;

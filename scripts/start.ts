@@ -134,6 +134,8 @@ try {
   say(`  demo page      ${baseUrl}/web/?role=shopper&user=alice&room=${show.roomId}   (host console: ?role=host&user=demo-host&room=${show.roomId})`);
   say(`  buy (HTTP)     curl -X POST ${baseUrl}/rooms/${show.roomId}/items/${show.onAir}/buy -H 'authorization: Bearer ${shopperToken}' -H 'content-type: application/json' -d '{"qty":1,"idempotencyKey":"try-1"}'`);
   say(`  stats (ops)    curl ${baseUrl}/rooms/${show.roomId}/stats -H 'authorization: Bearer ${opsToken}'`);
+  say(`  shows          live show ${show.showId} (run of show: ${baseUrl}/shows/${show.showId}/run), earlier show ${show.earlierShowId}`);
+  say(`  lottery        ${baseUrl}/lotteries/${show.lotteryId}   (verify after the draw: npm run lottery:verify -- ${show.lotteryId})`);
   say(`  report (ops)   npm run report -- ${show.showId}   or   curl '${baseUrl}/shows/${show.showId}/report?format=text' -H 'authorization: Bearer ${opsToken}'`);
   say(`  demo tokens    POST ${baseUrl}/auth/demo {"role":"shopper","sub":"alice"}`);
   say(`  logs           ${logDir}`);

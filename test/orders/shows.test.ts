@@ -433,6 +433,13 @@ it('the demo seed adds a live show to an existing room; its sale is its own', as
   // The demo show's run sheet carried its items from the room shelf into it; viewers see that.
   const carried = await ops.snapshot(first.roomId);
   expect(first.itemIds.map((id) => carried.room.items[id]!.showId)).toEqual(first.itemIds.map(() => first.showId));
+  // The demo leaves its second show live, after an earlier show that ended.
+  expect((await ops.request('GET', `/shows/${first.earlierShowId}`)).body.show.state).toBe('ended');
+  expect((await ops.request('GET', `/shows/${first.showId}`)).body.show.state).toBe('live');
+  expect(carried.room.onAir).toBe(first.onAir);
+  expect((await ops.request('GET', `/shows/${first.showId}/lotteries`)).body.lotteries.map((l: { id: string }) => l.id)).toEqual([first.lotteryId]);
+  await expect(seedShowInRoom(host, first.roomId)).rejects.toMatchObject({ code: 'SHOW_LIVE' });
+  expect((await host.request('POST', `/shows/${first.showId}/end`)).status).toBe(200);
   const seeded = await seedShowInRoom(host, first.roomId);
   expect(seeded.showId).not.toBe(first.showId);
   const show = (await ops.request('GET', `/shows/${seeded.showId}`)).body.show as { state: string; runSheet: unknown[]; plannedStart: number };
