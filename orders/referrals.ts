@@ -9,10 +9,11 @@ import { LivesaleError } from '../common/platform/errors.ts';
  *
  * - a shopper opening a share link records a click (`recordClick`): the referrer, the room and
  *   optionally the item, and the end of its attribution window (the window in force then);
- * - when the writer commits a payment, the order is attributed to the buyer's last click in the
- *   order's room (for the room, or for the order's item) made before the hold and whose window
- *   was still open at the hold; the item's rate at that moment gives the commission,
- *   floor(paid × rate / 10000), credited once (`postCommissions`);
+ * - when the writer has both an order's payment and its hold (whichever came last), the order
+ *   is attributed to the buyer's last click in the order's room (for the room, or for the
+ *   order's item) made before the hold and whose window was still open at the hold; the item's
+ *   rate at that moment gives the commission, floor(paid × rate / 10000), credited once
+ *   (`postCommissions`);
  * - refunds reverse it: the commission stands at floor((paid − refunded) × rate / 10000), zero
  *   once the order is refunded; each refund posts the difference, so the reversals of a fully
  *   refunded order add up to its credit exactly, whatever the order the refunds arrive in.
@@ -85,8 +86,10 @@ export async function postCommissions(trx: Transaction<Database>, events: readon
   const causes = new Map<string, { cause: string; at: number }>();
   let paid = false;
   for (const e of events) {
-    if (e.type !== 'order.paid' && e.type !== 'refund.issued' && e.type !== 'order.cancelled') continue;
-    if (e.type === 'order.paid') paid = true;
+    if (e.type !== 'order.held' && e.type !== 'order.paid' && e.type !== 'refund.issued' && e.type !== 'order.cancelled') continue;
+    // A payment can reach the ledger before its hold (the pay path produces to Kafka directly):
+    // the credit waits for the hold, whose time decides the attribution.
+    if (e.type === 'order.paid' || e.type === 'order.held') paid = true;
     const cur = causes.get(e.order);
     if (!cur || e.at >= cur.at) causes.set(e.order, { cause: e.id, at: e.at });
   }
@@ -106,7 +109,7 @@ export async function postCommissions(trx: Transaction<Database>, events: readon
           ORDER BY c.clicked_at DESC, c.id DESC
           LIMIT 1
         ) k
-        WHERE o.order_id = ANY(${ids}::text[]) AND o.paid_at IS NOT NULL AND o.paid_amount > 0 AND k.referrer_id <> o.user_id
+        WHERE o.order_id = ANY(${ids}::text[]) AND o.paid_at IS NOT NULL AND o.held_ver IS NOT NULL AND o.paid_amount > 0 AND k.referrer_id <> o.user_id
           AND NOT EXISTS (SELECT 1 FROM referral_commissions x WHERE x.order_id = o.order_id)
       ), ins AS (
         INSERT INTO referral_commissions (order_id, referrer_id, user_id, room_id, item_id, click_id, rate_bp, base, amount, credited_at)

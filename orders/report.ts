@@ -88,6 +88,8 @@ export interface ShowReport {
   lotteries: ReportLottery[];
   /** Referral commissions of the room's orders per referrer, the largest net first (docs/referrals.md). */
   referrers: { referrer: string; metrics: MetricValue[] }[];
+  /** The same figures over every referrer of the show. */
+  referralTotals: MetricValue[];
   /** The lifecycle stages and RFM score counts of the room's buyers (their segment over the whole ledger). */
   segments: SegmentSizes;
   /** The definitions (and versions) of every metric in this report. */
@@ -143,7 +145,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     totalExplain.after += e.after;
     totalExplain.before += e.before;
   }
-  const metrics = [...showMetrics(figures, totalExplain), ...referrerMetrics(referralTotal)];
+  const metrics = showMetrics(figures, totalExplain);
 
   const titles = new Map(items.map((i) => [i.id, i.title]));
   const roles = new Map<string, ShowReport['products'][number]['role']>();
@@ -228,7 +230,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     .slice(0, 5)
     .map((p, i) => ({ rank: i + 1, ...p }));
 
-  const used = new Set<MetricName>([...metrics.map((m) => m.metric), ...referrers.flatMap((x) => x.metrics.map((m) => m.metric)), ...productRows.flatMap((p) => p.metrics.map((m) => m.metric)), ...minutes.flatMap((m) => minuteMetrics(m).map((x) => x.metric))]);
+  const used = new Set<MetricName>([...metrics.map((m) => m.metric), ...referrerMetrics(referralTotal).map((m) => m.metric), ...productRows.flatMap((p) => p.metrics.map((m) => m.metric)), ...minutes.flatMap((m) => minuteMetrics(m).map((x) => x.metric))]);
   return {
     show: {
       id: show.id,
@@ -248,6 +250,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     topProducts,
     lotteries,
     referrers,
+    referralTotals: referrerMetrics(referralTotal),
     segments,
     dictionary: [...used].map((metric) => {
       const d = metricDictionary[metric];
@@ -450,9 +453,10 @@ export function reportText(r: ShowReport): string {
   out.push('');
   out.push('Referral commissions per referrer');
   const rcols: MetricName[] = ['referral_orders', 'referral_paid_gmv', 'commission_credited', 'commission_reversed', 'commission_net'];
+  const rrow = (name: string, ms: MetricValue[]) => [name, ...rcols.map((c) => show(ms.find((m) => m.metric === c)))];
   out.push(
     r.referrers.length
-      ? table(['referrer', ...rcols], r.referrers.map((x) => [x.referrer, ...rcols.map((c) => show(x.metrics.find((m) => m.metric === c)))]), [false, ...rcols.map(() => true)])
+      ? table(['referrer', ...rcols], [...r.referrers.map((x) => rrow(x.referrer, x.metrics)), rrow('(all)', r.referralTotals)], [false, ...rcols.map(() => true)])
       : '(no attributed orders)',
   );
   out.push('');
