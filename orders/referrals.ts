@@ -84,46 +84,43 @@ const epoch = sql`'epoch'::timestamptz`;
  */
 export async function postCommissions(trx: Transaction<Database>, events: readonly InventoryEvent[]): Promise<void> {
   const causes = new Map<string, { cause: string; at: number }>();
-  let paid = false;
   for (const e of events) {
-    if (e.type !== 'order.held' && e.type !== 'order.paid' && e.type !== 'refund.issued' && e.type !== 'order.cancelled') continue;
     // A payment can reach the ledger before its hold (the pay path produces to Kafka directly):
     // the credit waits for the hold, whose time decides the attribution.
-    if (e.type === 'order.paid' || e.type === 'order.held') paid = true;
+    if (e.type !== 'order.held' && e.type !== 'order.paid' && e.type !== 'refund.issued' && e.type !== 'order.cancelled') continue;
     const cur = causes.get(e.order);
     if (!cur || e.at >= cur.at) causes.set(e.order, { cause: e.id, at: e.at });
   }
   if (!causes.size) return;
-  const ids = [...causes.keys()];
-  if (paid) {
-    await sql`
-      WITH cand AS (
-        SELECT o.order_id, k.referrer_id, o.user_id, o.room_id, o.item_id, k.id AS click_id, r.rate_bp, o.paid_amount AS base,
-               (o.paid_amount * r.rate_bp) / 10000 AS amount, o.paid_at
-        FROM orders o
-        JOIN referral_rates r ON r.item_id = o.item_id AND r.rate_bp > 0
-        CROSS JOIN LATERAL (
-          SELECT c.id, c.referrer_id FROM referral_clicks c
-          WHERE c.user_id = o.user_id AND c.room_id = o.room_id AND (c.item_id IS NULL OR c.item_id = o.item_id)
-            AND c.clicked_at <= o.held_at AND c.expires_at > o.held_at
-          ORDER BY c.clicked_at DESC, c.id DESC
-          LIMIT 1
-        ) k
-        WHERE o.order_id = ANY(${ids}::text[]) AND o.paid_at IS NOT NULL AND o.held_ver IS NOT NULL AND o.paid_amount > 0 AND k.referrer_id <> o.user_id
-          AND NOT EXISTS (SELECT 1 FROM referral_commissions x WHERE x.order_id = o.order_id)
-      ), ins AS (
-        INSERT INTO referral_commissions (order_id, referrer_id, user_id, room_id, item_id, click_id, rate_bp, base, amount, credited_at)
-        SELECT order_id, referrer_id, user_id, room_id, item_id, click_id, rate_bp, base, amount, paid_at FROM cand
-        ON CONFLICT (order_id) DO NOTHING
-        RETURNING order_id, referrer_id, amount, credited_at
-      )
-      INSERT INTO referral_commission_entries (order_id, referrer_id, kind, amount, cause, at)
-      SELECT order_id, referrer_id, 'credit', amount, 'credit', credited_at FROM ins`.execute(trx);
-  }
-  const rows = JSON.stringify(ids.map((id) => ({ order_id: id, cause: causes.get(id)!.cause, at: causes.get(id)!.at })));
+  const rows = JSON.stringify([...causes].map(([order, c]) => ({ order_id: order, cause: c.cause, at: c.at })));
+  // One statement: new credits (with the reversal a refund already in the ledger implies) and
+  // the reversals of commissions credited before. The two sets are disjoint (NOT EXISTS), and
+  // the data-modifying parts each run once.
   await sql`
     WITH t AS (
       SELECT x.order_id, x.cause, x.at FROM json_to_recordset(${rows}::json) AS x(order_id text, cause text, at bigint)
+    ), cand AS (
+      SELECT o.order_id, k.referrer_id, o.user_id, o.room_id, o.item_id, k.id AS click_id, r.rate_bp, o.paid_amount AS base,
+             (o.paid_amount * r.rate_bp) / 10000 AS amount,
+             CASE WHEN o.state = 'refunded' THEN 0 ELSE (greatest(o.paid_amount - o.refunded_amount, 0) * r.rate_bp) / 10000 END AS net,
+             o.paid_at, t.cause, t.at
+      FROM t
+      JOIN orders o ON o.order_id = t.order_id
+      JOIN referral_rates r ON r.item_id = o.item_id AND r.rate_bp > 0
+      CROSS JOIN LATERAL (
+        SELECT c.id, c.referrer_id FROM referral_clicks c
+        WHERE c.user_id = o.user_id AND c.room_id = o.room_id AND (c.item_id IS NULL OR c.item_id = o.item_id)
+          AND c.clicked_at <= o.held_at AND c.expires_at > o.held_at
+        ORDER BY c.clicked_at DESC, c.id DESC
+        LIMIT 1
+      ) k
+      WHERE o.paid_at IS NOT NULL AND o.held_ver IS NOT NULL AND o.paid_amount > 0 AND k.referrer_id <> o.user_id
+        AND NOT EXISTS (SELECT 1 FROM referral_commissions x WHERE x.order_id = o.order_id)
+    ), ins AS (
+      INSERT INTO referral_commissions (order_id, referrer_id, user_id, room_id, item_id, click_id, rate_bp, base, amount, reversed, credited_at)
+      SELECT order_id, referrer_id, user_id, room_id, item_id, click_id, rate_bp, base, amount, amount - net, paid_at FROM cand
+      ON CONFLICT (order_id) DO NOTHING
+      RETURNING order_id, referrer_id, amount, reversed, credited_at
     ), cur AS (
       SELECT c.order_id, c.referrer_id, c.reversed, t.cause, t.at,
              c.amount - CASE WHEN o.state = 'refunded' THEN 0 ELSE (greatest(c.base - o.refunded_amount, 0) * c.rate_bp) / 10000 END AS target
@@ -135,6 +132,10 @@ export async function postCommissions(trx: Transaction<Database>, events: readon
       UPDATE referral_commissions c SET reversed = d.target, updated_at = now() FROM d WHERE c.order_id = d.order_id RETURNING 1
     )
     INSERT INTO referral_commission_entries (order_id, referrer_id, kind, amount, cause, at)
+    SELECT order_id, referrer_id, 'credit', amount, 'credit', credited_at FROM ins
+    UNION ALL
+    SELECT ins.order_id, ins.referrer_id, 'reversal', -ins.reversed, t.cause, ${epoch} + t.at * interval '1 millisecond' FROM ins JOIN t ON t.order_id = ins.order_id WHERE ins.reversed > 0
+    UNION ALL
     SELECT order_id, referrer_id, 'reversal', reversed - target, cause, ${epoch} + at * interval '1 millisecond' FROM d`.execute(trx);
 }
 

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InventoryEvent } from '../../common/contracts/inventory-events.ts';
 import type { MyCommissionsReply } from '../../common/contracts/protocol.ts';
+import { writeInventoryBatch } from '../../orders/ledger-write.ts';
 import { buildReport } from '../../orders/report.ts';
 import { commissionOf, netCommission, postCommissions, referrerTotals } from '../../orders/referrals.ts';
 import { requireShow } from '../../orders/shows.ts';
@@ -9,6 +10,7 @@ import { seedReferral } from '../../scripts/seed-referral.ts';
 import { ApiError, type HttpClient } from '../../web/client.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { cancelled, held, paid, refund } from './events.ts';
 
 /**
  * Referral commissions on the whole pipeline (gateway, Redis, relay, Kafka, writer, Postgres):
@@ -387,6 +389,40 @@ describe('commissions reconcile with paid and refunded orders to the fen', () =>
     expect(csv.status).toBe(200);
     expect(String(csv.body)).toContain('commission_net');
   });
+});
+
+describe('events in any order, in any batches: the same credit and reversals (the writer step on the real ledger)', () => {
+  it('a refund and a payment before their hold: credited when the hold arrives, reversed at once; refunded in full: 0', async () => {
+    const itemId = (await host.addItem(roomId, { title: 'Out of order', price: 10_000, stock: 10, perUserLimit: 5, ...window() })).id;
+    await host.setCommissionRate(roomId, itemId, 1_000);
+    const click = await (await shopper('rf-ooo')).referralClick(roomId, 'rf-ooo-ref', itemId);
+    const at = click.clickedAt + 60_000;
+    const deliver = (events: InventoryEvent[]) =>
+      sys.db.transaction().execute(async (trx) => {
+        const r = await writeInventoryBatch(trx, events.map((event) => ({ event, raw: JSON.stringify(event) })));
+        await postCommissions(trx, r.freshEvents);
+      });
+    const order = 'rf-ooo-1';
+    const h = held({ order, item: itemId, room: roomId, user: 'rf-ooo', price: 10_000, at, ver: 1 });
+    await deliver([refund(h, 3_001, at + 3000, 4)]);
+    await deliver([paid(h, at + 1000, 2)]);
+    expect(await entriesOf(order)).toEqual([]); // the hold decides: not yet
+    await deliver([h]);
+    // credited 1000; net floor(6999 × 10%) = 699: 301 reversed at once.
+    expect(await entriesOf(order)).toEqual([
+      { kind: 'credit', amount: 1_000, referrer: 'rf-ooo-ref' },
+      { kind: 'reversal', amount: -301, referrer: 'rf-ooo-ref' },
+    ]);
+    await deliver([refund(h, 6_999, at + 5000, 6, 'cancelled_after_payment'), cancelled(h, at + 5000, 7, 'host')]);
+    const e = await entriesOf(order);
+    expect(e.reduce((sum, x) => sum + x.amount, 0)).toBe(0);
+    expect(e.map((x) => x.amount)).toEqual([1_000, -301, -699]);
+
+    // The same facts in one batch give the same result.
+    const h2 = held({ order: 'rf-ooo-2', item: itemId, room: roomId, user: 'rf-ooo', price: 10_000, at: at + 10, ver: 11 });
+    await deliver([refund(h2, 3_001, at + 3000, 14), paid(h2, at + 1000, 12), h2]);
+    expect((await entriesOf('rf-ooo-2')).map((x) => x.amount)).toEqual([1_000, -301]);
+  }, 60_000);
 });
 
 describe('the seed function', () => {
