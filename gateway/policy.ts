@@ -110,6 +110,14 @@ export const policies = {
   /** A tiered group's settlement per order: every shopper's amounts, so the room's host and ops only. */
   'group.settlement.read': opsOrOwner<RoomRef>("the room's host, ops", 'settlement lists are for ops and the room host', (r) => `this host token is not for room ${r.id}`),
 
+  // Referral commissions (docs/referrals.md).
+  /** Opening a share link: the caller is the referred shopper (self-referral is refused). */
+  'referral.click': only('shopper'),
+  /** The caller's own commissions as a referrer: the subject is the token's user. */
+  'referral.commissions.own': only('shopper', 'shopper (their own commissions only)'),
+  /** An item's commission rate. */
+  'referral.rate.set': roomHostOrOps,
+
   // The room's WebSocket.
   'room.watch': signedIn,
   'ws.ping': signedIn,

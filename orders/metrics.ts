@@ -6,10 +6,11 @@
  *
  * Scopes: `show` (the whole show: everything that happened in the show's room), `product` (one
  * campaign item of the show), `minute` (one calendar minute of the show; the definition applies
- * to what happened in that minute).
+ * to what happened in that minute), `referrer` (the orders of the show's room attributed to one
+ * referrer: docs/referrals.md).
  */
 
-export type Scope = 'show' | 'product' | 'minute';
+export type Scope = 'show' | 'product' | 'minute' | 'referrer';
 
 interface Definition {
   readonly unit: 'fen' | 'count' | 'seconds' | 'ratio';
@@ -78,6 +79,21 @@ export const metricDictionary = {
     definition: "ordered_gmv of a product's orders placed before it was first on air (or never on air); with the two above it adds up to ordered_gmv",
     scopes: ['show', 'product'],
   },
+  referral_orders: {
+    unit: 'count',
+    version: 1,
+    definition: "paid orders attributed to a referrer (the buyer's last share link opened before the hold, its window still open then) on an item with a commission rate",
+    scopes: ['show', 'referrer'],
+  },
+  referral_paid_gmv: { unit: 'fen', version: 1, definition: 'sum of the amounts paid of the referral_orders: the commission base', scopes: ['show', 'referrer'] },
+  commission_credited: { unit: 'fen', version: 1, definition: 'sum over referral_orders of floor(amount paid × rate / 10000), credited on payment', scopes: ['show', 'referrer'] },
+  commission_reversed: {
+    unit: 'fen',
+    version: 1,
+    definition: 'commission reversed by refunds: per order credited − floor((paid − refunded) × rate / 10000), all of it for a refunded order',
+    scopes: ['show', 'referrer'],
+  },
+  commission_net: { unit: 'fen', version: 1, definition: 'commission_credited − commission_reversed: what the referrers earned', scopes: ['show', 'referrer'] },
 } as const satisfies Record<string, Definition>;
 
 export type MetricName = keyof typeof metricDictionary;

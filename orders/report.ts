@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
 import { LivesaleError } from '../common/platform/errors.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
-import { metricDictionary, type MetricName, type MetricValue } from './metrics.ts';
+import { metric, metricDictionary, type MetricName, type MetricValue } from './metrics.ts';
 import { sheetRows } from './run-of-show.ts';
 import { reportLotteries, type ReportLottery } from './lottery.ts';
+import { referrerTotals, type ReferrerTotal } from './referrals.ts';
+import { segmentSizes, type SegmentSizes } from './segments.ts';
 import type { Show } from './shows.ts';
 import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics, showScope } from './stats.ts';
 
@@ -89,18 +91,35 @@ export interface ShowReport {
   topProducts: TopProduct[];
   /** Every lottery of the show: entrants, winners (with their claims) and, once drawn, the seed. */
   lotteries: ReportLottery[];
+  /** Referral commissions of the room's orders per referrer, the largest net first (docs/referrals.md). */
+  referrers: { referrer: string; metrics: MetricValue[] }[];
+  /** The same figures over every referrer of the show. */
+  referralTotals: MetricValue[];
+  /** The lifecycle stages and RFM score counts of the room's buyers (their segment over the whole ledger). */
+  segments: SegmentSizes;
   /** The definitions (and versions) of every metric in this report. */
   dictionary: { metric: MetricName; unit: string; version: number; definition: string }[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The referral figures of one referrer (or, added up, of the show). */
+function referrerMetrics(t: ReferrerTotal): MetricValue[] {
+  return [
+    metric('referral_orders', t.orders),
+    metric('referral_paid_gmv', t.paidGmv),
+    metric('commission_credited', t.credited),
+    metric('commission_reversed', t.reversed),
+    metric('commission_net', t.net),
+  ];
+}
 const value = (ms: readonly MetricValue[], name: MetricName) => ms.find((m) => m.metric === name)?.value ?? 0;
 
 /** Builds the report of a show from the ledger as it stands at `now`. */
 export async function buildReport(db: Kysely<Database>, show: Show, now = Date.now()): Promise<ShowReport> {
   const roomId = show.roomId;
   const scope = showScope(show);
-  const [figures, products, explain, items, intervals, sheet] = await Promise.all([
+  const [figures, products, explain, items, intervals, sheet, referrerRows, segments] = await Promise.all([
     showFigures(db, scope),
     productFigures(db, scope),
     explainFigures(db, scope),
@@ -113,7 +132,11 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
       .orderBy('started_at')
       .execute(),
     sheetRows(db, show.id),
+    referrerTotals(db, roomId, show.id),
+    segmentSizes(db, { roomId, now }),
   ]);
+  const referrers = referrerRows.map((t) => ({ referrer: t.referrer, metrics: referrerMetrics(t) }));
+  const referralTotal = referrerRows.reduce((a, t) => ({ referrer: '', orders: a.orders + t.orders, paidGmv: a.paidGmv + t.paidGmv, credited: a.credited + t.credited, reversed: a.reversed + t.reversed, net: a.net + t.net }), { referrer: '', orders: 0, paidGmv: 0, credited: 0, reversed: 0, net: 0 });
 
   // On-air intervals per item, contiguous ones merged.
   const onAir = new Map<string, { start: number; end: number | null }[]>();
@@ -219,7 +242,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     .slice(0, 5)
     .map((p, i) => ({ rank: i + 1, ...p }));
 
-  const used = new Set<MetricName>([...metrics.map((m) => m.metric), ...productRows.flatMap((p) => p.metrics.map((m) => m.metric)), ...minutes.flatMap((m) => minuteMetrics(m).map((x) => x.metric))]);
+  const used = new Set<MetricName>([...metrics.map((m) => m.metric), ...referrerMetrics(referralTotal).map((m) => m.metric), ...productRows.flatMap((p) => p.metrics.map((m) => m.metric)), ...minutes.flatMap((m) => minuteMetrics(m).map((x) => x.metric))]);
   return {
     show: {
       id: show.id,
@@ -241,6 +264,9 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     schedule,
     topProducts,
     lotteries,
+    referrers,
+    referralTotals: referrerMetrics(referralTotal),
+    segments,
     dictionary: [...used].map((metric) => {
       const d = metricDictionary[metric];
       return { metric, unit: d.unit, version: d.version, definition: d.definition };
@@ -251,7 +277,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-export const csvParts = ['summary', 'products', 'minutes', 'schedule', 'top', 'lotteries'] as const;
+export const csvParts = ['summary', 'products', 'minutes', 'schedule', 'top', 'lotteries', 'referrers', 'segments'] as const;
 export type CsvPart = (typeof csvParts)[number];
 
 function cell(v: unknown): string {
@@ -318,7 +344,24 @@ export function reportCsv(r: ShowReport, part: CsvPart): string {
           l.entrantsHash,
         ]),
       );
+    case 'referrers': {
+      const cols = metricColumns(r.referrers);
+      return csv(['referrer', ...cols], r.referrers.map((x) => [x.referrer, ...cols.map((c) => x.metrics.find((m) => m.metric === c)?.value ?? null)]));
+    }
+    case 'segments':
+      return csv(['dimension', 'value', 'shoppers'], segmentRows(r.segments));
   }
+}
+
+/** Segment sizes as (dimension, value, shoppers) rows: each stage, then each R, F and M score. */
+function segmentRows(s: SegmentSizes): [string, string, number][] {
+  const rows: [string, string, number][] = Object.entries(s.stages).map(([stage, n]) => ['stage', stage, n]);
+  for (const dim of ['r', 'f', 'm'] as const) {
+    s[dim].forEach((n, i) => {
+      rows.push([dim, String(i + 1), n]);
+    });
+  }
+  return rows;
 }
 
 export function parseCsvPart(v: string | null): CsvPart {
@@ -422,6 +465,22 @@ export function reportText(r: ShowReport): string {
           .join('\n')
       : '(no lotteries)',
   );
+  out.push('');
+  out.push('Referral commissions per referrer');
+  const rcols: MetricName[] = ['referral_orders', 'referral_paid_gmv', 'commission_credited', 'commission_reversed', 'commission_net'];
+  const rrow = (name: string, ms: MetricValue[]) => [name, ...rcols.map((c) => show(ms.find((m) => m.metric === c)))];
+  out.push(
+    r.referrers.length
+      ? table(['referrer', ...rcols], [...r.referrers.map((x) => rrow(x.referrer, x.metrics)), rrow('(all)', r.referralTotals)], [false, ...rcols.map(() => true)])
+      : '(no attributed orders)',
+  );
+  out.push('');
+  out.push(`Shopper segments of the room's buyers (${r.segments.shoppers})`);
+  const sg = r.segments;
+  out.push(`  stages  new ${sg.stages.new} · active ${sg.stages.active} · dormant ${sg.stages.dormant} · churned ${sg.stages.churned}`);
+  out.push(`  R 1-5   ${sg.r.join(' / ')}`);
+  out.push(`  F 1-5   ${sg.f.join(' / ')}`);
+  out.push(`  M 1-5   ${sg.m.join(' / ')}`);
   out.push('');
   out.push('Per minute (UTC; minutes with activity)');
   const active = r.minutes.filter((m) => m.metrics.some((x) => x.value));

@@ -7,6 +7,7 @@ import { parseActivityEvent, writeActivityBatch } from './activity-write.ts';
 import { BatchConsumer, type CommitInfo } from './batch-consumer.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { parseInventoryEvent, writeInventoryBatch } from './ledger-write.ts';
+import { postCommissions } from './referrals.ts';
 
 export interface WriterOptions {
   kafka: Kafka;
@@ -27,7 +28,7 @@ export interface WriterOptions {
 
 /**
  * The Postgres writer: the orders topic into the order ledger (events, orders folded from their
- * facts, refunds, per-minute figures, buyers) and, with `activityTopic`, room activity into its
+ * facts, refunds, per-minute figures, buyers, referral commissions) and, with `activityTopic`, room activity into its
  * tables; each through its own consumer group, so a burst of viewer events never delays the
  * ledger. See BatchConsumer for the delivery guarantees.
  */
@@ -72,7 +73,12 @@ export class Writer {
       deadLetterTopic,
       log: log.child({ component: 'writer', topic: this.#o.topic }),
       parse: parseInventoryEvent,
-      write: writeInventoryBatch,
+      // Referral commissions follow the batch's payments and refunds in the same transaction.
+      write: async (trx, batch) => {
+        const result = await writeInventoryBatch(trx, batch);
+        await postCommissions(trx, result.freshEvents);
+        return result;
+      },
       onCommit,
       concurrency: this.#o.concurrency ?? 6,
     });

@@ -162,6 +162,28 @@ async function showOrders(): Promise<void> {
   $('my-orders').replaceChildren(...(r.orders.length ? r.orders.map(orderRow) : ['no orders yet']));
 }
 
+/** The caller's commissions as a referrer, and the share link that earns them. */
+async function showCommissions(): Promise<void> {
+  if (role !== 'shopper' || !socket?.view) return;
+  const me = $<HTMLInputElement>('user').value.trim();
+  const link = `${location.origin}/web/?room=${encodeURIComponent(socket.view.doc.id)}&ref=${encodeURIComponent(me)}`;
+  $('share-link').replaceChildren(el('a', { href: link }, link));
+  const r = await http.myCommissions();
+  const t = r.totals;
+  $('my-commissions').replaceChildren(
+    el('div', {}, `${t.orders} orders · credited ${yuan(t.credited)} · reversed ${yuan(t.reversed)} · net ${yuan(t.net)}`),
+    ...r.commissions.map((c) => el('div', { class: 'muted' }, `${c.item.title} · ${c.state} · paid ${yuan(c.base)} × ${(c.rateBp / 100).toFixed(2)}% = ${yuan(c.credited)}${c.reversed ? `, reversed ${yuan(c.reversed)}` : ''}`)),
+  );
+}
+
+/** Opened through a share link (?ref=…, optionally &item=…): the click that attributes this shopper's orders. */
+async function recordReferral(): Promise<void> {
+  const ref = params.get('ref');
+  if (!ref || role !== 'shopper' || !socket?.view) return;
+  const c = await http.referralClick(socket.view.doc.id, ref, params.get('item') ?? undefined);
+  log(`opened ${c.referrer}'s share link: orders until ${new Date(c.expiresAt).toLocaleString()} are attributed to them`);
+}
+
 async function connect(resume = false): Promise<void> {
   role = $<HTMLSelectElement>('role').value;
   const roomId = $<HTMLInputElement>('room').value.trim();
@@ -175,7 +197,10 @@ async function connect(resume = false): Promise<void> {
   $('status').textContent = `connected as ${role} (${s.recovered === true ? 'resumed' : s.recovered === false ? 'fresh snapshot' : 'snapshot'})`;
   for (const id of ['host', 'ops']) $(id).classList.toggle('hidden', !(id === role || (id === 'ops' && role === 'host')));
   $('orders').classList.toggle('hidden', role !== 'shopper');
+  $('commissions').classList.toggle('hidden', role !== 'shopper');
   void showOrders().catch(fail);
+  void showCommissions().catch(fail);
+  if (!resume) void recordReferral().catch(fail);
   s.onFrame((f: ServerFrame) => {
     if (f.type === 'snapshot') clockSkew = f.serverTime - Date.now();
     if (f.type === 'stats') $('stats').textContent = JSON.stringify(f, null, 1);
@@ -193,6 +218,17 @@ async function connect(resume = false): Promise<void> {
 }
 
 $('refresh-orders').onclick = () => void showOrders().catch(fail);
+$('refresh-commissions').onclick = () => void showCommissions().catch(fail);
+$('commission').onsubmit = (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target as HTMLFormElement);
+  const roomId = socket?.view?.doc.id;
+  if (!roomId) return;
+  void http
+    .setCommissionRate(roomId, String(f.get('item')), Number(f.get('rate')))
+    .then((r) => log(`item ${r.itemId}: referral commission ${(r.rateBp / 100).toFixed(2)}%`))
+    .catch(fail);
+};
 $('role').onchange = () => $('create').classList.toggle('hidden', $<HTMLSelectElement>('role').value !== 'host');
 $('connect').onclick = () => {
   stopped = true;

@@ -13,8 +13,10 @@ import {
   type JoinResult,
   type LotteryEntryResult,
   type LotteryPublic,
+  type MyCommissionsReply,
   type MyOrdersReply,
   type OrderStateName,
+  type ReferralClick,
   type RoomDoc,
   type RoomView,
   type RunOfShow,
@@ -269,6 +271,21 @@ export class HttpClient {
   /** A tiered group's settlement per order (the room's host and ops). */
   async settlement(roomId: string, itemId: string, opts: { cursor?: string; limit?: number } = {}): Promise<SettlementReply> {
     return this.#ok<SettlementReply>('GET', `/rooms/${roomId}/items/${itemId}/settlement${queryString({ ...opts })}`);
+  }
+
+  /** Records that the caller opened `referrer`'s share link for a room or one of its items. */
+  async referralClick(roomId: string, referrer: string, itemId?: string): Promise<ReferralClick> {
+    return this.#ok<ReferralClick>('POST', `/rooms/${roomId}/referrals`, { referrer, ...(itemId ? { itemId } : {}) });
+  }
+
+  /** Sets an item's commission rate in basis points (the room's host and ops). */
+  async setCommissionRate(roomId: string, itemId: string, rateBp: number): Promise<{ itemId: string; rateBp: number }> {
+    return this.#ok('PUT', `/rooms/${roomId}/items/${itemId}/commission`, { rateBp });
+  }
+
+  /** The caller's commissions as a referrer, newest first (one page; pass its nextCursor for the next). */
+  async myCommissions(opts: { cursor?: string; limit?: number } = {}): Promise<MyCommissionsReply> {
+    return this.#ok<MyCommissionsReply>('GET', `/me/commissions${queryString({ ...opts })}`);
   }
 }
 

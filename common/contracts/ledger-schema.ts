@@ -295,6 +295,55 @@ export interface CreateKeysTable {
   created_at: DefaultTimestamp;
 }
 
+/** The commission rate of an item (migration 2026-12-02-0801-referrals, docs/referrals.md). */
+export interface ReferralRatesTable {
+  item_id: string;
+  /** Basis points of the amount paid: 500 is 5%. */
+  rate_bp: number;
+  set_by: string;
+  set_at: DefaultTimestamp;
+}
+
+/** A share link a shopper opened: the referrer, and until when an order is attributed to it. */
+export interface ReferralClicksTable {
+  id: Generated<string>;
+  referrer_id: string;
+  user_id: string;
+  room_id: string;
+  /** The item the link was for; null: the room. */
+  item_id: string | null;
+  clicked_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+/** One commission per attributed paid order, as credited, and how much of it refunds reversed. */
+export interface ReferralCommissionsTable {
+  order_id: string;
+  referrer_id: string;
+  user_id: string;
+  room_id: string;
+  item_id: string;
+  click_id: string;
+  rate_bp: number;
+  /** The amount paid the commission was computed on. */
+  base: Fen;
+  amount: Fen;
+  reversed: ColumnType<string, number | string | undefined, number | string>;
+  credited_at: Timestamp;
+  updated_at: DefaultTimestamp;
+}
+
+/** The commission ledger: a credit (≥ 0) or a reversal (< 0), keyed by the event that caused it. */
+export interface ReferralCommissionEntriesTable {
+  id: Generated<string>;
+  order_id: string;
+  referrer_id: string;
+  kind: 'credit' | 'reversal';
+  amount: Fen;
+  cause: string;
+  at: DefaultTimestamp;
+}
+
 export interface Database {
   rooms: RoomsTable;
   campaign_items: CampaignItemsTable;
@@ -317,6 +366,10 @@ export interface Database {
   lottery_entries: LotteryEntriesTable;
   lottery_winners: LotteryWinnersTable;
   create_keys: CreateKeysTable;
+  referral_rates: ReferralRatesTable;
+  referral_clicks: ReferralClicksTable;
+  referral_commissions: ReferralCommissionsTable;
+  referral_commission_entries: ReferralCommissionEntriesTable;
 }
 
 /** A kysely instance on the ledger. */

@@ -1047,3 +1047,63 @@ export const lotteryEnterBody = z.strictObject({});
 export const lotteryEnterMessage = z
   .strictObject({ type: z.literal('lottery.enter'), reqId, lotteryId: idSchema })
   .describe("Enters a lottery of the socket's room (shoppers; once per user)");
+
+// ---------------------------------------------------------------------------------------------
+// Referral commissions (分销, docs/referrals.md): a shopper opened a share link
+// (POST /rooms/:roomId/referrals), an item's commission rate (PUT /rooms/:roomId/items/:itemId/commission),
+// a referrer's own commissions (GET /me/commissions)
+
+/** A referrer as a share link names it: a user id, as tokens carry them. */
+const referrerId = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,128}$/, 'a user id: 1 to 128 printable ASCII characters')
+  .describe('The sharer: the user id the share link carries');
+
+export const referralClickBody = z.strictObject({
+  referrer: referrerId,
+  itemId: idSchema.optional().describe('The item the link is for (omit: the room)'),
+});
+export type ReferralClickBody = z.infer<typeof referralClickBody>;
+
+export const referralClickSchema = z
+  .object({
+    clickId: ledgerId,
+    referrer: referrerId,
+    roomId: idSchema,
+    itemId: idSchema.nullable(),
+    clickedAt: epochMs,
+    expiresAt: epochMs.describe('Orders held before this (and after clickedAt) are attributed to the referrer, unless a later click names another'),
+  })
+  .describe('A share link opened by the caller');
+export type ReferralClick = z.infer<typeof referralClickSchema>;
+
+export const commissionRateBody = z.strictObject({
+  rateBp: z.number().int().min(0).max(10_000).describe('Commission in basis points of the amount paid (500 = 5%; 0 = none)'),
+});
+
+export const commissionRateSchema = z.object({ itemId: idSchema, rateBp: z.number().int().min(0).max(10_000) }).describe("An item's commission rate");
+
+/** The query of GET /me/commissions. */
+export const myCommissionsQuery = z.strictObject({ cursor: pageCursor.optional(), limit: queryLimit(100).optional() });
+
+export const commissionSchema = z
+  .object({
+    orderId: idSchema,
+    roomId: idSchema,
+    item: z.object({ id: idSchema, title: text({ max: 200 }) }),
+    rateBp: z.number().int().min(0).max(10_000),
+    base: fen.describe('The amount paid the commission was computed on'),
+    credited: fen.describe('floor(base × rateBp / 10000), credited on payment'),
+    reversed: fen.describe('Reversed by refunds: credited − floor((base − refunded) × rateBp / 10000), all of it once the order is refunded'),
+    net: fen.describe('credited − reversed'),
+    state: orderStateSchema.describe("The order's state"),
+    creditedAt: epochMs,
+  })
+  .describe('One commission of the caller, as a referrer');
+
+export const myCommissionsReplySchema = z.object({
+  commissions: z.array(commissionSchema).describe('Newest first'),
+  totals: z.object({ orders: count, credited: fen, reversed: fen, net: fen }).describe('Over every commission of the caller, not only this page'),
+  nextCursor: pageCursor.nullable().describe('null on the last page'),
+});
+export type MyCommissionsReply = z.infer<typeof myCommissionsReplySchema>;

@@ -62,6 +62,8 @@ export const errorTable = {
   LOTTERY_NOT_OPEN: { status: 409, message: 'entries to this lottery have not opened yet' },
   LOTTERY_CLOSED: { status: 409, message: 'entries to this lottery are closed' },
   NOT_ELIGIBLE: { status: 409, message: 'this user may not enter this lottery' },
+  // referrals (refusals: nothing changed)
+  SELF_REFERRAL: { status: 409, message: 'a shopper cannot be referred by their own share link' },
   PAYMENT_NOT_CONFIRMED: { status: 503, message: 'the payment could not be made durable yet; retry with the same order', retriable: true },
   // operations
   CONFIG_INVALID: { status: 500, message: 'the configuration is invalid' },

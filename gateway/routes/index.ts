@@ -23,6 +23,7 @@ import type { RunOfShowPush } from '../run-of-show.ts';
 import { registerLotteryRoutes } from './lotteries.ts';
 import { registerMyOrderRoutes } from './my-orders.ts';
 import { registerOrderRoutes } from './orders.ts';
+import { registerReferralRoutes } from './referrals.ts';
 import { registerRoomRoutes } from './rooms.ts';
 import { registerShowRoutes } from './shows.ts';
 import { registerStatsRoutes } from './stats.ts';
@@ -82,6 +83,7 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
     metrics: s.metrics,
   });
   registerMyOrderRoutes(router, { db: s.db, flash: s.flash, catalog: s.catalog, log: s.log });
+  registerReferralRoutes(router, { db: s.db, catalog: s.catalog, windowSeconds: s.config.referralWindowSeconds });
   registerStatsRoutes(router, { db: s.db, hub: s.hub });
   registerShowRoutes(router, { db: s.db, catalog: s.catalog, store: s.store, audit: s.audit, log: s.log });
   registerLotteryRoutes(router, { lotteries: s.lotteries, presence: s.presence, hub: s.hub, log: s.log, stockTickMs: s.config.stockTickMs });

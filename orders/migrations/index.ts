@@ -10,6 +10,7 @@ import * as lotteries from './2026-12-02-0401-lotteries.ts';
 import * as createKeys from './2026-12-02-0201-create-keys.ts';
 import * as ordersByUser from './2026-12-02-0501-orders-by-user.ts';
 import * as hostCommandOutbox from './2026-12-02-0201-host-command-outbox.ts';
+import * as referrals from './2026-12-02-0801-referrals.ts';
 
 /**
  * Every migration, by name (names sort in the order they run). Imported statically so they load
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02-0201-create-keys': createKeys,
   '2026-12-02-0501-orders-by-user': ordersByUser,
   '2026-12-02-0201-host-command-outbox': hostCommandOutbox,
+  '2026-12-02-0801-referrals': referrals,
 };

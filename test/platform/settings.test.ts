@@ -23,6 +23,7 @@ function refusal(env: Record<string, string>): LivesaleError {
 
 /** A value each setting must refuse, with the reason in words. */
 const badValues: Record<string, string> = {
+  REFERRAL_WINDOW_SECONDS: '30',
   REDIS_URL: 'http://127.0.0.1:6379',
   DATABASE_URL: 'mysql://x',
   DATABASE_SCHEMA: 'Bad-Schema',
