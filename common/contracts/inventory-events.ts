@@ -65,6 +65,10 @@ export const orderHeld = z.object({
   kind: z.enum(['flash', 'group']).default('flash'),
   /** The request's idempotency key, so a rebuild can restore the idempotency record. */
   idem: z.string().max(128).optional(),
+  /** qty × price − amount: the member-day and coupon discounts (absent: none). */
+  discount: fen.optional(),
+  /** The price steps as the reserve script records them (common/contracts/pricing.ts parseBreakdown). */
+  breakdown: z.string().max(400).optional(),
 });
 
 /** A hold became sold. `amount` is what was charged. */
