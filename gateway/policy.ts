@@ -108,6 +108,17 @@ export const policies = {
   /** A tiered group's settlement per order: every shopper's amounts, so the room's host and ops only. */
   'group.settlement.read': opsOrOwner<RoomRef>("the room's host, ops", 'settlement lists are for ops and the room host', (r) => `this host token is not for room ${r.id}`),
 
+  // Marketing tools (common/contracts/pricing.ts).
+  /** The merchant assigns a shopper's member tier (tiers hold across rooms: hosts and ops). */
+  'member.tier.set': {
+    who: 'host, ops',
+    check: (p) => {
+      if (p.role !== 'host' && p.role !== 'ops') throw forbidden('member tiers are set by a host or ops');
+    },
+  } satisfies Policy,
+  /** An item's member-day rule and coupon campaigns. */
+  'item.promotion.set': opsOrOwner<RoomRef>("the room's host, ops", 'promotions are set by a host or ops', (r) => `this host token is not for room ${r.id}`),
+
   // The room's WebSocket.
   'room.watch': signedIn,
   'ws.ping': signedIn,

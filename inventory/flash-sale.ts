@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { LivesaleError, errorTable } from '../common/platform/errors.ts';
 import { ScriptCode, decodeAnswer, expectOk, refusalFor, scriptError, type Refusal, type ScriptAnswer } from '../common/contracts/script-codes.ts';
 import { ItemOps, type HostOptions } from './item-ops.ts';
-import { relayGroup, type ItemKeys } from '../common/contracts/keys.ts';
+import { couponFields, relayGroup, type ItemKeys } from '../common/contracts/keys.ts';
+import { holdBreakdown, parseHoldCoupon } from './promotions.ts';
+import type { HoldView } from './item-ops.ts';
 import { checkIdem, checkInt, checkOpId, checkOrderId, checkQty, checkUser } from './validate.ts';
 import { baseBreakdown, memberTiers, parseBreakdown, type MemberTier, type PriceStep } from '../common/contracts/pricing.ts';
 
@@ -206,6 +208,18 @@ export class FlashSale extends ItemOps {
     const a = decodeAnswer(await this.scripts.call('reserve', reserveKeys(k, userId, idempotencyKey as string), args));
     // Refusals are results (and recorded for repeats); other negative codes throw in decodeReserve.
     return a.duplicate ? { outcome: 'duplicate', first: decodeReserve(a) } : decodeReserve(a);
+  }
+
+  /** The price steps of holds of the item (their member-day and coupon discounts), by order id. */
+  async holdBreakdowns(itemId: string, holds: readonly HoldView[]): Promise<Map<string, PriceStep[]>> {
+    const out = new Map<string, PriceStep[]>();
+    if (!holds.length) return out;
+    const raw = await this.redis.hmget(this.keys.item(itemId).holds, ...holds.map((h) => couponFields.order(h.orderId)));
+    holds.forEach((h, i) => {
+      const c = raw[i] ? parseHoldCoupon(raw[i]!) : undefined;
+      out.set(h.orderId, holdBreakdown(h.unitPrice, h.qty, c));
+    });
+    return out;
   }
 
   /**

@@ -1,7 +1,7 @@
 import { LivesaleError } from '../common/platform/errors.ts';
 import { ScriptCode, expectOk } from '../common/contracts/script-codes.ts';
 import { couponFields } from '../common/contracts/keys.ts';
-import type { CouponCampaign, MemberDayRule } from '../common/contracts/pricing.ts';
+import type { CouponCampaign, MemberDayRule, MemberTier, PriceStep } from '../common/contracts/pricing.ts';
 import { ItemOps } from './item-ops.ts';
 import { checkInt } from './validate.ts';
 
@@ -32,6 +32,29 @@ export interface HoldCoupon {
   readonly campaign?: string;
   readonly couponOff: number;
   readonly memberOff: number;
+  /** The tier the member-day rule priced. */
+  readonly tier: MemberTier;
+}
+
+/** The hold's coupon record (includes/coupon.lua: state,campaign,couponOff,memberOff,tier). */
+export function parseHoldCoupon(raw: string): HoldCoupon | undefined {
+  const m = /^([rsf]),([A-Za-z0-9_~-]+),(\d+),(\d+),(regular|silver|gold)$/.exec(raw);
+  if (!m) return undefined;
+  return {
+    state: couponStates[m[1] as keyof typeof couponStates],
+    ...(m[2] === '~' ? {} : { campaign: m[2]! }),
+    couponOff: Number(m[3]),
+    memberOff: Number(m[4]),
+    tier: m[5] as MemberTier,
+  };
+}
+
+/** The price steps of a hold from its coupon record (undefined: no discount, the base alone). */
+export function holdBreakdown(unitPrice: number, qty: number, c: HoldCoupon | undefined): PriceStep[] {
+  const steps: PriceStep[] = [{ step: 'base', rule: `unit ${unitPrice} x ${qty}`, amount: unitPrice * qty }];
+  if (c && c.memberOff > 0) steps.push({ step: 'member', rule: `member-day:${c.tier}`, amount: 0 - c.memberOff });
+  if (c?.campaign) steps.push({ step: 'coupon', rule: `coupon:${c.campaign}`, amount: 0 - c.couponOff });
+  return steps;
 }
 
 const couponStates = { r: 'reserved', s: 'spent', f: 'freed' } as const;
@@ -79,13 +102,6 @@ export class Promotions extends ItemOps {
 
   async holdCoupon(itemId: string, orderId: string): Promise<HoldCoupon | undefined> {
     const raw = await this.redis.hget(this.keys.item(itemId).holds, couponFields.order(orderId));
-    const m = raw === null ? null : /^([rsf]),([A-Za-z0-9_~-]+),(\d+),(\d+)$/.exec(raw);
-    if (!m) return undefined;
-    return {
-      state: couponStates[m[1] as keyof typeof couponStates],
-      ...(m[2] === '~' ? {} : { campaign: m[2]! }),
-      couponOff: Number(m[3]),
-      memberOff: Number(m[4]),
-    };
+    return raw === null ? undefined : parseHoldCoupon(raw);
   }
 }

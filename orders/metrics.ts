@@ -78,6 +78,15 @@ export const metricDictionary = {
     definition: "ordered_gmv of a product's orders placed before it was first on air (or never on air); with the two above it adds up to ordered_gmv",
     scopes: ['show', 'product'],
   },
+  coupons_issued: {
+    unit: 'count',
+    version: 1,
+    definition: 'holds that reserved a coupon (each reserves one), whatever became of them (orders/coupon-stats.ts)',
+    scopes: ['show', 'product'],
+  },
+  coupons_used: { unit: 'count', version: 1, definition: 'coupons on orders paid and not refunded (a cancelled, expired or refunded order gave its coupon back)', scopes: ['show', 'product'] },
+  coupon_discount: { unit: 'fen', version: 1, definition: 'sum of the coupon discounts of the orders counted in coupons_used', scopes: ['show', 'product'] },
+  member_discount: { unit: 'fen', version: 1, definition: 'sum of the member-day discounts of orders paid and not refunded', scopes: ['show'] },
 } as const satisfies Record<string, Definition>;
 
 export type MetricName = keyof typeof metricDictionary;

@@ -137,6 +137,15 @@ export class Keys {
     return `${this.prefix}heartbeats:${role}`;
   }
 
+  /**
+   * Hash of shoppers' member tiers (user -> silver | gold; absent: regular), the serving copy of
+   * the ledger's member_tiers (orders/members.ts). Read before a buy and passed to the reserve
+   * script as an argument (a tier change racing a buy prices it at either tier).
+   */
+  get memberTiers(): string {
+    return `${this.prefix}members:tiers`;
+  }
+
   /** Set of item ids whose outbox streams the relay drains. */
   get outboxRegistry(): string {
     return `${this.prefix}outboxes`;

@@ -293,6 +293,27 @@ export interface CreateKeysTable {
   created_at: DefaultTimestamp;
 }
 
+/** A shopper's member tier, as the merchant assigned it (no row: regular). */
+export interface MemberTiersTable {
+  user_id: string;
+  tier: 'regular' | 'silver' | 'gold';
+  assigned_by: string;
+  assigned_at: DefaultTimestamp;
+}
+
+/** The price breakdown of a hold with a discount (common/contracts/pricing.ts), from its order.held event. */
+export interface OrderPricesTable {
+  order_id: string;
+  item_id: string;
+  room_id: string;
+  base: Fen;
+  member_off: Fen;
+  coupon: string | null;
+  coupon_off: Fen;
+  /** The steps as the reserve script wrote them (pricing.ts parseBreakdown). */
+  breakdown: string;
+}
+
 export interface Database {
   rooms: RoomsTable;
   campaign_items: CampaignItemsTable;
@@ -315,6 +336,8 @@ export interface Database {
   lottery_entries: LotteryEntriesTable;
   lottery_winners: LotteryWinnersTable;
   create_keys: CreateKeysTable;
+  member_tiers: MemberTiersTable;
+  order_prices: OrderPricesTable;
 }
 
 /** A kysely instance on the ledger. */

@@ -96,7 +96,7 @@ local deadline = now + tonumber(item[7])
 redis.call('HSET', itemKey, 'avail', avail, 'held', tonumber(item[2]) + qty, 'ver', ver)
 redis.call('HSET', holdsKey, orderId, 'h,1,' .. qty .. ',' .. price .. ',' .. deadline .. ',' .. userId)
 redis.call('ZADD', deadlinesKey, deadline, orderId)
-reserveCoupon(holdsKey, orderId, p, userId)
+reserveCoupon(holdsKey, orderId, p, userId, tier)
 local priced = ''
 if p.breakdown ~= 'b.' .. (price * qty) then
   priced = ',"discount":' .. (price * qty - p.amount) .. ',"breakdown":"' .. p.breakdown .. '"'

@@ -9,7 +9,7 @@
     "~ n <campaign>"            coupons issued    reserved on a hold, ever
     "~ s <campaign>"            coupons spent     on a paid order, less those restored by a refund
     "~ u <campaign> <user>"     the user's coupons reserved or spent now (the per-user limit)
-    "<order id> c"              the hold's discounts state,campaign,couponOff,memberOff: r reserved,
+    "<order id> c"              the hold's discounts state,campaign,couponOff,memberOff,tier: r reserved,
                                 s spent, f freed; campaign "~" when the hold has a member-day
                                 discount and no coupon (written only for a hold with a discount)
   A coupon is reserved with its hold (reserve-6.lua), freed when the hold is cancelled or expires
@@ -22,9 +22,9 @@ local couponField = function(orderId) return orderId .. ' c' end
 
 local function parseCoupon(s)
   if not s then return nil end
-  local st, camp, off, moff = string.match(s, '^(%a),([%w_~-]+),(%d+),(%d+)$')
+  local st, camp, off, moff, tier = string.match(s, '^(%a),([%w_~-]+),(%d+),(%d+),(%a+)$')
   if not st then return nil end
-  return { st = st, camp = camp, off = tonumber(off), moff = tonumber(moff) }
+  return { st = st, camp = camp, off = tonumber(off), moff = tonumber(moff), tier = tier }
 end
 
 -- What the hold is charged less than qty x unit price: its member-day and coupon discounts.
@@ -35,7 +35,7 @@ local function discountOf(holdsKey, orderId)
 end
 
 local function setCouponState(holdsKey, orderId, c, st)
-  redis.call('HSET', holdsKey, couponField(orderId), st .. ',' .. c.camp .. ',' .. c.off .. ',' .. c.moff)
+  redis.call('HSET', holdsKey, couponField(orderId), st .. ',' .. c.camp .. ',' .. c.off .. ',' .. c.moff .. ',' .. c.tier)
 end
 
 -- The hold's coupon goes back to its campaign (a release, or a refund of a paid order).

@@ -51,13 +51,13 @@ local function resolvePrice(holdsKey, unitPrice, qty, tier, campaign, userId, no
 end
 
 -- Records a new hold's discounts and reserves its coupon (after resolvePrice said it applies).
-local function reserveCoupon(holdsKey, orderId, p, userId)
+local function reserveCoupon(holdsKey, orderId, p, userId, tier)
   if p.campaign then
     redis.call('HINCRBY', holdsKey, '~ b ' .. p.campaign, -1)
     redis.call('HINCRBY', holdsKey, '~ n ' .. p.campaign, 1)
     redis.call('HINCRBY', holdsKey, '~ u ' .. p.campaign .. ' ' .. userId, 1)
   end
   if p.campaign or p.memberOff > 0 then
-    redis.call('HSET', holdsKey, orderId .. ' c', 'r,' .. (p.campaign or '~') .. ',' .. p.couponOff .. ',' .. p.memberOff)
+    redis.call('HSET', holdsKey, orderId .. ' c', 'r,' .. (p.campaign or '~') .. ',' .. p.couponOff .. ',' .. p.memberOff .. ',' .. tier)
   end
 end
