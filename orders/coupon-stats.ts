@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../common/contracts/ledger-schema.ts';
+import { metric, type MetricValue } from './metrics.ts';
 
 /**
  * Coupon and member-day figures of a room, from the ledger (the definitions are in the metric
@@ -38,4 +39,23 @@ export async function promotionFigures(db: Kysely<Database>, roomId: string): Pr
     coupons: coupons.rows.map((r) => ({ itemId: r.item_id, campaign: r.coupon, issued: Number(r.issued), used: Number(r.used), discountTotal: Number(r.discount) })),
     memberDiscountTotal: Number(member.rows[0]?.s ?? 0),
   };
+}
+
+/** The show-scope figures: coupons issued, used, their discount, and the member-day discount. */
+export function promotionMetrics(p: PromotionFigures): MetricValue[] {
+  const sum = (f: (c: CouponFigures) => number) => p.coupons.reduce((s, c) => s + f(c), 0);
+  return [
+    metric('coupons_issued', sum((c) => c.issued)),
+    metric('coupons_used', sum((c) => c.used)),
+    metric('coupon_discount', sum((c) => c.discountTotal)),
+    metric('member_discount', p.memberDiscountTotal),
+  ];
+}
+
+/** An item's coupon figures (all its campaigns): present only when the item has coupons. */
+export function itemCouponMetrics(p: PromotionFigures, itemId: string): MetricValue[] {
+  const list = p.coupons.filter((c) => c.itemId === itemId);
+  if (!list.length) return [];
+  const sum = (f: (c: CouponFigures) => number) => list.reduce((s, c) => s + f(c), 0);
+  return [metric('coupons_issued', sum((c) => c.issued)), metric('coupons_used', sum((c) => c.used)), metric('coupon_discount', sum((c) => c.discountTotal))];
 }

@@ -124,7 +124,7 @@ function toOrder(r: Row, extra: OrderAdjustment[]): MyOrder {
     qty: r.qty,
     unitPrice: Number(r.unit_price),
     amount: Number(r.amount),
-    breakdown: r.breakdown ? parseBreakdown(r.breakdown, Number(r.unit_price), r.qty) : baseBreakdown(Number(r.unit_price), r.qty),
+    breakdown: breakdownOf(r),
     paidAmount,
     refundedAmount,
     net: paidAmount - refundedAmount,
@@ -213,6 +213,19 @@ export async function knownOrders(db: Kysely<Database>, orderIds: readonly strin
   if (!orderIds.length) return new Set();
   const rows = await db.selectFrom('orders').select('order_id').where('order_id', 'in', [...orderIds]).execute();
   return new Set(rows.map((r) => r.order_id));
+}
+
+/**
+ * The order's price steps: the hold's, as the writer recorded them; none recorded: the base alone,
+ * unless the row came from a payment whose hold has not reached the ledger yet and was charged
+ * less than the base (its steps come with the hold): then one step of what was charged.
+ */
+function breakdownOf(r: Row): PriceStep[] {
+  const unit = Number(r.unit_price);
+  if (r.breakdown) return parseBreakdown(r.breakdown, unit, r.qty);
+  const amount = Number(r.amount);
+  if (amount !== unit * r.qty) return [{ step: 'base', rule: `charged ${amount} (the hold's steps not recorded yet)`, amount }];
+  return baseBreakdown(unit, r.qty);
 }
 
 /** A hold as the inventory holds it now. */

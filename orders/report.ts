@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import { LivesaleError } from '../common/platform/errors.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
-import { metric, metricDictionary, type MetricName, type MetricValue } from './metrics.ts';
-import { promotionFigures, type CouponFigures } from './coupon-stats.ts';
+import { metricDictionary, type MetricName, type MetricValue } from './metrics.ts';
+import { itemCouponMetrics, promotionFigures, promotionMetrics } from './coupon-stats.ts';
 import { sheetRows } from './run-of-show.ts';
 import { reportLotteries, type ReportLottery } from './lottery.ts';
 import type { Show } from './shows.ts';
@@ -125,13 +125,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
   }
   const metrics = showMetrics(figures, totalExplain);
   const promo = await promotionFigures(db, roomId);
-  const sumOf = (list: readonly CouponFigures[], f: (c: CouponFigures) => number) => list.reduce((s, c) => s + f(c), 0);
-  metrics.push(
-    metric('coupons_issued', sumOf(promo.coupons, (c) => c.issued)),
-    metric('coupons_used', sumOf(promo.coupons, (c) => c.used)),
-    metric('coupon_discount', sumOf(promo.coupons, (c) => c.discountTotal)),
-    metric('member_discount', promo.memberDiscountTotal),
-  );
+  metrics.push(...promotionMetrics(promo));
 
   const titles = new Map(items.map((i) => [i.id, i.title]));
   const roles = new Map<string, ShowReport['products'][number]['role']>();
@@ -146,7 +140,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
       role: roles.get(itemId) ?? null,
       onAir: list.map((i) => ({ start: iso(i.start), end: i.end === null ? null : iso(i.end) })),
       onAirSeconds: seconds(list),
-      metrics: [...productMetrics(p, figures.uv, explain.get(itemId)), ...itemCouponMetrics(promo.coupons.filter((c) => c.itemId === itemId))],
+      metrics: [...productMetrics(p, figures.uv, explain.get(itemId)), ...itemCouponMetrics(promo, itemId)],
     };
   });
 
@@ -240,13 +234,6 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
       return { metric, unit: d.unit, version: d.version, definition: d.definition };
     }),
   };
-}
-
-/** An item's coupon figures (all its campaigns): present only when the item has coupons. */
-function itemCouponMetrics(list: readonly CouponFigures[]): MetricValue[] {
-  if (!list.length) return [];
-  const sum = (f: (c: CouponFigures) => number) => list.reduce((s, c) => s + f(c), 0);
-  return [metric('coupons_issued', sum((c) => c.issued)), metric('coupons_used', sum((c) => c.used)), metric('coupon_discount', sum((c) => c.discountTotal))];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { itemCouponMetrics, promotionFigures, promotionMetrics } from '../../orders/coupon-stats.ts';
 import { LivesaleError } from '../../common/platform/errors.ts';
 import { buildReport, parseCsvPart, reportCsv, reportText } from '../../orders/report.ts';
 import { runOfShow } from '../../orders/run-of-show.ts';
@@ -40,7 +41,13 @@ export function registerShowRoutes(router: Router, deps: { db: Kysely<Database>;
     const show = await requireShow(db, r.params[0]!);
     call.authorize(show);
     const asOf = new Date().toISOString();
-    const [f, products, explain, minutes] = await Promise.all([showFigures(db, show.roomId), productFigures(db, show.roomId), explainFigures(db, show.roomId), minuteSeries(db, show.roomId)]);
+    const [f, products, explain, minutes, promo] = await Promise.all([
+      showFigures(db, show.roomId),
+      productFigures(db, show.roomId),
+      explainFigures(db, show.roomId),
+      minuteSeries(db, show.roomId),
+      promotionFigures(db, show.roomId),
+    ]);
     const total = { onAir: 0, after: 0, before: 0 };
     for (const e of explain.values()) {
       total.onAir += e.onAir;
@@ -53,8 +60,8 @@ export function registerShowRoutes(router: Router, deps: { db: Kysely<Database>;
         showId: show.id,
         roomId: show.roomId,
         asOf,
-        metrics: showMetrics(f, total),
-        products: [...products.values()].map((x) => ({ itemId: x.itemId, metrics: productMetrics(x, f.uv, explain.get(x.itemId)) })),
+        metrics: [...showMetrics(f, total), ...promotionMetrics(promo)],
+        products: [...products.values()].map((x) => ({ itemId: x.itemId, metrics: [...productMetrics(x, f.uv, explain.get(x.itemId)), ...itemCouponMetrics(promo, x.itemId)] })),
         minutes: minutes.map((m) => ({ minute: new Date(m.minute).toISOString(), metrics: minuteMetrics(m) })),
       },
     };
