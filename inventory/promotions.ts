@@ -6,7 +6,7 @@ import { ItemOps } from './item-ops.ts';
 import { checkInt } from './validate.ts';
 
 /**
- * A flash-sale item's member-day rule and coupon campaigns (inventory/lua/set-promotion-2.lua),
+ * A flash-sale item's member-day rule and coupon campaigns (inventory/lua/set-promotion-3.lua),
  * kept with its holds so a coupon is reserved in the same atomic call as the stock
  * (inventory/lua/includes/coupon.lua). The price they make is common/contracts/pricing.ts.
  *
@@ -64,7 +64,7 @@ export class Promotions extends ItemOps {
   async setMemberDay(itemId: string, rule: MemberDayRule): Promise<void> {
     const v = [rule.threshold, rule.off.regular, rule.off.silver, rule.off.gold].map((n, i) => checkInt(n, i === 0 ? 'threshold' : 'amount off', 0, money));
     const k = this.keys.item(itemId);
-    expectOk(await this.scripts.call('set-promotion', [k.item, k.holds], ['md', ...v]));
+    expectOk(await this.scripts.call('set-promotion', [k.item, k.holds, k.outbox], ['md', ...v]));
   }
 
   async addCampaign(itemId: string, c: CouponCampaign): Promise<boolean> {
@@ -72,7 +72,7 @@ export class Promotions extends ItemOps {
     if (c.kind !== 'fixed' && c.kind !== 'percent' && c.kind !== 'spend') throw new LivesaleError('INVALID_ARGUMENT', 'coupon kind is fixed, percent or spend');
     const k = this.keys.item(itemId);
     const a = expectOk(
-      await this.scripts.call('set-promotion', [k.item, k.holds], [
+      await this.scripts.call('set-promotion', [k.item, k.holds, k.outbox], [
         'campaign',
         c.id,
         c.kind,

@@ -206,7 +206,21 @@ export const refundIssued = z.object({
   reason: z.enum(['tier_settlement', 'group_failed', 'cancelled_after_payment']),
 });
 
+/**
+ * A flash-sale item's member-day rule was set, or a coupon campaign added to it
+ * (inventory/lua/set-promotion-3.lua): `config` is the text the holds hash keeps
+ * (inventory/lua/includes/coupon.lua), so a rebuild restores it as it was.
+ */
+export const promotionSet = z.object({
+  ...base,
+  type: z.literal('promotion.set'),
+  what: z.enum(['md', 'campaign']),
+  campaign: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  config: z.string().max(200),
+});
+
 export const inventoryEvent = z.discriminatedUnion('type', [
+  promotionSet,
   orderHeld,
   orderPaid,
   orderCancelled,

@@ -3,10 +3,12 @@
   hash (includes/coupon.lua). A campaign is added once: adding it again with the same settings
   answers ALREADY and changes nothing (its coupons left are not reset); with other settings it is
   refused (KEY_REUSED). A member-day rule replaces the one before (it prices later holds only:
-  every hold keeps the price it was made at).
+  every hold keeps the price it was made at). A change bumps the item version and appends a
+  promotion.set event, so the ledger has every rule and campaign (a rebuild restores them).
   Input:
-    KEYS[1] item   hash
-    KEYS[2] holds  hash
+    KEYS[1] item    hash
+    KEYS[2] holds   hash
+    KEYS[3] outbox  stream
     ARGV[1] what: md | campaign
     md:       ARGV[2..5] threshold, regularOff, silverOff, goldOff (fen)
     campaign: ARGV[2] id, ARGV[3] kind (fixed | percent | spend), ARGV[4] amount, ARGV[5] percent,
@@ -16,11 +18,23 @@
     { -10 } item unavailable    { -17 } not a flash sale    { -20, reason } invalid argument
 ]]
 --- @include "includes/parse-int"
+--- @include "includes/now-ms"
+--- @include "includes/emit-event"
 
-local itemKey, holdsKey = KEYS[1], KEYS[2]
-local kind = redis.call('HGET', itemKey, 'kind')
+local itemKey, holdsKey, outboxKey = KEYS[1], KEYS[2], KEYS[3]
+local meta = redis.call('HMGET', itemKey, 'kind', 'id', 'room', 'ver')
+local kind = meta[1]
 if not kind then return { -10 } end
 if kind ~= 'flash' then return { -17 } end
+
+-- Records the change as a promotion.set event with the item's next version.
+local function emitSet(what, id, config)
+  local item = { id = meta[2], room = meta[3], ver = tonumber(meta[4]) + 1 }
+  redis.call('HSET', itemKey, 'ver', item.ver)
+  local event = { id = item.id .. ':promo:' .. what .. ':' .. (id or '') .. ':' .. item.ver, type = 'promotion.set', what = what, config = config }
+  if id then event.campaign = id end
+  emitEvent(outboxKey, item, nowMs(), event)
+end
 local money = 10000000000000
 if ARGV[1] == 'md' then
   local v = {}
@@ -29,6 +43,7 @@ if ARGV[1] == 'md' then
     if not v[i - 1] then return { -20, 'member-day rule' } end
   end
   redis.call('HSET', holdsKey, '~ md', table.concat(v, ','))
+  emitSet('md', nil, table.concat(v, ','))
   return { 1 }
 end
 if ARGV[1] ~= 'campaign' then return { -20, 'what' } end
@@ -47,4 +62,5 @@ if prior then
   return { -27 }
 end
 redis.call('HSET', holdsKey, '~ c ' .. id, cfg, '~ b ' .. id, budget, '~ n ' .. id, 0, '~ s ' .. id, 0)
+emitSet('campaign', id, cfg)
 return { 1 }
