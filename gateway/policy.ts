@@ -117,6 +117,16 @@ export const policies = {
   'referral.commissions.own': only('shopper', 'shopper (their own commissions only)'),
   /** An item's commission rate. */
   'referral.rate.set': roomHostOrOps,
+  // Marketing tools (common/contracts/pricing.ts).
+  /** The merchant assigns a shopper's member tier (tiers hold across rooms: hosts and ops). */
+  'member.tier.set': {
+    who: 'host, ops',
+    check: (p) => {
+      if (p.role !== 'host' && p.role !== 'ops') throw forbidden('member tiers are set by a host or ops');
+    },
+  } satisfies Policy,
+  /** An item's member-day rule and coupon campaigns. */
+  'item.promotion.set': opsOrOwner<RoomRef>("the room's host, ops", 'promotions are set by a host or ops', (r) => `this host token is not for room ${r.id}`),
 
   // The room's WebSocket.
   'room.watch': signedIn,

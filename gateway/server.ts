@@ -12,6 +12,7 @@ import { createPipelineHealth } from './pipeline-health.ts';
 import type { Keys } from '../common/contracts/keys.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { FlashSale } from '../inventory/flash-sale.ts';
+import { Promotions } from '../inventory/promotions.ts';
 import { GroupBuy } from '../inventory/group-buy.ts';
 import { Payments } from '../inventory/payments.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';
@@ -135,6 +136,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   });
 
   const flash = new FlashSale({ redis, keys, scripts });
+  const promotions = new Promotions({ redis, keys, scripts });
   const groups = new GroupBuy({ redis, keys, scripts });
   // Payments are confirmed only once Kafka acknowledged them (inventory/payments.ts).
   const payments = new Payments({ redis, keys, scripts, kafka, topic: config.topics.orders });
@@ -153,7 +155,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     commands: hostCommands({ config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries }),
   });
   const pipeline = createPipelineHealth({ redis, keys, kafka, config, registry: metrics.registry, log: log.child({ component: 'pipeline-health' }) });
-  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, auditDrainer, fanout, hub, flash, groups, payments, catalog, runOfShow, commands, lotteries, presence, pipeline };
+  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, auditDrainer, fanout, hub, flash, groups, keys, promotions, payments, catalog, runOfShow, commands, lotteries, presence, pipeline };
 
   // ---- HTTP
   const limits = new HttpLimits(config);

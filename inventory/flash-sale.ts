@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { LivesaleError, errorTable } from '../common/platform/errors.ts';
 import { ScriptCode, decodeAnswer, expectOk, refusalFor, scriptError, type Refusal, type ScriptAnswer } from '../common/contracts/script-codes.ts';
 import { ItemOps, type HostOptions } from './item-ops.ts';
-import { relayGroup, type ItemKeys } from '../common/contracts/keys.ts';
+import { couponFields, relayGroup, type ItemKeys } from '../common/contracts/keys.ts';
+import { holdBreakdown, parseHoldCoupon } from './promotions.ts';
+import type { HoldView } from './item-ops.ts';
 import { checkIdem, checkInt, checkOpId, checkOrderId, checkQty, checkUser } from './validate.ts';
+import { baseBreakdown, memberTiers, parseBreakdown, type MemberTier, type PriceStep } from '../common/contracts/pricing.ts';
 
 /**
  * Flash sales (秒杀): the typed wrappers over the flash-sale scripts, the only code that changes
@@ -11,7 +14,8 @@ import { checkIdem, checkInt, checkOpId, checkOrderId, checkQty, checkUser } fro
  * subscribe for a reminder) -> live -> ended.
  *
  *   createItem(spec)                                   -> boolean (false: existed, nothing changed)
- *   reserve(itemId, userId, qty, idempotencyKey)       -> Held | Refused | Duplicate
+ *   reserve(itemId, userId, qty, idempotencyKey, { tier?, coupon? }) -> Held | Refused | Duplicate
+ *       (priced by common/contracts/pricing.ts; the coupon is reserved with the hold)
  *   setPrice(itemId, price, { at? }, by, { opId? })    -> PriceSet { price, ver, scheduled? }
  *   applyDuePrice(itemId)                              -> PriceSet | undefined (nothing due)
  *   awardPrizes(itemId, lotteryId, winners, claimMs)   -> PrizesAwarded (zero-price holds by rank)
@@ -45,12 +49,21 @@ export interface Held {
   readonly orderId: string;
   readonly qty: number;
   readonly unitPrice: number;
+  /** What the hold costs: the last step of its breakdown (qty × unitPrice less its discounts). */
   readonly amount: number;
   readonly deadline: number;
   readonly available: number;
   readonly ver: number;
   /** The hold's version a payment names (1 for a new hold). */
   readonly version: number;
+  /** Each price step, the rule that fired and its amount; they sum to `amount`. */
+  readonly breakdown: readonly PriceStep[];
+}
+
+/** Who buys and with what: the shopper's member tier and the coupon campaign to use. */
+export interface BuyPromotion {
+  readonly tier?: MemberTier | undefined;
+  readonly coupon?: string | undefined;
 }
 
 export interface Refused {
@@ -117,6 +130,7 @@ export function decodeRefusal(code: number, fields: readonly unknown[]): Refused
 
 /** A reserve answer: held, or a refusal; any other code throws its typed error. */
 function decodeReserve({ code, fields: f }: ScriptAnswer): Held | Refused {
+  if (code === ScriptCode.COUPON_NOT_APPLICABLE || code === ScriptCode.COUPON_EXHAUSTED) throw scriptError(code, undefined, { reason: String(f[0]) });
   if (code !== ScriptCode.OK) {
     const r = decodeRefusal(code, f);
     if (r.outcome === 'group_closed') throw scriptError(code);
@@ -124,16 +138,19 @@ function decodeReserve({ code, fields: f }: ScriptAnswer): Held | Refused {
   }
   const qty = Number(f[1]);
   const unitPrice = Number(f[2]);
+  // A first answer recorded before promotions existed has no amount and breakdown: the base alone.
+  const priced = f[6] !== undefined && f[7] !== undefined;
   return {
     outcome: 'held',
     orderId: String(f[0]),
     qty,
     unitPrice,
-    amount: qty * unitPrice,
+    amount: priced ? Number(f[6]) : qty * unitPrice,
     deadline: Number(f[3]),
     available: Number(f[4]),
     ver: Number(f[5]),
     version: 1,
+    breakdown: priced ? parseBreakdown(String(f[7]), unitPrice, qty) : baseBreakdown(unitPrice, qty),
   };
 }
 
@@ -179,16 +196,30 @@ export class FlashSale extends ItemOps {
    * invalid arguments and an unavailable item throw typed errors. The same idempotency key
    * returns the first answer as `duplicate`.
    */
-  async reserve(itemId: string, userId: string, qty: unknown, idempotencyKey: unknown): Promise<ReserveResult> {
+  async reserve(itemId: string, userId: string, qty: unknown, idempotencyKey: unknown, promo: BuyPromotion = {}): Promise<ReserveResult> {
+    if (promo.tier !== undefined && !memberTiers.includes(promo.tier)) throw new LivesaleError('INVALID_ARGUMENT', 'tier is regular, silver or gold');
+    if (promo.coupon !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(promo.coupon)) throw new LivesaleError('INVALID_ARGUMENT', 'a coupon is a campaign id: 1..64 letters, digits, - or _');
     checkQty(qty);
     checkIdem(idempotencyKey);
     if (userId === '') throw new LivesaleError('INVALID_ARGUMENT', 'user id is required');
     checkUser(userId);
     const k = this.keys.item(itemId);
-    const args = [userId, qty as number, idempotencyKey as string, randomUUID(), this.refusalTtlMs];
+    const args = [userId, qty as number, idempotencyKey as string, randomUUID(), this.refusalTtlMs, promo.tier ?? '', promo.coupon ?? ''];
     const a = decodeAnswer(await this.scripts.call('reserve', reserveKeys(k, userId, idempotencyKey as string), args));
     // Refusals are results (and recorded for repeats); other negative codes throw in decodeReserve.
     return a.duplicate ? { outcome: 'duplicate', first: decodeReserve(a) } : decodeReserve(a);
+  }
+
+  /** The price steps of holds of the item (their member-day and coupon discounts), by order id. */
+  async holdBreakdowns(itemId: string, holds: readonly HoldView[]): Promise<Map<string, PriceStep[]>> {
+    const out = new Map<string, PriceStep[]>();
+    if (!holds.length) return out;
+    const raw = await this.redis.hmget(this.keys.item(itemId).holds, ...holds.map((h) => couponFields.order(h.orderId)));
+    holds.forEach((h, i) => {
+      const c = raw[i] ? parseHoldCoupon(raw[i]!) : undefined;
+      out.set(h.orderId, holdBreakdown(h.unitPrice, h.qty, c));
+    });
+    return out;
   }
 
   /**

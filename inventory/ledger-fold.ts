@@ -44,6 +44,8 @@ export interface FoldedOrder {
   idem?: { field: string; answer: string };
   /** The order.paid event as text (pay answers it again when paid twice). */
   paidEvent?: string;
+  /** The hold's discounts, from its breakdown (includes/coupon.lua): campaign ("~": none), offs, tier. */
+  coupon?: { campaign: string; couponOff: number; memberOff: number; tier: string };
 }
 
 export interface FoldedItem {
@@ -61,9 +63,27 @@ export interface FoldedItem {
   orders: Map<string, FoldedOrder>;
   subs: Set<string>;
   group?: { count: number; tier: number; state: 'open' | 'closed'; finalPrice?: number; outcome?: string };
+  /** The member-day rule and coupon campaigns, as the holds hash keeps them (promotion.set). */
+  promotions: { memberDay?: string; campaigns: Map<string, string> };
   /** Events seen (after de-duplication by id). */
   events: number;
   anomalies: string[];
+}
+
+/** A hold's discounts from its breakdown text (common/contracts/pricing.ts parseBreakdown). */
+function couponOf(breakdown: string): NonNullable<FoldedOrder['coupon']> {
+  const c = { campaign: '~', couponOff: 0, memberOff: 0, tier: 'regular' };
+  for (const part of breakdown.split(';')) {
+    const f = part.split('.');
+    if (f[0] === 'm') {
+      c.tier = f[1]!;
+      c.memberOff = Number(f[2]);
+    } else if (f[0] === 'c') {
+      c.campaign = f[1]!;
+      c.couponOff = Number(f[2]);
+    }
+  }
+  return c;
 }
 
 /** The settings in an item.created event. */
@@ -107,6 +127,7 @@ export function foldLedger(settings: ItemSettings, events: readonly InventoryEve
     users: new Map(),
     orders: new Map(),
     subs: new Set(),
+    promotions: { campaigns: new Map() },
     events: 0,
     anomalies: [],
     ...(settings.kind === 'group' ? { group: { count: 0, tier: 0, state: 'open' as const } } : {}),
@@ -148,6 +169,10 @@ export function foldLedger(settings: ItemSettings, events: readonly InventoryEve
     switch (e.type) {
       case 'item.created':
         break;
+      case 'promotion.set':
+        if (e.what === 'md') s.promotions.memberDay = e.config;
+        else if (e.campaign) s.promotions.campaigns.set(e.campaign, e.config);
+        break;
       case 'order.held': {
         if (s.orders.has(e.order)) break;
         const tierBefore = s.group?.tier ?? 0;
@@ -155,8 +180,10 @@ export function foldLedger(settings: ItemSettings, events: readonly InventoryEve
         s.held += e.qty;
         addUser(e.user, e.qty);
         const o: FoldedOrder = { orderId: e.order, userId: e.user, qty: e.qty, price: e.price, deadline: e.deadline, state: 'h', v: 1, reminded: false };
+        if (e.breakdown) o.coupon = couponOf(e.breakdown);
         if (e.idem) {
           let answer = `1,${e.order},${e.qty},${e.price},${e.deadline},${s.avail},${e.ver}`;
+          if (!s.group) answer += `,${e.amount},${e.breakdown ?? `b.${e.price * e.qty}`}`;
           if (s.group) {
             // A join that crossed a tier answers with the version of its tier event (one more).
             const t = tierNow();

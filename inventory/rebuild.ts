@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { couponFields } from '../common/contracts/keys.ts';
 import type { Kysely } from 'kysely';
 import type { Logger } from '../common/platform/logger.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
@@ -154,11 +155,36 @@ export function restoreParts(f: FoldedItem): [string, (string | number)[]][] {
   for (const [u, q] of f.users) if (q > 0) users.push(u, q);
   const holds: (string | number)[] = [];
   const deadlines: (string | number)[] = [];
+  // The coupon ledger (includes/coupon.lua): each hold's coupon by its state, each campaign's
+  // counters from the holds that reserved or spent one.
+  const camp = new Map<string, { active: number; issued: number; spent: number; users: Map<string, number> }>();
   for (const o of f.orders.values()) {
     holds.push(o.orderId, `${o.state},${o.v},${o.qty},${o.price},${o.deadline},${o.userId}`);
+    if (o.coupon) {
+      const st = o.state === 'h' ? 'r' : o.state === 'p' ? 's' : 'f';
+      const c = o.coupon;
+      holds.push(`${o.orderId} c`, `${st},${c.campaign},${c.couponOff},${c.memberOff},${c.tier}`);
+      if (c.campaign !== '~') {
+        const k = camp.get(c.campaign) ?? { active: 0, issued: 0, spent: 0, users: new Map<string, number>() };
+        camp.set(c.campaign, k);
+        k.issued++;
+        if (st === 's') k.spent++;
+        if (st !== 'f') {
+          k.active++;
+          k.users.set(o.userId, (k.users.get(o.userId) ?? 0) + 1);
+        }
+      }
+    }
     if (o.paidEvent && (o.state === 'p' || o.state === 'r')) holds.push(`${o.orderId} p`, o.paidEvent);
     if (o.state === 'h') deadlines.push(o.deadline, o.orderId);
     if (o.idem) users.push(o.idem.field, o.idem.answer);
+  }
+  if (f.promotions.memberDay) holds.push(couponFields.memberDay, f.promotions.memberDay);
+  for (const [id, cfg] of f.promotions.campaigns) {
+    const k = camp.get(id) ?? { active: 0, issued: 0, spent: 0, users: new Map<string, number>() };
+    const budget = Number(cfg.split(',')[7]);
+    holds.push(couponFields.campaign(id), cfg, couponFields.left(id), budget - k.active, couponFields.issued(id), k.issued, couponFields.spent(id), k.spent);
+    for (const [u, n] of k.users) holds.push(couponFields.userCount(id, u), n);
   }
   return [
     ['users', users],

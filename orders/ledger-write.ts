@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import { inventoryEvent, type InventoryEvent } from '../common/contracts/inventory-events.ts';
 import type { BatchResult, Parsed } from './batch-consumer.ts';
+import { writeOrderPrices } from './price-write.ts';
 import type { Database, OrderState } from '../common/contracts/ledger-schema.ts';
 import { addBuckets, applyEvent, contributions, foldOrder, isOrderEvent, isZero, minuteOf, type Bucket, type OrderEvent, type OrderRow } from './order-fold.ts';
 
@@ -157,6 +158,7 @@ export async function writeInventoryBatch(trx: Transaction<Database>, batch: rea
   }
   const freshEvents = all.filter((p) => freshIds.has(p.event.id)).map((p) => p.event);
   if (freshEvents.length === 0) return { rooms, fresh: 0, freshEvents };
+  await writeOrderPrices(trx, freshEvents);
 
   const byOrder = new Map<string, OrderEvent[]>();
   for (const e of freshEvents) {

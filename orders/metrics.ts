@@ -94,6 +94,15 @@ export const metricDictionary = {
     scopes: ['show', 'referrer'],
   },
   commission_net: { unit: 'fen', version: 1, definition: 'commission_credited − commission_reversed: what the referrers earned', scopes: ['show', 'referrer'] },
+  coupons_issued: {
+    unit: 'count',
+    version: 1,
+    definition: 'holds that reserved a coupon (each reserves one), whatever became of them (orders/coupon-stats.ts)',
+    scopes: ['show', 'product'],
+  },
+  coupons_used: { unit: 'count', version: 1, definition: 'coupons on orders paid and not refunded (a cancelled, expired or refunded order gave its coupon back)', scopes: ['show', 'product'] },
+  coupon_discount: { unit: 'fen', version: 1, definition: 'sum of the coupon discounts of the orders counted in coupons_used', scopes: ['show', 'product'] },
+  member_discount: { unit: 'fen', version: 1, definition: 'sum of the member-day discounts of orders paid and not refunded', scopes: ['show'] },
 } as const satisfies Record<string, Definition>;
 
 export type MetricName = keyof typeof metricDictionary;

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import type { MyOrder, MyOrdersReply, OrderAdjustment, OrderStateName } from '../common/contracts/protocol.ts';
+import { baseBreakdown, parseBreakdown, type PriceStep } from '../common/contracts/pricing.ts';
 
 /**
  * A shopper's own orders, from the ledger: newest first (by hold time, then order id), in pages
@@ -58,6 +59,7 @@ interface Row {
   paid_ver: string | null;
   paid_amount: string | null;
   refunded_amount: string;
+  breakdown: string | null;
   cancelled_at: string | null;
   cancel_ver: string | null;
   cancel_reason: 'user' | 'host' | 'group_failed' | null;
@@ -87,8 +89,8 @@ export async function listMyOrders(db: Kysely<Database>, userId: string, f: MyOr
     SELECT o.order_id, o.item_id::text AS item_id, o.room_id::text AS room_id, o.kind, o.qty, o.unit_price, o.amount, o.state,
       ${ms('o.held_at')} AS held_at, ${ms('o.deadline_at')} AS deadline_at, ${ms('o.paid_at')} AS paid_at, o.paid_ver, o.paid_amount,
       o.refunded_amount, ${ms('o.cancelled_at')} AS cancelled_at, o.cancel_ver, o.cancel_reason, ${ms('o.expired_at')} AS expired_at, o.expire_ver,
-      ci.title, ci.show_id::text AS show_id
-    FROM orders o JOIN campaign_items ci ON ci.id = o.item_id
+      ci.title, ci.show_id::text AS show_id, op.breakdown
+    FROM orders o JOIN campaign_items ci ON ci.id = o.item_id LEFT JOIN order_prices op ON op.order_id = o.order_id
     WHERE ${sql.join(where, sql` AND `)}
     ORDER BY o.held_at DESC, o.order_id DESC
     LIMIT ${limit + 1}`.execute(db);
@@ -122,6 +124,7 @@ function toOrder(r: Row, extra: OrderAdjustment[]): MyOrder {
     qty: r.qty,
     unitPrice: Number(r.unit_price),
     amount: Number(r.amount),
+    breakdown: breakdownOf(r),
     paidAmount,
     refundedAmount,
     net: paidAmount - refundedAmount,
@@ -212,9 +215,24 @@ export async function knownOrders(db: Kysely<Database>, orderIds: readonly strin
   return new Set(rows.map((r) => r.order_id));
 }
 
+/**
+ * The order's price steps: the hold's, as the writer recorded them; none recorded: the base alone,
+ * unless the row came from a payment whose hold has not reached the ledger yet and was charged
+ * less than the base (its steps come with the hold): then one step of what was charged.
+ */
+function breakdownOf(r: Row): PriceStep[] {
+  const unit = Number(r.unit_price);
+  if (r.breakdown) return parseBreakdown(r.breakdown, unit, r.qty);
+  const amount = Number(r.amount);
+  if (amount !== unit * r.qty) return [{ step: 'base', rule: `charged ${amount} (the hold's steps not recorded yet)`, amount }];
+  return baseBreakdown(unit, r.qty);
+}
+
 /** A hold as the inventory holds it now. */
 export interface LiveHold {
   orderId: string;
+  /** The price steps (pricing.ts); absent: the base alone. */
+  breakdown?: readonly PriceStep[];
   state: OrderStateName;
   qty: number;
   unitPrice: number;
@@ -225,6 +243,8 @@ export interface LiveHold {
 
 /** A listing entry for a hold the ledger has not recorded yet (no adjustments: none reached the ledger either). */
 export function liveOrder(item: ScopeItem, h: LiveHold): MyOrder {
+  const breakdown = [...(h.breakdown ?? baseBreakdown(h.unitPrice, h.qty))];
+  const amount = breakdown.reduce((s, x) => s + x.amount, 0);
   return {
     orderId: h.orderId,
     item: { id: item.itemId, title: item.title, kind: item.kind },
@@ -233,10 +253,11 @@ export function liveOrder(item: ScopeItem, h: LiveHold): MyOrder {
     state: h.state,
     qty: h.qty,
     unitPrice: h.unitPrice,
-    amount: h.qty * h.unitPrice,
-    paidAmount: h.state === 'paid' ? h.qty * h.unitPrice : 0,
+    amount,
+    breakdown,
+    paidAmount: h.state === 'paid' ? amount : 0,
     refundedAmount: 0,
-    net: h.state === 'paid' ? h.qty * h.unitPrice : 0,
+    net: h.state === 'paid' ? amount : 0,
     deadline: h.deadline,
     heldAt: h.heldAt,
     paidAt: null,

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { LivesaleError } from '../common/platform/errors.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { metric, metricDictionary, type MetricName, type MetricValue } from './metrics.ts';
+import { itemCouponMetrics, promotionFigures, promotionMetrics } from './coupon-stats.ts';
 import { sheetRows } from './run-of-show.ts';
 import { reportLotteries, type ReportLottery } from './lottery.ts';
 import { referrerTotals, type ReferrerTotal } from './referrals.ts';
@@ -158,6 +159,8 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     totalExplain.before += e.before;
   }
   const metrics = showMetrics(figures, totalExplain);
+  const promo = await promotionFigures(db, roomId, show.id);
+  metrics.push(...promotionMetrics(promo));
 
   const titles = new Map(items.map((i) => [i.id, i.title]));
   const roles = new Map<string, ShowReport['products'][number]['role']>();
@@ -172,7 +175,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
       role: roles.get(itemId) ?? null,
       onAir: list.map((i) => ({ start: iso(i.start), end: i.end === null ? null : iso(i.end) })),
       onAirSeconds: seconds(list),
-      metrics: productMetrics(p, figures.uv, explain.get(itemId)),
+      metrics: [...productMetrics(p, figures.uv, explain.get(itemId)), ...itemCouponMetrics(promo, itemId)],
     };
   });
 

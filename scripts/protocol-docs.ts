@@ -24,6 +24,12 @@ import type { GatewayServices } from '../gateway/routes/index.ts';
 import {
   auditReplySchema,
   buyBody,
+  couponCampaignBody,
+  couponCampaignReplySchema,
+  memberDayBody,
+  memberDayReplySchema,
+  memberTierBody,
+  memberTierReplySchema,
   buyResultSchema,
   cancelBody,
   cancelResultSchema,
@@ -192,7 +198,25 @@ export const endpointDocs: Record<string, EndpointDoc> = {
    
     body: buyBody,
     response: buyResultSchema,
-    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED', 'COUPON_NOT_APPLICABLE', 'COUPON_EXHAUSTED'],
+  },
+  'members.tier': {
+    summary: "Sets a shopper's member tier (regular, silver, gold): recorded in the ledger, priced on the shopper's next buys by each item's member-day rule.",
+    body: memberTierBody,
+    response: memberTierReplySchema,
+    errors: ['FORBIDDEN', 'INVALID_ARGUMENT'],
+  },
+  'items.memberDay': {
+    summary: "Sets a flash-sale item's member-day rule: each tier's amount off an order whose base (qty × unit price) reaches the threshold. Later holds are priced by it; every hold keeps its price.",
+    body: memberDayBody,
+    response: memberDayReplySchema,
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'WRONG_ITEM_KIND', 'ITEM_UNAVAILABLE'],
+  },
+  'items.coupons': {
+    summary: 'Adds a coupon campaign to a flash-sale item (fixed, percent, or spend-X-get-Y-off; budget, per-user limit, validity): 201 created, 200 when the same campaign was there (nothing changed), 409 IDEMPOTENCY_KEY_REUSED for another campaign with that id.',
+    body: couponCampaignBody,
+    response: couponCampaignReplySchema,
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'WRONG_ITEM_KIND', 'ITEM_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
   },
   'items.join': {
     summary: 'Joins a tiered group buy: reserves stock, counts the participant, prices the hold at the tier reached. 201 held (with count, tier, next threshold, crossed), 200 duplicate (the same key and quantity again), 409 refusal (also group_closed); 409 IDEMPOTENCY_KEY_REUSED for the same key with another quantity (nothing changes).',

@@ -220,8 +220,8 @@ export class HttpClient {
   }
 
   /** Buys over HTTP; refusals (409) are results, not exceptions. */
-  async buy(roomId: string, itemId: string, qty: number, idempotencyKey: string): Promise<BuyResult> {
-    const r = await this.request('POST', `/rooms/${roomId}/items/${itemId}/buy`, { qty, idempotencyKey });
+  async buy(roomId: string, itemId: string, qty: number, idempotencyKey: string, coupon?: string): Promise<BuyResult> {
+    const r = await this.request('POST', `/rooms/${roomId}/items/${itemId}/buy`, coupon === undefined ? { qty, idempotencyKey } : { qty, idempotencyKey, coupon });
     if (r.status >= 400 && !(r.body as { outcome?: string })?.outcome) {
       const e = (r.body as { error?: { code?: string; message?: string } })?.error;
       throw new ApiError(r.status, e?.code ?? 'UNKNOWN', e?.message ?? String(r.body));
@@ -266,6 +266,25 @@ export class HttpClient {
   /** The caller's own orders, newest first (one page; pass its nextCursor for the next). */
   async myOrders(opts: MyOrdersOptions = {}): Promise<MyOrdersReply> {
     return this.#ok<MyOrdersReply>('GET', `/me/orders${queryString({ ...opts })}`);
+  }
+
+  /** Sets a shopper's member tier (hosts and ops). */
+  async setMemberTier(userId: string, tier: 'regular' | 'silver' | 'gold'): Promise<{ userId: string; tier: string }> {
+    return this.#ok('PUT', `/members/${encodeURIComponent(userId)}/tier`, { tier });
+  }
+
+  /** Sets a flash-sale item's member-day rule (the room's host and ops). */
+  async setMemberDay(roomId: string, itemId: string, rule: { threshold: number; off: { regular: number; silver: number; gold: number } }): Promise<unknown> {
+    return this.#ok('PUT', `/rooms/${roomId}/items/${itemId}/member-day`, rule);
+  }
+
+  /** Adds a coupon campaign to a flash-sale item (the room's host and ops). */
+  async addCoupon(
+    roomId: string,
+    itemId: string,
+    c: { id: string; kind: 'fixed' | 'percent' | 'spend'; amount?: number; percent?: number; minSpend?: number; budget: number; perUser?: number; startsAt: number; endsAt: number },
+  ): Promise<{ itemId: string; id: string; created: boolean; left: number; issued: number; spent: number }> {
+    return this.#ok('POST', `/rooms/${roomId}/items/${itemId}/coupons`, c);
   }
 
   /** A tiered group's settlement per order (the room's host and ops). */
@@ -519,8 +538,8 @@ export class RoomSocket {
     throw new Error(`unexpected reply ${f.type}`);
   }
 
-  async buy(itemId: string, qty: number, idempotencyKey: string): Promise<BuyResult> {
-    return (await this.#expect({ type: 'buy', itemId, qty, idempotencyKey }, 'buy.result')).result;
+  async buy(itemId: string, qty: number, idempotencyKey: string, coupon?: string): Promise<BuyResult> {
+    return (await this.#expect({ type: 'buy', itemId, qty, idempotencyKey, ...(coupon === undefined ? {} : { coupon }) }, 'buy.result')).result;
   }
 
   /** Enters a lottery of the room (shoppers). */

@@ -65,6 +65,10 @@ export const orderHeld = z.object({
   kind: z.enum(['flash', 'group']).default('flash'),
   /** The request's idempotency key, so a rebuild can restore the idempotency record. */
   idem: z.string().max(128).optional(),
+  /** qty × price − amount: the member-day and coupon discounts (absent: none). */
+  discount: fen.optional(),
+  /** The price steps as the reserve script records them (common/contracts/pricing.ts parseBreakdown). */
+  breakdown: z.string().max(400).optional(),
 });
 
 /** A hold became sold. `amount` is what was charged. */
@@ -202,7 +206,21 @@ export const refundIssued = z.object({
   reason: z.enum(['tier_settlement', 'group_failed', 'cancelled_after_payment']),
 });
 
+/**
+ * A flash-sale item's member-day rule was set, or a coupon campaign added to it
+ * (inventory/lua/set-promotion-3.lua): `config` is the text the holds hash keeps
+ * (inventory/lua/includes/coupon.lua), so a rebuild restores it as it was.
+ */
+export const promotionSet = z.object({
+  ...base,
+  type: z.literal('promotion.set'),
+  what: z.enum(['md', 'campaign']),
+  campaign: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  config: z.string().max(200),
+});
+
 export const inventoryEvent = z.discriminatedUnion('type', [
+  promotionSet,
   orderHeld,
   orderPaid,
   orderCancelled,

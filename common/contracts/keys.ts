@@ -12,6 +12,20 @@ export function assertId(kind: string, id: string): void {
 }
 
 /**
+ * The fields of an item's holds hash that hold its member-day rule and coupon ledger (they hold
+ * a space, which no order id does; inventory/lua/includes/coupon.lua documents their values).
+ */
+export const couponFields = {
+  memberDay: '~ md',
+  campaign: (id: string) => `~ c ${id}`,
+  left: (id: string) => `~ b ${id}`,
+  issued: (id: string) => `~ n ${id}`,
+  spent: (id: string) => `~ s ${id}`,
+  userCount: (id: string, userId: string) => `~ u ${id} ${userId}`,
+  order: (orderId: string) => `${orderId} c`,
+} as const;
+
+/**
  * The keys of one campaign item:
  *   item       hash   counters and settings (fields listed in init-flash-item-2.lua)
  *   users      hash   `<user>` -> quantity held or bought; `<user> <idempotency key>` -> first
@@ -20,7 +34,9 @@ export function assertId(kind: string, id: string): void {
  *              string a refused buy or join as `qty;answer`, expiring: a refusal changed nothing,
  *                     so it is not kept forever (its name holds the user and key, the
  *                     wrappers pass it in KEYS per call; same hash tag, same slot)
- *   holds      hash   order id -> hold record `state,version,qty,unitPrice,deadline,paidVer,paidAt,user`
+ *   holds      hash   order id -> hold record `state,version,qty,unitPrice,deadline,paidVer,paidAt,user`;
+ *                     and the item's member-day rule and coupon ledger under fields with a space
+ *                     (`couponFields` below; inventory/lua/includes/coupon.lua)
  *   deadlines  zset   order id of every unpaid hold, scored by its payment deadline (ms)
  *   subs       set    users waiting for the pre-heat reminder
  *   outbox     stream events for the relay
@@ -138,6 +154,15 @@ export class Keys {
   /** Stream of audit records Postgres refused, with the error (capped). */
   get auditDeadLetter(): string {
     return `${this.prefix}audit:dead`;
+  }
+
+  /**
+   * Hash of shoppers' member tiers (user -> silver | gold; absent: regular), the serving copy of
+   * the ledger's member_tiers (orders/members.ts). Read before a buy and passed to the reserve
+   * script as an argument (a tier change racing a buy prices it at either tier).
+   */
+  get memberTiers(): string {
+    return `${this.prefix}members:tiers`;
   }
 
   /** Set of item ids whose outbox streams the relay drains. */

@@ -344,6 +344,27 @@ export interface ReferralCommissionEntriesTable {
   at: DefaultTimestamp;
 }
 
+/** A shopper's member tier, as the merchant assigned it (no row: regular). */
+export interface MemberTiersTable {
+  user_id: string;
+  tier: 'regular' | 'silver' | 'gold';
+  assigned_by: string;
+  assigned_at: DefaultTimestamp;
+}
+
+/** The price breakdown of a hold with a discount (common/contracts/pricing.ts), from its order.held event. */
+export interface OrderPricesTable {
+  order_id: string;
+  item_id: string;
+  room_id: string;
+  base: Fen;
+  member_off: Fen;
+  coupon: string | null;
+  coupon_off: Fen;
+  /** The steps as the reserve script wrote them (pricing.ts parseBreakdown). */
+  breakdown: string;
+}
+
 export interface Database {
   rooms: RoomsTable;
   campaign_items: CampaignItemsTable;
@@ -370,6 +391,8 @@ export interface Database {
   referral_clicks: ReferralClicksTable;
   referral_commissions: ReferralCommissionsTable;
   referral_commission_entries: ReferralCommissionEntriesTable;
+  member_tiers: MemberTiersTable;
+  order_prices: OrderPricesTable;
 }
 
 /** A kysely instance on the ledger. */

@@ -409,6 +409,13 @@ export interface HeldResult {
   readonly amount: number;
   readonly deadline: number;
   readonly available: number;
+  readonly breakdown?: readonly PriceStepView[];
+}
+
+export interface PriceStepView {
+  readonly step: 'base' | 'member' | 'coupon';
+  readonly rule: string;
+  readonly amount: number;
 }
 
 export interface RefusedResult {
@@ -420,14 +427,27 @@ export interface RefusedResult {
 
 export type BuyResult = HeldResult | RefusedResult | { readonly outcome: 'duplicate'; readonly first: BuyResult };
 
+/** One step of an explained price (common/contracts/pricing.ts: base, member-day, one coupon). */
+export const priceStepSchema = z
+  .object({
+    step: z.enum(['base', 'member', 'coupon']),
+    rule: z.string().describe('The rule that fired: "unit <price> x <qty>", "member-day:<tier>", "coupon:<campaign id>"'),
+    amount: z.number().int().describe('fen: the base positive, a discount negative'),
+  })
+  .describe('A price step; the steps of a price sum to its amount');
+
+/** A coupon campaign id: what a shopper names in a buy. */
+export const couponIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).describe('A coupon campaign of the item');
+
 const heldResultSchema = z.object({
   outcome: z.literal('held'),
   orderId: z.string(),
   qty: quantity,
   unitPrice: fen,
-  amount: z.number().int().min(0),
+  amount: z.number().int().min(0).describe('What the hold costs: the sum of its breakdown'),
   deadline: epochMs.describe('Pay before this (server clock) or the hold expires'),
   available: count,
+  breakdown: z.array(priceStepSchema).optional().describe('The price steps (flash sales): base, member-day discount, coupon'),
 });
 const refusedResultSchema = z.looseObject({
   outcome: z.enum(['sold_out', 'insufficient_stock', 'limit_reached', 'not_started', 'ended']),
@@ -723,7 +743,8 @@ export const myOrderSchema = z
     state: orderStateSchema,
     qty: quantity,
     unitPrice: fen.describe('Unit price of the order as placed (a repriced hold: the new price)'),
-    amount: z.number().int().min(0).describe('qty × unitPrice, in fen'),
+    amount: z.number().int().min(0).describe('What the order costs, in fen: qty × unitPrice less its member-day and coupon discounts'),
+    breakdown: z.array(priceStepSchema).describe('The price steps: base, member-day discount, coupon (they sum to amount as placed)'),
     paidAmount: z.number().int().min(0).describe('What was charged (0 unpaid)'),
     refundedAmount: z.number().int().min(0).describe('Every refund added up'),
     net: z.number().int().describe('paidAmount − refundedAmount: what the shopper paid in the end'),
@@ -879,6 +900,7 @@ export const buyMessage = z.strictObject({
   itemId: idSchema,
   qty: quantity,
   idempotencyKey,
+  coupon: couponIdSchema.optional(),
 });
 
 export const pingMessage = z.strictObject({ type: z.literal('ping'), reqId });
@@ -1013,7 +1035,7 @@ export const createItemBody = z
 
 export const onAirBody = z.strictObject({ itemId: idSchema.nullable(), idempotencyKey: idempotencyKey.optional(), baseVersion: versionSchema.optional() });
 
-export const buyBody = z.strictObject({ qty: quantity, idempotencyKey });
+export const buyBody = z.strictObject({ qty: quantity, idempotencyKey, coupon: couponIdSchema.optional() });
 
 export const demoTokenBody = z.strictObject({
   role: z.enum(['shopper', 'host', 'ops']),
@@ -1107,3 +1129,39 @@ export const myCommissionsReplySchema = z.object({
   nextCursor: pageCursor.nullable().describe('null on the last page'),
 });
 export type MyCommissionsReply = z.infer<typeof myCommissionsReplySchema>;
+/** The merchant sets a shopper's member tier (regular, silver, gold). */
+export const memberTierBody = z.strictObject({ tier: z.enum(['regular', 'silver', 'gold']) });
+export const memberTierReplySchema = z.object({ userId: z.string(), tier: z.enum(['regular', 'silver', 'gold']) }).describe("The shopper's member tier now");
+
+/** The host sets an item's member-day rule: `off[tier]` fen off an order of at least `threshold` fen. */
+export const memberDayBody = z.strictObject({
+  threshold: fen,
+  off: z.strictObject({ regular: fen, silver: fen, gold: fen }),
+});
+export const memberDayReplySchema = z.object({ itemId: idSchema, threshold: fen, off: z.object({ regular: fen, silver: fen, gold: fen }) }).describe("The item's member-day rule now");
+
+/** The host adds a coupon campaign to an item (once: the same campaign again changes nothing). */
+export const couponCampaignBody = z
+  .strictObject({
+    id: couponIdSchema,
+    kind: z.enum(['fixed', 'percent', 'spend']).describe('fixed: amount off (无门槛 with minSpend 0); percent: percent off; spend: 满减, amount off from minSpend'),
+    amount: fen.default(0),
+    percent: z.number().int().min(0).max(99).default(0),
+    minSpend: fen.default(0),
+    budget: z.number().int().min(1).max(100_000_000),
+    perUser: z.number().int().min(1).max(1_000_000).default(1),
+    startsAt: epochMs,
+    endsAt: epochMs,
+  })
+  .refine((c) => c.endsAt > c.startsAt, { message: 'endsAt must be after startsAt' })
+  .refine((c) => c.kind !== 'percent' || c.percent >= 1, { message: 'a percent coupon takes 1..99 percent off' });
+export const couponCampaignReplySchema = z
+  .object({
+    itemId: idSchema,
+    id: couponIdSchema,
+    created: z.boolean().describe('false: the same campaign was there already (nothing changed)'),
+    left: count.describe('Coupons neither reserved nor spent now'),
+    issued: count.describe('Coupons ever reserved on a hold'),
+    spent: count.describe('Coupons spent on paid orders, less those restored by refunds'),
+  })
+  .describe('The campaign and its coupons now');

@@ -68,6 +68,9 @@ export const scriptCodeTable = {
   RETIRED: { code: -26, error: 'ENDED', meaning: 'the item retired (sale over, archived in the ledger): nothing changes it' },
   // The key's first request had other parameters (another command, target or quantity): Stripe's rule.
   KEY_REUSED: { code: -27, error: 'IDEMPOTENCY_KEY_REUSED', meaning: 'the idempotency key was used for a different request' },
+  // A buy's coupon (the reason follows: unknown, not_valid_now, below_min_spend / budget, user).
+  COUPON_NOT_APPLICABLE: { code: -28, error: 'COUPON_NOT_APPLICABLE', meaning: 'the coupon does not apply to this buy' },
+  COUPON_EXHAUSTED: { code: -29, error: 'COUPON_EXHAUSTED', meaning: 'the coupon campaign has none left (for this user)' },
 } as const satisfies Record<string, CodeEntry>;
 
 export type ScriptCodeName = keyof typeof scriptCodeTable;

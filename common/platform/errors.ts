@@ -51,6 +51,9 @@ export const errorTable = {
   STOCK_BELOW_COMMITTED: { status: 409, message: 'stock cannot go below what is held and sold' },
   WRONG_ITEM_KIND: { status: 409, message: 'this command does not apply to this kind of item' },
   GROUP_CLOSED: { status: 409, message: 'the group buy is closed' },
+  // coupons (refusals: nothing changed)
+  COUPON_NOT_APPLICABLE: { status: 409, message: 'the coupon does not apply to this buy (unknown, not valid now, or below its minimum spend)' },
+  COUPON_EXHAUSTED: { status: 409, message: 'the coupon campaign has no coupon left for you' },
   // the run of show (refusals: nothing changed)
   NO_SHOW: { status: 409, message: 'the room has no live show' },
   NOTHING_NEXT: { status: 409, message: 'no slot is on air and no main slot is left to go on air' },

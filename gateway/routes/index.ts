@@ -7,6 +7,8 @@ import type { Database } from '../../common/contracts/ledger-schema.ts';
 import type { FlashSale } from '../../inventory/flash-sale.ts';
 import type { GroupBuy } from '../../inventory/group-buy.ts';
 import type { Payments } from '../../inventory/payments.ts';
+import type { Promotions } from '../../inventory/promotions.ts';
+import type { Keys } from '../../common/contracts/keys.ts';
 import type { Catalog } from '../../orders/catalog.ts';
 import type { Lotteries } from '../../orders/lottery.ts';
 import type { ActivityPublisher } from '../activity.ts';
@@ -24,6 +26,7 @@ import { registerLotteryRoutes } from './lotteries.ts';
 import { registerMyOrderRoutes } from './my-orders.ts';
 import { registerOrderRoutes } from './orders.ts';
 import { registerReferralRoutes } from './referrals.ts';
+import { registerPromotionRoutes } from './promotions.ts';
 import { registerRoomRoutes } from './rooms.ts';
 import { registerShowRoutes } from './shows.ts';
 import { registerStatsRoutes } from './stats.ts';
@@ -49,6 +52,9 @@ export interface GatewayServices {
   readonly hub: RoomHub;
   readonly flash: FlashSale;
   readonly groups: GroupBuy;
+  readonly keys: Keys;
+  /** Member-day rules and coupon campaigns of flash-sale items. */
+  readonly promotions: Promotions;
   /** Payments, answered only once durable in Kafka. */
   readonly payments: Payments;
   readonly catalog: Catalog;
@@ -78,10 +84,13 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
     flash: s.flash,
     groups: s.groups,
     payments: s.payments,
+    redis: s.redis,
+    keys: s.keys,
     hub: s.hub,
     store: s.store,
     metrics: s.metrics,
   });
+  registerPromotionRoutes(router, { db: s.db, redis: s.redis, keys: s.keys, promotions: s.promotions, catalog: s.catalog });
   registerMyOrderRoutes(router, { db: s.db, flash: s.flash, catalog: s.catalog, log: s.log });
   registerReferralRoutes(router, { db: s.db, catalog: s.catalog, windowSeconds: s.config.referralWindowSeconds });
   registerStatsRoutes(router, { db: s.db, hub: s.hub });

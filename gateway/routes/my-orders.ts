@@ -5,6 +5,7 @@ import type { Database } from '../../common/contracts/ledger-schema.ts';
 import { myOrdersQuery, ordersMessage, settlementQuery, type MyOrder, type MyOrdersReply } from '../../common/contracts/protocol.ts';
 import type { FlashSale } from '../../inventory/flash-sale.ts';
 import type { HoldView } from '../../inventory/item-ops.ts';
+import type { PriceStep } from '../../common/contracts/pricing.ts';
 import { groupSettlement } from '../../orders/group-settlement.ts';
 import { knownOrders, listMyOrders, liveOrder, liveScope, type MyOrdersFilter, type ScopeItem } from '../../orders/my-orders.ts';
 import type { Catalog } from '../../orders/catalog.ts';
@@ -51,10 +52,11 @@ export function registerMyOrderRoutes(router: Router, deps: MyOrderRouteDeps): v
     );
     const out: MyOrder[] = [];
     for (const { item, holds, holdMs } of found) {
-      for (const h of holds) {
-        if (known.has(h.orderId) || (h.state !== 'held' && h.state !== 'paid')) continue;
-        if (f.state !== undefined && f.state !== h.state) continue;
-        out.push(liveOrder(item, { orderId: h.orderId, state: h.state, qty: h.qty, unitPrice: h.unitPrice, deadline: h.deadline, heldAt: Math.max(0, h.deadline - holdMs) }));
+      const listed = holds.filter((h) => !known.has(h.orderId) && (h.state === 'held' || h.state === 'paid') && (f.state === undefined || f.state === h.state));
+      const prices = item.kind === 'flash' ? await flash.holdBreakdowns(item.itemId, listed) : new Map<string, PriceStep[]>();
+      for (const h of listed) {
+        const breakdown = prices.get(h.orderId);
+        out.push(liveOrder(item, { orderId: h.orderId, state: h.state, qty: h.qty, unitPrice: h.unitPrice, deadline: h.deadline, heldAt: Math.max(0, h.deadline - holdMs), ...(breakdown ? { breakdown } : {}) }));
       }
     }
     return out;

@@ -1,3 +1,6 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { Keys } from '../../common/contracts/keys.ts';
+import { memberTier } from '../../orders/members.ts';
 import { LivesaleError } from '../../common/platform/errors.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../common/contracts/ledger-schema.ts';
@@ -32,7 +35,7 @@ import {
 function buyReply(r: ReserveResult): BuyResult {
   switch (r.outcome) {
     case 'held':
-      return { outcome: 'held', orderId: r.orderId, qty: r.qty, unitPrice: r.unitPrice, amount: r.amount, deadline: r.deadline, available: r.available };
+      return { outcome: 'held', orderId: r.orderId, qty: r.qty, unitPrice: r.unitPrice, amount: r.amount, deadline: r.deadline, available: r.available, breakdown: r.breakdown };
     case 'duplicate':
       return { outcome: 'duplicate', first: buyReply(r.first) };
     default: {
@@ -87,10 +90,13 @@ export interface OrderRouteDeps {
   metrics: GatewayMetrics;
   /** The ledger: whether an item whose Redis keys are gone retired. */
   db: Kysely<Database>;
+  /** Member tiers' serving copy (orders/members.ts). */
+  redis: Redis | Cluster;
+  keys: Keys;
 }
 
 export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void {
-  const { stockTickMs, log, flash, groups, payments, hub, metrics, db } = deps;
+  const { stockTickMs, log, flash, groups, payments, hub, metrics, db, redis, keys } = deps;
 
   // Group progress per item, latest version wins, published once per tick.
   const pendingGroups = new Map<string, { roomId: string; itemId: string; p: GroupProgress }>();
@@ -139,11 +145,12 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
     }
   }
 
-  async function buy(call: Call, roomId: string, itemId: string, qty: number, idempotencyKey: string): Promise<BuyResult> {
+  async function buy(call: Call, roomId: string, itemId: string, qty: number, idempotencyKey: string, coupon?: string): Promise<BuyResult> {
     const p = await itemIn(call, roomId, itemId);
     return timed('buy', itemId, async () => {
       try {
-        const r = await flash.reserve(itemId, p.sub, qty, idempotencyKey);
+        const tier = await memberTier({ redis, keys }, p.sub);
+        const r = await flash.reserve(itemId, p.sub, qty, idempotencyKey, { tier, coupon });
         metrics.reservations.inc({ outcome: r.outcome });
         if (r.outcome === 'held') hub.noteStock(roomId, itemId, r.available, r.ver);
         return buyReply(r);
@@ -206,7 +213,7 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
 
   router.route('post', '/rooms/:roomId/items/:itemId/buy', 'items.buy', 'order.buy', async (r, call) => {
     const b = parseBody(buyBody, r.body);
-    const result = await buy(call, r.params[0]!, r.params[1]!, b.qty, r.headers['idempotency-key'] ?? b.idempotencyKey);
+    const result = await buy(call, r.params[0]!, r.params[1]!, b.qty, r.headers['idempotency-key'] ?? b.idempotencyKey, b.coupon);
     return { status: refusal(result.outcome), body: result };
   });
 
@@ -238,7 +245,7 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
     action: 'order.buy',
     handler: async (ws, msg, reply, call) => {
       const ud = ws.getUserData();
-      const result = await buy(call, ud.roomId, msg.itemId, msg.qty, msg.idempotencyKey);
+      const result = await buy(call, ud.roomId, msg.itemId, msg.qty, msg.idempotencyKey, msg.coupon);
       reply({ type: 'buy.result', ...reqIdOf(msg), result });
     },
   });

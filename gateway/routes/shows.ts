@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { itemCouponMetrics, promotionFigures, promotionMetrics } from '../../orders/coupon-stats.ts';
 import { LivesaleError } from '../../common/platform/errors.ts';
 import type { Logger } from '../../common/platform/logger.ts';
 import { buildReport, parseCsvPart, reportCsv, reportText } from '../../orders/report.ts';
@@ -124,7 +125,7 @@ export function registerShowRoutes(router: Router, deps: ShowRouteDeps): void {
     call.authorize(show);
     const asOf = new Date().toISOString();
     const scope = showScope(show);
-    const [f, products, explain, minutes] = await Promise.all([showFigures(db, scope), productFigures(db, scope), explainFigures(db, scope), minuteSeries(db, scope)]);
+    const [f, products, explain, minutes, promo] = await Promise.all([showFigures(db, scope), productFigures(db, scope), explainFigures(db, scope), minuteSeries(db, scope), promotionFigures(db, show.roomId, show.id)]);
     const total = { onAir: 0, after: 0, before: 0 };
     for (const e of explain.values()) {
       total.onAir += e.onAir;
@@ -138,8 +139,8 @@ export function registerShowRoutes(router: Router, deps: ShowRouteDeps): void {
         roomId: show.roomId,
         state: show.state,
         asOf,
-        metrics: showMetrics(f, total),
-        products: [...products.values()].map((x) => ({ itemId: x.itemId, metrics: productMetrics(x, f.uv, explain.get(x.itemId)) })),
+        metrics: [...showMetrics(f, total), ...promotionMetrics(promo)],
+        products: [...products.values()].map((x) => ({ itemId: x.itemId, metrics: [...productMetrics(x, f.uv, explain.get(x.itemId)), ...itemCouponMetrics(promo, x.itemId)] })),
         minutes: minutes.map((m) => ({ minute: new Date(m.minute).toISOString(), metrics: minuteMetrics(m) })),
       },
     };

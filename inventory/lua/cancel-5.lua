@@ -1,7 +1,8 @@
 --[[
   Cancels an order. An unpaid hold returns its stock (order.cancelled). A paid order can be
   cancelled only by the host: the buyer is refunded in full and the stock returns
-  (refund.issued, reason cancelled_after_payment). Cancelling twice answers as the first time.
+  (refund.issued, reason cancelled_after_payment: what was paid, its discounts excepted, and its
+  coupon goes back to the campaign). Cancelling twice answers as the first time.
   Input:
     KEYS[1] item       hash   counters
     KEYS[2] users      hash   per-user quantities
@@ -49,7 +50,8 @@ if h.st == 'p' then
   if reason == 'user' then return { -15 } end
   item.sold = item.sold - h.qty
   returnUnits(usersKey, item, h)
-  local amount = h.qty * h.price
+  local amount = h.qty * h.price - discountOf(holdsKey, orderId)
+  freeCoupon(holdsKey, orderId, h.user)
   h.st = 'r'
   h.v = h.v + 1
   redis.call('HSET', holdsKey, orderId, formatHold(h))

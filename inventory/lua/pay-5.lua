@@ -3,7 +3,8 @@
   A payment is made against the hold's version: a hold that expired, was cancelled or changed
   (a group buy repriced it) since that version is refused, never double-counted. A hold whose
   deadline has passed but that no sweeper has expired yet is expired here (exactly once: its
-  state changes in this call) and the payment refused.
+  state changes in this call) and the payment refused. A hold that reserved a coupon spends it
+  here and is charged its price less the coupon's and the member-day discount (includes/coupon.lua).
   Input:
     KEYS[1] item       hash   counters
     KEYS[2] users      hash   per-user quantities
@@ -42,7 +43,7 @@ local h = parseHold(redis.call('HGET', holdsKey, orderId))
 if not h or h.user ~= userId then return { -11 } end
 
 if h.st == 'p' then
-  return { 2, redis.call('HGET', holdsKey, orderId .. ' p'), item.avail, item.ver, h.qty * h.price }
+  return { 2, redis.call('HGET', holdsKey, orderId .. ' p'), item.avail, item.ver, h.qty * h.price - discountOf(holdsKey, orderId) }
 end
 if h.st == 'c' or h.st == 'r' then return { -13 } end
 if item.kind == 'group' and item.outcome == 'failed' then return { -7 } end
@@ -66,7 +67,7 @@ item.sold = item.sold + h.qty
 item.ver = item.ver + 1
 h.st = 'p'
 h.v = h.v + 1
-local amount = h.qty * h.price
+local amount = h.qty * h.price - spendCoupon(holdsKey, orderId)
 local event = cjson.encode({
   id = orderId .. ':paid', type = 'order.paid', order = orderId, item = item.id, room = item.room, user = h.user,
   qty = h.qty, price = h.price, amount = amount, hv = hv, kind = item.kind, at = now, ver = item.ver,

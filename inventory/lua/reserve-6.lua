@@ -15,8 +15,14 @@
     ARGV[3] idempotency key    1..128 characters
     ARGV[4] order id           letters, digits, - and _; used only when a hold is created
     ARGV[5] how long a refusal is kept for repeats of its key (ms; default ten minutes)
+    ARGV[6] the shopper's member tier: regular | silver | gold (empty: regular)
+    ARGV[7] the coupon campaign to use (empty: none)
+  The price follows common/contracts/pricing.ts (includes/price.lua): base, the item's member-day
+  rule for the tier, then the coupon, which is reserved in this call with the hold
+  (includes/coupon.lua).
   Answers (the one format of common/contracts/script-codes.ts):
-    { 1, orderId, qty, unitPrice, deadlineMs, avail, ver }   held
+    { 1, orderId, qty, unitPrice, deadlineMs, avail, ver, amount, breakdown }   held (amount:
+                             what the hold costs after its discounts; breakdown: the steps)
     { -5, <first answer> }   duplicate: the key's first answer follows, its fields as text
     { -27 }                  key reused: the key's first request had another quantity (nothing
                              changed, nothing recorded, the first answer not shown)
@@ -26,6 +32,8 @@
     { -3, startMs }          not started (pre-heat)
     { -4, endMs }            ended
     { -17 }                  wrong kind (a group buy: join it instead)
+    { -28, reason }          the coupon does not apply (unknown, not_valid_now, below_min_spend)
+    { -29, reason }          the coupon is exhausted (budget, user)
     { -10 }                  item unavailable (no inventory in Redis: unknown item, or data lost)
     { -20, reason }          invalid argument (nothing changed, nothing recorded)
   Every answer except -5, -10, -17, -20 and -27 is recorded under the idempotency key, as text
@@ -40,6 +48,7 @@
 --- @include "includes/emit-event"
 --- @include "includes/buy"
 --- @include "includes/scheduled-price"
+--- @include "includes/price"
 
 local itemKey, usersKey, holdsKey, deadlinesKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local userId, idem, orderId = ARGV[1], ARGV[3], ARGV[4]
@@ -47,6 +56,11 @@ local qty = parseInt(ARGV[2], 1, 10000)
 
 local bad = badBuyArgs(userId, qty, idem, orderId)
 if bad then return bad end
+local tier = ARGV[6]
+if not tier or tier == '' then tier = 'regular' end
+if tier ~= 'regular' and tier ~= 'silver' and tier ~= 'gold' then return { -20, 'tier' } end
+local campaign = ARGV[7] or ''
+if campaign ~= '' and (#campaign > 64 or not string.match(campaign, '^[%w_-]+$')) then return { -20, 'coupon' } end
 
 local item = redis.call('HMGET', itemKey, 'avail', 'held', 'price', 'limit', 'start', 'end', 'hold_ms', 'ver', 'ej', 'kind', 'np', 'nat', 'retired')
 if not item[1] then return { -10 } end
@@ -73,6 +87,8 @@ if already + qty > limit then return answer({ -2, limit, already }) end
 local avail = tonumber(item[1])
 if avail <= 0 then return answer({ -1, 0 }) end
 if avail < qty then return answer({ -6, avail }) end
+local p = resolvePrice(holdsKey, price, qty, tier, campaign, userId, now)
+if p.refuse then return answer(p.refuse) end
 
 avail = avail - qty
 ver = ver + 1
@@ -80,9 +96,14 @@ local deadline = now + tonumber(item[7])
 redis.call('HSET', itemKey, 'avail', avail, 'held', tonumber(item[2]) + qty, 'ver', ver)
 redis.call('HSET', holdsKey, orderId, 'h,1,' .. qty .. ',' .. price .. ',' .. deadline .. ',' .. userId)
 redis.call('ZADD', deadlinesKey, deadline, orderId)
+reserveCoupon(holdsKey, orderId, p, userId, tier)
+local priced = ''
+if p.breakdown ~= 'b.' .. (price * qty) then
+  priced = ',"discount":' .. (price * qty - p.amount) .. ',"breakdown":"' .. p.breakdown .. '"'
+end
 emitJson(outboxKey, '{"id":"' .. orderId .. ':held","type":"order.held","kind":"flash","order":"' .. orderId .. '",' .. item[9] ..
   ',"user":' .. cjson.encode(userId) .. ',"idem":' .. cjson.encode(idem) .. ',"qty":' .. qty .. ',"price":' .. price ..
-  ',"amount":' .. (price * qty) .. ',"deadline":' .. deadline .. ',"at":' .. now .. ',"ver":' .. ver .. '}')
-local a = { 1, orderId, qty, price, deadline, avail, ver }
+  ',"amount":' .. p.amount .. priced .. ',"deadline":' .. deadline .. ',"at":' .. now .. ',"ver":' .. ver .. '}')
+local a = { 1, orderId, qty, price, deadline, avail, ver, p.amount, p.breakdown }
 redis.call('HSET', usersKey, userId, already + qty, idemField, answerText(a))
 return a

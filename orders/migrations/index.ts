@@ -11,6 +11,7 @@ import * as createKeys from './2026-12-02-0201-create-keys.ts';
 import * as ordersByUser from './2026-12-02-0501-orders-by-user.ts';
 import * as hostCommandOutbox from './2026-12-02-0201-host-command-outbox.ts';
 import * as referrals from './2026-12-02-0801-referrals.ts';
+import * as memberPrices from './2026-12-02-0701-member-prices.ts';
 
 /**
  * Every migration, by name (names sort in the order they run). Imported statically so they load
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02-0501-orders-by-user': ordersByUser,
   '2026-12-02-0201-host-command-outbox': hostCommandOutbox,
   '2026-12-02-0801-referrals': referrals,
+  '2026-12-02-0701-member-prices': memberPrices,
 };

@@ -8,6 +8,7 @@ import { Keys } from '../../common/contracts/keys.ts';
 import { Scripts, loadScripts } from '../../common/platform/lua-loader.ts';
 import { Sweeper } from '../../inventory/sweeper.ts';
 import { FlashSale } from '../../inventory/flash-sale.ts';
+import { Promotions } from '../../inventory/promotions.ts';
 import { privateRedis } from '../helpers/services.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { redisNow } from './helpers.ts';
@@ -141,6 +142,10 @@ describe('every script touches only the keys passed in KEYS', () => {
       await flash.createItem({ itemId: 'p', roomId: 'r', total: 10, price: 100, perUserLimit: 5, startsAt: now + 60_000, endsAt: now + 120_000, holdMs: 60_000 });
       await flash.subscribe('p', 'fan');
       await flash.reserve('f', 'u3', 1, 'k3');
+      const promo = new Promotions(deps);
+      await promo.setMemberDay('f', { threshold: 50, off: { regular: 1, silver: 2, gold: 3 } });
+      await promo.addCampaign('f', { id: 'c1', kind: 'fixed', amount: 5, percent: 0, minSpend: 0, budget: 3, perUser: 1, startsAt: 0, endsAt: now + 60_000 });
+      await flash.reserve('f', 'u4', 1, 'k4', { tier: 'gold', coupon: 'c1' });
       await flash.awardPrizes('f', 'lot1', [{ orderId: 'lot-1-1', userId: 'w1' }], 60_000);
       await waitFor('a deadline to pass', async () => (await redisNow(redis)) > now + 1500, 10_000, 20);
       await sweeper.sweepItem('f');

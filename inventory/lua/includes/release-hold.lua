@@ -3,9 +3,11 @@
   user's quantity, the hold's state and version, the deadline index. While a group is open its
   count goes down too (a person leaves when their last unit does). Saving the counters and
   emitting the event are the caller's. `returnUnits` is the part a refund of a paid hold shares.
+  The hold's coupon, if it reserved one, goes back to its campaign (includes/coupon.lua).
 ]]
 --- @include "hold"
 --- @include "tiers"
+--- @include "coupon"
 
 -- The hold's units leave the user's count (and, while a group is open, the group's count).
 local function returnUnits(usersKey, item, h)
@@ -29,4 +31,5 @@ local function releaseHold(usersKey, holdsKey, deadlinesKey, item, orderId, h, n
   h.v = h.v + 1
   redis.call('HSET', holdsKey, orderId, formatHold(h))
   redis.call('ZREM', deadlinesKey, orderId)
+  freeCoupon(holdsKey, orderId, h.user)
 end

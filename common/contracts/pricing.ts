@@ -1,0 +1,128 @@
+/**
+ * Member tiers, member-day rules, coupon campaigns and the one price resolver.
+ *
+ * Precedence (what stacks, in this order; each step works on what the previous one left):
+ *   1. base      the item's unit price in force (the flash price, or the scheduled price whose
+ *                time has come) times the quantity;
+ *   2. member    the member-day rule of the item: the shopper's tier's amount off when the base
+ *                is at least the rule's threshold (regular, silver and gold each have their own
+ *                amount; 0 means no discount for that tier);
+ *   3. coupon    at most one coupon, on what the member step left: `fixed` takes its amount off
+ *                (a 无门槛 coupon has minSpend 0), `spend` (满减) takes its amount off when the
+ *                subtotal is at least minSpend, `percent` takes floor(subtotal × percent / 100)
+ *                off when the subtotal is at least minSpend.
+ * Every discount is capped at what is left, so the price is never below zero, and the steps'
+ * amounts (the base positive, each discount negative) sum to the price.
+ *
+ * The same function runs inside the reserve script (inventory/lua/includes/price.lua) so the
+ * price and the coupon reservation are one atomic step; test/inventory/pricing.test.ts checks
+ * the two agree on random rule sets.
+ */
+
+export const memberTiers = ['regular', 'silver', 'gold'] as const;
+export type MemberTier = (typeof memberTiers)[number];
+
+/** A member-day rule: `off[tier]` fen off an order whose base is at least `threshold` fen. */
+export interface MemberDayRule {
+  readonly threshold: number;
+  readonly off: Readonly<Record<MemberTier, number>>;
+}
+
+export type CouponKind = 'fixed' | 'percent' | 'spend';
+
+/** A coupon campaign of one item. */
+export interface CouponCampaign {
+  /** Letters, digits, - and _ (1..64). */
+  readonly id: string;
+  readonly kind: CouponKind;
+  /** fixed / spend: fen off. percent: unused (0). */
+  readonly amount: number;
+  /** percent: 1..99 percent off. Others: unused (0). */
+  readonly percent: number;
+  /** The subtotal (after the member step) the coupon needs, in fen; 0: no threshold. */
+  readonly minSpend: number;
+  /** How many coupons the campaign gives out in all (reserved or spent at one time). */
+  readonly budget: number;
+  /** How many one shopper may hold or have spent at one time. */
+  readonly perUser: number;
+  /** Validity (Redis clock, ms): startsAt <= now < endsAt. */
+  readonly startsAt: number;
+  readonly endsAt: number;
+}
+
+export type PriceStepName = 'base' | 'member' | 'coupon';
+
+/** One step of a price: the rule that fired and its amount (base positive, discounts negative). */
+export interface PriceStep {
+  readonly step: PriceStepName;
+  /** base: "unit <price> x <qty>"; member: "member-day:<tier>"; coupon: "coupon:<campaign id>". */
+  readonly rule: string;
+  readonly amount: number;
+}
+
+export interface PriceInput {
+  readonly unitPrice: number;
+  readonly qty: number;
+  readonly tier: MemberTier;
+  readonly memberDay?: MemberDayRule | undefined;
+  readonly coupon?: CouponCampaign | undefined;
+  readonly now: number;
+}
+
+export type CouponRefusal = 'not_valid_now' | 'below_min_spend';
+
+export interface ResolvedPrice {
+  readonly steps: readonly PriceStep[];
+  /** What the shopper pays: the sum of the steps' amounts, never below zero. */
+  readonly amount: number;
+  /** The coupon's discount (0 without one). */
+  readonly couponOff: number;
+  /** Set when a coupon was asked for and does not apply (the buy is refused). */
+  readonly couponRefusal?: CouponRefusal;
+}
+
+/** The price of a buy: the steps in precedence order and what is paid. */
+export function resolvePrice(input: PriceInput): ResolvedPrice {
+  const base = input.unitPrice * input.qty;
+  const steps: PriceStep[] = [{ step: 'base', rule: `unit ${input.unitPrice} x ${input.qty}`, amount: base }];
+  let left = base;
+  const md = input.memberDay;
+  if (md && base >= md.threshold) {
+    const off = Math.min(md.off[input.tier], left);
+    if (off > 0) {
+      steps.push({ step: 'member', rule: `member-day:${input.tier}`, amount: 0 - off });
+      left -= off;
+    }
+  }
+  let couponOff = 0;
+  const c = input.coupon;
+  if (c) {
+    if (input.now < c.startsAt || input.now >= c.endsAt) return { steps, amount: left, couponOff: 0, couponRefusal: 'not_valid_now' };
+    if (left < c.minSpend) return { steps, amount: left, couponOff: 0, couponRefusal: 'below_min_spend' };
+    const raw = c.kind === 'percent' ? Math.floor((left * c.percent) / 100) : c.amount;
+    couponOff = Math.min(raw, left);
+    steps.push({ step: 'coupon', rule: `coupon:${c.id}`, amount: 0 - couponOff });
+    left -= couponOff;
+  }
+  return { steps, amount: left, couponOff };
+}
+
+/**
+ * The breakdown as the reserve script answers it (no commas: the answer is stored as text):
+ * steps separated by ";", each "b.<amount>" (base), "m.<tier>.<off>" or "c.<campaign>.<off>".
+ */
+export function parseBreakdown(text: string, unitPrice: number, qty: number): PriceStep[] {
+  const steps: PriceStep[] = [];
+  for (const part of text.split(';')) {
+    const f = part.split('.');
+    if (f[0] === 'b') steps.push({ step: 'base', rule: `unit ${unitPrice} x ${qty}`, amount: Number(f[1]) });
+    else if (f[0] === 'm') steps.push({ step: 'member', rule: `member-day:${f[1]}`, amount: 0 - Number(f[2]) });
+    else if (f[0] === 'c') steps.push({ step: 'coupon', rule: `coupon:${f[1]}`, amount: 0 - Number(f[2]) });
+  }
+  return steps;
+}
+
+/** The breakdown of a hold without promotions (the base step alone). */
+export function baseBreakdown(unitPrice: number, qty: number): PriceStep[] {
+  return [{ step: 'base', rule: `unit ${unitPrice} x ${qty}`, amount: unitPrice * qty }];
+}
