@@ -53,6 +53,14 @@ async function refresh(): Promise<void> {
       if (r.status === 200) report = r.body as Report;
     }
     ready = (await live.http.request('GET', '/readyz')).body as Ready;
+    if (!ready.lag) {
+      // /readyz leaves the ledger out when READY_PIPELINE is off: the gauges on /metrics have it.
+      const text = String((await live.http.request('GET', '/metrics')).body ?? '');
+      const gauge = (name: string) => text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'))?.[1];
+      const seconds = gauge('livesale_ledger_lag_seconds');
+      const events = gauge('livesale_ledger_lag_events');
+      if (seconds !== undefined && events !== undefined) ready.lag = { seconds: Number(seconds), events: Number(events), outbox: 0, kafka: null };
+    }
   } catch {
     /* shown as it was; the next round tries again */
   }
