@@ -104,6 +104,8 @@ function updateChart(): void {
           { label: t('ops.paidGmv'), stroke: '#15803d', width: 2, dash: [6, 3], scale: 'yuan', value: (_u, v) => (v === null ? '—' : `¥${v.toFixed(2)}`) },
           { label: t('ops.placed'), stroke: '#1d4ed8', width: 1, points: { show: true }, scale: 'n' },
         ],
+        // A minute either side, so a show's first minutes read as minutes, not years.
+        scales: { x: { time: true, range: (_u, min, max) => [min - 60, max + 60] } },
         axes: [{}, { scale: 'yuan', label: '¥' }, { scale: 'n', side: 1, grid: { show: false } }],
       },
       data,
@@ -124,7 +126,7 @@ function funnel() {
   return html`<section class="panel" aria-label=${t('ops.funnel')}><h2>${t('ops.funnel')}</h2>
     <ol class="funnel">${steps.map(([k, n], i) => html`<li><span class="funnel-label">${t(k)}</span>
       <span class="bar" style=${`width:${Math.max(2, Math.round((n / top) * 100))}%`}></span>
-      <span>${n}${i ? ` (${steps[i - 1]![1] ? Math.round((n / steps[i - 1]![1]) * 100) : 0}%)` : ''}</span></li>`)}</ol></section>`;
+      <span>${n}${i ? ` (${steps[i - 1]![1] ? `${Math.round((n / steps[i - 1]![1]) * 100)}%` : '—'})` : ''}</span></li>`)}</ol></section>`;
 }
 
 function products() {

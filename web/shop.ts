@@ -126,6 +126,22 @@ function enter(l: LotteryInfo): Promise<void> {
   });
 }
 
+/** Items whose details are open; opening them is the product click the funnel counts. */
+const opened = new Set<string>();
+const clicked = new Set<string>();
+function details(item: ItemInfo): void {
+  if (opened.delete(item.id)) {
+    draw();
+    return;
+  }
+  opened.add(item.id);
+  if (!clicked.has(item.id)) {
+    clicked.add(item.id);
+    void live?.socket?.click(item.id).catch(() => clicked.delete(item.id));
+  }
+  draw();
+}
+
 type Phase = 'preheat' | 'live' | 'soldout' | 'ended' | 'closed';
 function phaseOf(v: RoomView, it: ItemInfo, now: number): Phase {
   if (it.closed) return 'closed';
@@ -162,12 +178,18 @@ function itemCard(v: RoomView, it: ItemInfo, onAir: boolean) {
     <div class="price">${yuan(price)}${it.scheduledPrice && it.scheduledPrice.at > now ? html` <small>${t('price.scheduled', { price: yuan(it.scheduledPrice.price), at: time(it.scheduledPrice.at) })}</small>` : ''}</div>
     <div class="meta"><span class="stock">${stock ? t('stock.left', { n: stock.available, total: it.total }) : ''}</span> · <span class="phase">${when}</span></div>
     ${tierBar(v, it)}
+    ${
+      opened.has(it.id)
+        ? html`<div class="details muted">${t('shop.details', { limit: it.limit, from: time(it.startsAt), to: time(it.endsAt) })}${it.tiers ? html`<br>${it.tiers.map((x) => t('tier.step', { n: x.threshold, price: yuan(x.price) })).join(' · ')}` : ''}</div>`
+        : ''
+    }
     <div class="actions">
       ${
         phase === 'preheat'
           ? html`<button type="button" class="primary" ?disabled=${reminded.has(it.id) || busy.has(`remind-${it.id}`)} @click=${() => remind(it)}>${reminded.has(it.id) ? t('remind.done') : t('remind.me')}</button>`
           : html`<button type="button" class="primary buy" ?disabled=${phase !== 'live' || buying} @click=${() => buy(it)}>${buying ? t('buy.busy') : phase === 'live' ? label : t(`phase.${phase}` as StringKey)}</button>`
       }
+      <button type="button" class="link" aria-expanded=${opened.has(it.id) ? 'true' : 'false'} @click=${() => details(it)}>${opened.has(it.id) ? t('shop.hideDetails') : t('shop.showDetails')}</button>
     </div>
   </article>`;
 }
@@ -195,7 +217,7 @@ function holdList() {
         <button type="button" ?disabled=${busy.has(`cancel-${h.orderId}`)} @click=${() => cancel(h)}>${t('hold.cancel')}</button>
       </div>`,
     )}
-    ${missed.map((h) => html`<div class="hold missed" data-order=${h.orderId}>⌛ ${t('hold.missed', { title: h.title })}</div>`)}
+    ${missed.map((h) => html`<div class="hold missed" data-order=${h.orderId}>⚠ ${t('hold.missed', { title: h.title })}</div>`)}
   </section>`;
 }
 
@@ -212,13 +234,16 @@ function adjustment(a: MyOrder['adjustments'][number]): string {
   }
 }
 
+/** An unpaid hold past its deadline is expired to the shopper, before the ledger records it. */
+const shownState = (o: MyOrder): MyOrder['state'] => (o.state === 'held' && o.deadline !== null && o.deadline <= serverNow() ? 'expired' : o.state);
+
 function orderList() {
   return html`<section class="orders" aria-label=${t('orders.title')}><h2>${t('orders.title')}
       <button type="button" class="small" @click=${() => void refreshOrders()}>${t('orders.refresh')}</button></h2>
     ${
       orders.length
         ? html`<ul>${orders.map(
-            (o) => html`<li data-order=${o.orderId}><span class=${`state ${o.state}`}>${t(`state.${o.state}` as StringKey)}</span> ${o.item.title} × ${o.qty} · ${yuan(o.amount)}
+            (o) => html`<li data-order=${o.orderId}><span class=${`state ${shownState(o)}`}>${t(`state.${shownState(o)}` as StringKey)}</span> ${o.item.title} × ${o.qty} · ${yuan(o.amount)}
               ${o.paidAmount ? html`<span class="muted">${t('orders.net', { paid: yuan(o.paidAmount), net: yuan(o.net) })}</span>` : ''}
               ${o.adjustments.map((a) => html`<div class="muted">${adjustment(a)}</div>`)}</li>`,
           )}</ul>`
@@ -236,7 +261,7 @@ function lotteries(v: RoomView) {
       if (l.state === 'drawn' && l.drawn) {
         const won = l.drawn.winners.includes(user);
         return html`<div class="lottery drawn" data-lottery=${l.id}><strong>${l.title}</strong> · ${prize}
-          <div class=${won ? 'won' : 'lost'}>${won ? `🎉 ${t('lottery.won')}` : entered.has(l.id) ? t('lottery.notWon') : t('lottery.drawn')}</div>
+          <div class=${won ? 'won' : 'lost'}>${won ? `★ ${t('lottery.won')}` : entered.has(l.id) ? t('lottery.notWon') : t('lottery.drawn')}</div>
           <div class="muted">${t('lottery.winners', { n: l.drawn.winners.length, entrants: l.drawn.entrants })}</div></div>`;
       }
       const open = now >= l.opensAt && now < l.closesAt;
@@ -258,7 +283,7 @@ function draw(): void {
     <main class="shop">
       ${connLine(state)}
       ${!roomId ? html`<p class="status bad" role="alert">${t('conn.noRoomGiven')}</p>` : ''}
-      ${last ? html`<p class="announce" role="status">📣 ${last.text}</p>` : ''}
+      ${last ? html`<p class="announce" role="status"><strong>${t('ann.title')}</strong> ${last.text}</p>` : ''}
       ${v ? (onAir ? itemCard(v, onAir, true) : html`<p class="muted">${t('shop.nothingOnAir')}</p>`) : ''}
       ${holdList()}
       ${v ? lotteries(v) : ''}

@@ -110,6 +110,9 @@ describe('the pages in Chromium: a mini-show with host, two shoppers and ops', (
     await card(alice, item.cherries).getByRole('button', { name: '开抢提醒我' }).click();
     await sees(card(alice, item.cherries).getByRole('button', { name: '已设置提醒' }));
     expect(await card(alice, item.cherries).getByRole('button', { name: '已设置提醒' }).isDisabled()).toBe(true);
+    // Opening the details is the product click the funnel counts.
+    await card(alice, item.cherries).getByRole('button', { name: '商品详情' }).click();
+    await sees(card(alice, item.cherries).getByText(/每人限购 2 件/));
     await sees(ops.getByText('运营看板'));
     await shot('setup');
   });
@@ -166,6 +169,7 @@ describe('the pages in Chromium: a mini-show with host, two shoppers and ops', (
     await sees(ops.locator('#viewers', { hasText: /在线 \d+ · 峰值 \d+/ }));
     await sees(ops.locator('#lag', { hasText: /秒/ }));
     await sees(ops.locator('.products tr', { hasText: '车厘子 2kg' }).getByText('¥148.00'));
+    await sees(ops.locator('.funnel li', { hasText: '商品访客' }).getByText(/^[1-9]\d* \(\d+%\)$/));
     await sees(ops.locator('#chart canvas'));
     await expect.poll(async () => Number(await ops.locator('#chart').getAttribute('data-points')), { timeout: wait }).toBeGreaterThan(0);
     await shot('ops-gmv');
