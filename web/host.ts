@@ -73,7 +73,7 @@ async function refreshRun(): Promise<void> {
  */
 async function command(intent: string, cmd: CommandInput, done?: (r: CommandResult) => void): Promise<void> {
   if (busy.has(intent)) return;
-  if (role === 'ops' && !(await confirmBox(t('host.opsConfirm', { command: cmd.command })))) return;
+  if (role === 'ops' && !(await confirmBox(t('host.opsConfirm', { command: t(`cmd.${cmd.command}` as StringKey) })))) return;
   busy.add(intent);
   draw();
   let key = intents.get(intent);

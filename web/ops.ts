@@ -105,13 +105,15 @@ function updateChart(): void {
           { label: t('ops.placed'), stroke: '#1d4ed8', width: 1, points: { show: true }, scale: 'n' },
         ],
         // A minute either side, so a show's first minutes read as minutes, not years.
-        scales: { x: { time: true, range: (_u, min, max) => [min - 60, max + 60] } },
+        scales: { x: { time: true, auto: false } },
         axes: [{}, { scale: 'yuan', label: '¥' }, { scale: 'n', side: 1, grid: { show: false } }],
       },
       data,
       box,
     );
   } else chart.setData(data);
+  const xs = data[0] as number[];
+  if (xs.length) chart.setScale('x', { min: xs[0]! - 60, max: xs[xs.length - 1]! + 60 });
 }
 
 function funnel() {

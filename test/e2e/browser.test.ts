@@ -55,7 +55,7 @@ async function open(path: string, viewport: { width: number; height: number }, m
 const card = (p: Page, id: string) => p.locator(`article[data-item="${id}"]`);
 const row = (p: Page, id: string) => p.locator(`li[data-item="${id}"]`);
 
-describe('the pages in Chromium: a mini-show with host, two shoppers and ops', () => {
+describe('the pages in Chromium: a mini-show with host, two shoppers and ops', { timeout: 240_000 }, () => {
   beforeAll(async () => {
     if (!existsSync(chromiumPath)) throw new Error(`Chromium is not installed at ${chromiumPath}: install it with "apt-get install -y chromium" (.ci/run does so when it is missing)`);
     await mkdir(shots, { recursive: true });
@@ -246,6 +246,19 @@ describe('the pages in Chromium: a mini-show with host, two shoppers and ops', (
     await sees(ops.getByText('Ops dashboard'));
     await sees(ops.getByText('Paid GMV'));
     await shot('ops-english');
+  });
+
+  it('ops on the host console confirms each command: an announcement reaches the shoppers', async () => {
+    const opsHost = await open(`/web/host.html?room=${roomId}&user=mini-ops&as=ops&token=${await sys.token('ops', 'mini-ops')}`, { width: 1280, height: 900 });
+    const form = opsHost.locator('section[aria-label="公告"] form');
+    await form.getByLabel('公告内容').fill('今晚 9 点加播');
+    await form.getByRole('button', { name: '发布' }).click();
+    await sees(opsHost.getByRole('dialog').getByText('以运营身份执行「发布公告」？'));
+    await opsHost.screenshot({ path: `${shots}/${String(++step).padStart(2, '0')}-ops-confirms-on-host-console.png`, fullPage: true });
+    await opsHost.getByRole('dialog').getByRole('button', { name: '确认' }).click();
+    await sees(alice.locator('.announce', { hasText: '今晚 9 点加播' }));
+    await sees(host.locator('.audit tr', { hasText: 'mini-ops' }).getByText('announce'));
+    await shot('announcement');
   });
 
   it('an unknown room says so; a shopper token on the host console sees no host controls', async () => {

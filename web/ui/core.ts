@@ -66,7 +66,9 @@ export const time = (at: number): string => new Date(at).toLocaleTimeString(lang
 
 /** A fresh key for one intent of a person (a click and its retries share it). */
 export function newKey(prefix: string): string {
-  return `${prefix}-${crypto.randomUUID()}`;
+  // randomUUID exists in secure contexts only; getRandomValues everywhere.
+  const id = typeof crypto.randomUUID === 'function' ? crypto.randomUUID() : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${prefix}-${id}`;
 }
 
 /** A refusal as a person reads it: the table's text for the code, else the server's message. */
