@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page, type WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpClient } from '../../web/client.ts';
 import { startSystem, type System } from '../helpers/system.ts';
@@ -44,13 +44,18 @@ async function shot(name: string): Promise<void> {
 /** Waits until `loc` is visible (a person sees it). */
 const sees = (loc: Locator) => loc.first().waitFor({ state: 'visible', timeout: wait });
 
-async function open(path: string, viewport: { width: number; height: number }, mobile = false): Promise<Page> {
+async function open(path: string, viewport: { width: number; height: number }, mobile = false, before?: (p: Page) => Promise<void>): Promise<Page> {
   const ctx = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, locale: 'zh-CN', acceptDownloads: true });
   contexts.push(ctx);
   const page = await ctx.newPage();
+  await before?.(page);
   await page.goto(`${sys.baseUrl}${path}`);
   return page;
 }
+
+/** The query of a page of the room for `user` with a token of `role`. */
+const q = (role: 'shopper' | 'host' | 'ops', user: string) => sys.token(role, user).then((t) => `?room=${roomId}&user=${user}&token=${encodeURIComponent(t)}`);
+const roomWs = /\/rooms\/[^/]+\/ws/;
 
 const card = (p: Page, id: string) => p.locator(`article[data-item="${id}"]`);
 const row = (p: Page, id: string) => p.locator(`li[data-item="${id}"]`);
@@ -96,7 +101,6 @@ describe('the pages in Chromium: a mini-show with host, two shoppers and ops', {
     // The show goes live (the show lifecycle's job; set directly here).
     await sys.db.updateTable('shows').set({ state: 'live', started_at: new Date() }).where('id', '=', created.body.show.id).execute();
 
-    const q = (role: 'shopper' | 'host' | 'ops', user: string) => sys.token(role, user).then((t) => `?room=${roomId}&user=${user}&token=${encodeURIComponent(t)}`);
     host = await open(`/web/host.html${await q('host', 'mini-host')}`, { width: 1280, height: 900 });
     alice = await open(`/web/shop.html${await q('shopper', 'alice')}`, { width: 390, height: 844 }, true);
     bob = await open(`/web/shop.html${await q('shopper', 'bob')}`, { width: 800, height: 900 });
@@ -259,6 +263,52 @@ describe('the pages in Chromium: a mini-show with host, two shoppers and ops', {
     await sees(alice.locator('.announce', { hasText: '今晚 9 点加播' }));
     await sees(host.locator('.audit tr', { hasText: 'mini-ops' }).getByText('announce'));
     await shot('announcement');
+  });
+
+  it('a lost connection is said and resumed; a stale version refreshes the host console and says so', async () => {
+    // A shopper whose connection the test cuts, and keeps refusing until it lets it through again.
+    let cut = false;
+    const live: WebSocketRoute[] = [];
+    const dave = await open(`/web/shop.html${await q('shopper', 'dave')}`, { width: 390, height: 844 }, true, (p) =>
+      p.routeWebSocket(roomWs, (ws) => {
+        if (cut) return ws.close({ code: 4000, reason: 'cut' });
+        ws.connectToServer();
+        live.push(ws);
+      }),
+    );
+    await sees(dave.getByText('已连接'));
+    await sees(card(dave, item.honey));
+    cut = true;
+    for (const ws of live) await ws.close({ code: 4000, reason: 'cut' });
+    await sees(dave.getByText('连接已断开，正在重新连接…'));
+    await dave.screenshot({ path: `${shots}/${String(++step).padStart(2, '0')}-connection-lost-dave-phone.png`, fullPage: true });
+    cut = false;
+    await sees(dave.getByText(/已恢复连接|已重新同步到最新状态/));
+    await sees(card(dave, item.honey));
+
+    // A host console whose command is held until another change lands first: its version is stale.
+    let hold = true;
+    const stale = await open(`/web/host.html${await q('host', 'mini-host')}`, { width: 1280, height: 900 }, false, (p) =>
+      p.routeWebSocket(roomWs, (ws) => {
+        const server = ws.connectToServer();
+        ws.onMessage(async (m) => {
+          if (hold && String(m).includes('"command":"announce"')) {
+            hold = false;
+            await hostHttp.command(roomId, { command: 'announce', text: '别处发的公告' });
+          }
+          server.send(m);
+        });
+      }),
+    );
+    const form = stale.locator('section[aria-label="公告"] form');
+    await form.getByLabel('公告内容').fill('冲突之后再发');
+    await form.getByRole('button', { name: '发布' }).click();
+    await sees(stale.getByText('直播间刚被更新，页面已刷新为最新状态，请核对后再操作'));
+    await sees(stale.locator('section[aria-label="公告"] li', { hasText: '别处发的公告' }));
+    await stale.screenshot({ path: `${shots}/${String(++step).padStart(2, '0')}-stale-version-host.png`, fullPage: true });
+    await form.getByRole('button', { name: '发布' }).click();
+    await sees(alice.locator('.announce', { hasText: '冲突之后再发' }));
+    expect(await stale.getByText('直播间刚被更新，页面已刷新为最新状态，请核对后再操作').count()).toBe(0);
   });
 
   it('an unknown room says so; a shopper token on the host console sees no host controls', async () => {
