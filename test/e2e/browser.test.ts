@@ -241,6 +241,33 @@ describe('the pages in Chromium: a mini-show with host, two shoppers and ops', {
     await shot('slot3-sold-out');
   });
 
+  it('the host closes a sale and reopens it with a window; a tiered group shows its ladder and progress to both sides', async () => {
+    const r = row(host, item.cherries);
+    await host.getByLabel('搜索').fill('');
+    await r.getByRole('button', { name: '停售' }).click();
+    const ended = card(alice, item.cherries).getByRole('button', { name: '已结束' });
+    await sees(ended);
+    expect(await ended.isDisabled()).toBe(true);
+    await r.getByLabel('开售时长（分钟）').fill('15');
+    await r.getByRole('button', { name: '重新开售' }).click();
+    await sees(card(alice, item.cherries).getByRole('button', { name: '立即抢购' }));
+    await sees(card(alice, item.cherries).getByText(/抢购中，剩余 1[45]:\d\d/));
+
+    const form = host.locator('form[aria-label="开阶梯拼团"]');
+    await form.getByLabel('名称', { exact: true }).fill('土鸡蛋 30枚');
+    await form.getByLabel('原价（元）').fill('59.90');
+    await form.getByLabel('阶梯').fill('2:49.90, 3:39.90');
+    await form.getByRole('button', { name: '开团' }).click();
+    const group = (p: Page) => p.locator('article', { hasText: '土鸡蛋 30枚' });
+    for (const p of [alice, bob]) {
+      await group(p).getByRole('button', { name: '参团' }).click();
+      await sees(p.locator('.holds .hold', { hasText: '土鸡蛋 30枚' }));
+    }
+    await sees(group(bob).getByText('已参团 2，当前价 ¥49.90 ，再差 1 人享 ¥39.90'));
+    await sees(host.locator('li.row', { hasText: '土鸡蛋 30枚' }).locator('.ladder li.reached', { hasText: '满 2 享 ¥49.90' }));
+    await shot('group-and-reopen');
+  });
+
   it('ops downloads the products CSV with every item; the English switch translates the dashboard', async () => {
     const [download] = await Promise.all([ops.waitForEvent('download', { timeout: wait }), ops.getByRole('button', { name: '下载 CSV：商品' }).click()]);
     const text = await readFile((await download.path())!, 'utf8');
