@@ -7,7 +7,7 @@
  * person sees (text, enabled state); a screenshot of each step goes to test-results/screenshots/.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page, type WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpClient } from '../../web/client.ts';
@@ -63,6 +63,7 @@ const row = (p: Page, id: string) => p.locator(`li[data-item="${id}"]`);
 describe('the pages in Chromium: a mini-show with host, two shoppers and ops', { timeout: 240_000 }, () => {
   beforeAll(async () => {
     if (!existsSync(chromiumPath)) throw new Error(`Chromium is not installed at ${chromiumPath}: install it with "apt-get install -y chromium" (.ci/run does so when it is missing)`);
+    await rm(shots, { recursive: true, force: true });
     await mkdir(shots, { recursive: true });
     sys = await startSystem({}, { liveStats: true });
     browser = await chromium.launch({
