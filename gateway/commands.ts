@@ -3,7 +3,7 @@ import type { Config } from '../common/platform/config.ts';
 import { LivesaleError, asLivesaleError } from '../common/platform/errors.ts';
 import type { Logger } from '../common/platform/logger.ts';
 import { defaultRetry, retry, type RetryPolicy } from '../common/platform/retry.ts';
-import type { AuditLog } from './audit.ts';
+import { auditRecordJson } from './audit.ts';
 import type { Principal } from './auth.ts';
 import { authorize, type Action, type ResourceOf, type RoomRef } from './policy.ts';
 import type { Call } from './router.ts';
@@ -54,11 +54,10 @@ export interface HostCommand<N extends CommandName> {
 export type HostCommands = { [N in CommandName]: HostCommand<N> };
 
 export interface CommandDeps {
-  config: Pick<Config, 'hostCommandRate'>;
+  config: Pick<Config, 'hostCommandRate' | 'nodeId'>;
   log: Logger;
   store: RoomStore;
   hub: RoomHub;
-  audit: AuditLog;
   metrics: GatewayMetrics;
   commands: HostCommands;
 }
@@ -91,9 +90,10 @@ const lockWaitMs = 3000;
 const lockPoll: RetryPolicy = Object.freeze({ ...defaultRetry, initialMs: 5, maxMs: 100 });
 
 /**
- * Host console commands: the authorization of each (audited when refused), the per-host rate limit, one command at a time per
- * room (a Redis lock shared by every node), idempotency keys, the base-version check, the
- * audit log, and the delta each command appends to the room.
+ * Host console commands: the authorization of each, the per-host rate limit, one command at a
+ * time per room (a Redis lock shared by every node), idempotency keys, the base-version check,
+ * the audit record (appended by the script that applies or answers the command, to the room's
+ * audit outbox), the count of refusals, and the delta each command appends to the room.
  */
 export class Commands {
   readonly #d: CommandDeps;
@@ -105,8 +105,10 @@ export class Commands {
   }
 
   /**
-   * Runs one command for an authenticated caller; every attempt lands in the audit log,
-   * refusals by the policy included.
+   * Runs one command for an authenticated caller. An applied or repeated command gets its audit
+   * record from the same script call that applies or answers it; a refused one (by the policy,
+   * the rate limit, a stale version, a bad argument) is counted per room, actor, command and
+   * code, not recorded one by one.
    */
   async run(call: Call<'room.command'>, roomId: string, cmd: Command, via: 'http' | 'ws'): Promise<CommandResult> {
     const p = call.principal;
@@ -115,24 +117,13 @@ export class Commands {
     const { command, idempotencyKey, baseVersion, ...payload } = cmd;
     const { metrics } = this.#d;
     const end = metrics.commandLatency.startTimer({ command: `host.${command}` });
-    const audit = (outcome: 'applied' | 'duplicate' | 'rejected', extra: { version?: number; offset?: number; errorCode?: string; errorMessage?: string }) =>
-      this.#d.audit.record({
-        roomId,
-        actor: p.sub,
-        role: p.role,
-        command,
-        idempotencyKey,
-        baseVersion,
-        payload,
-        outcome,
-        via,
-        durationMs: performance.now() - started,
-        at,
-        ...extra,
-      });
+    const auditJson = () =>
+      auditRecordJson({ roomId, actor: p.sub, role: p.role, command, idempotencyKey, baseVersion, payload, via, node: this.#d.config.nodeId, durationMs: performance.now() - started, at });
+    let known = false;
     try {
       const room = await this.#d.hub.ensure(roomId);
       if (!room) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${roomId}`);
+      known = true;
       call.authorize(room.view.doc);
       const stricter = this.#d.commands[cmd.command].action;
       if (stricter) authorize(stricter, p, room.view.doc);
@@ -141,15 +132,22 @@ export class Commands {
         metrics.rateLimited.inc({ scope: 'host_commands' });
         throw new LivesaleError('RATE_LIMITED', `at most ${this.#d.config.hostCommandRate} commands per second per host`, { retryAfterMs: rate.resetMs });
       }
-      const result = await this.#serial(roomId, () => this.#apply(p, roomId, cmd, at));
+      const result = await this.#serial(roomId, () => this.#apply(p, roomId, cmd, at, auditJson));
+      // Read your writes: the reply goes once this node's copy of the room has the change.
+      await this.#d.hub.reached(roomId, result.version);
       metrics.commands.inc({ command, outcome: result.duplicate ? 'duplicate' : 'applied' });
-      await audit(result.duplicate ? 'duplicate' : 'applied', { version: result.version, offset: result.offset });
       return result;
     } catch (err) {
       const e = asLivesaleError(err);
       if (e.code === 'INTERNAL') this.#d.log.error({ err, roomId, command }, 'host command failed');
       metrics.commands.inc({ command, outcome: e.code });
-      await audit('rejected', { errorCode: e.code, errorMessage: e.message });
+      metrics.commandRefusals.inc({ command, code: e.code });
+      // Counted in the room only when the room exists: an unknown room id leaves nothing behind.
+      if (known) {
+        await this.#d.store.countRefusal(roomId, { actor: p.sub, role: p.role, command, errorCode: e.code }).catch((countErr: unknown) => {
+          this.#d.log.warn({ err: (countErr as Error).message, roomId, command, code: e.code }, 'refused host command not counted');
+        });
+      }
       throw e;
     } finally {
       end();
@@ -167,11 +165,11 @@ export class Commands {
     return run;
   }
 
-  async #apply(p: Principal, roomId: string, cmd: Command, now: number): Promise<CommandResult> {
+  async #apply(p: Principal, roomId: string, cmd: Command, now: number, auditJson: () => string): Promise<CommandResult> {
     const { store } = this.#d;
     const idemField = `${p.role}:${p.sub} ${cmd.idempotencyKey}`;
     const fingerprint = commandFingerprint(cmd);
-    const begun = await this.#begin(roomId, idemField, fingerprint);
+    const begun = await this.#begin(roomId, idemField, fingerprint, auditJson);
     if (begun.kind === 'duplicate') {
       const first = begun.answer;
       return { command: cmd.command, roomId, version: first.version, offset: first.offset, duplicate: true, ...(first.data ? { data: first.data } : {}) };
@@ -190,6 +188,7 @@ export class Commands {
         delta: effect.delta,
         doc: nextDoc(room.doc, effect.delta),
         ...(effect.data ? { data: effect.data } : {}),
+        audit: auditJson(),
       });
       const result: CommandResult = { command: cmd.command, roomId, version: a.version, offset: a.offset, duplicate: a.duplicate, ...(a.data ? { data: a.data } : {}) };
       if (!a.duplicate) effect.after?.(result);
@@ -200,11 +199,11 @@ export class Commands {
   }
 
   /** The room's lock and the room (or the first answer), waiting a while for another command's lock. */
-  async #begin(roomId: string, idemField: string, fingerprint: string) {
+  async #begin(roomId: string, idemField: string, fingerprint: string, auditJson: () => string) {
     const deadline = Date.now() + lockWaitMs;
     return retry(
       async () => {
-        const b = await this.#d.store.beginCommand(roomId, idemField, lockTtlMs, fingerprint);
+        const b = await this.#d.store.beginCommand(roomId, idemField, lockTtlMs, fingerprint, auditJson());
         if (b.kind === 'missing') throw new LivesaleError('ROOM_NOT_FOUND', `no room ${roomId}`);
         if (b.kind !== 'busy') return b;
         // The command never ran, so trying again is safe; past the deadline the caller is told to.

@@ -150,6 +150,7 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
         // Settings come from the row as first stored: a retry after a crash resumes that item.
         const { row } = await catalog.createItemOnce(createKey(x, 'addItem'), {
           roomId: x.roomId,
+          showId: await catalog.showForNewItem(x.roomId, c.showId),
           kind: 'flash',
           title: c.title,
           price: c.price,
@@ -172,7 +173,17 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
         });
         faultAt(config, 'addItem.inventory');
         const stock = await flash.stock(row.id);
-        const item: ItemInfo = { id: row.id, kind: 'flash', title: row.title, price: row.price, total: row.totalStock, limit: row.perUserLimit, startsAt: row.startsAt, endsAt: row.endsAt };
+        const item: ItemInfo = {
+          id: row.id,
+          kind: 'flash',
+          title: row.title,
+          price: row.price,
+          total: row.totalStock,
+          limit: row.perUserLimit,
+          startsAt: row.startsAt,
+          endsAt: row.endsAt,
+          ...(row.showId ? { showId: row.showId } : {}),
+        };
         return {
           delta: { t: 'item', item, listing: [...x.room.doc.listing, item.id], stock: { available: stock?.available ?? row.totalStock, ver: stock?.ver ?? 1 } },
           data: { item },
@@ -232,6 +243,7 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
         };
         const { row } = await catalog.createItemOnce(createKey(x, 'openGroup'), {
           roomId: x.roomId,
+          showId: await catalog.showForNewItem(x.roomId, c.showId),
           kind: 'group',
           title: c.title,
           price: c.basePrice,
@@ -269,6 +281,7 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
           startsAt: row.startsAt,
           endsAt: row.endsAt,
           tiers: group.tiers.map((t) => ({ threshold: t.threshold, price: t.price })),
+          ...(row.showId ? { showId: row.showId } : {}),
         };
         return {
           delta: { t: 'item', item, listing: [...x.room.doc.listing, item.id], stock: { available: v?.available ?? row.totalStock, ver: v?.ver ?? 1 } },

@@ -158,7 +158,16 @@ export function send(res: HttpResponse, state: ResState, reply: Reply): void {
   });
 }
 
+/**
+ * The error's status and body; a RATE_LIMITED one says when to retry in `Retry-After` (whole
+ * seconds, at least 1, from its `retryAfterMs` when it has one).
+ */
 export function errorReply(err: unknown): Reply {
   const e = asLivesaleError(err);
-  return { status: e.status, body: { error: e.toJSON() } };
+  const reply: Reply = { status: e.status, body: { error: e.toJSON() } };
+  if (e.code === 'RATE_LIMITED') {
+    const ms = Number(e.details?.retryAfterMs);
+    reply.headers = { 'retry-after': String(Number.isFinite(ms) && ms > 0 ? Math.ceil(ms / 1000) : 1) };
+  }
+  return reply;
 }

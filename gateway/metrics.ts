@@ -28,6 +28,10 @@ export interface GatewayMetrics {
   readonly rateLimited: Counter<'scope'>;
   /** Host commands by command and outcome. */
   readonly commands: Counter<'command' | 'outcome'>;
+  /** Refused host commands by command and error code (each also counted per room and actor in Redis). */
+  readonly commandRefusals: Counter<'command' | 'code'>;
+  /** Audit records the drainer moved from the rooms' audit outboxes, by result (written, dead_lettered). */
+  readonly auditRecords: Counter<'result'>;
   /** Room-activity events by outcome (sent, dropped, failed). */
   readonly activity: Counter<'outcome'>;
   /** Exceptions caught in handlers (the process keeps serving). */
@@ -65,6 +69,8 @@ export function createMetrics(): GatewayMetrics {
     refused: new Counter({ name: 'livesale_ws_refused_total', help: 'Connections refused at upgrade, by error code', labelNames: ['code'], registers }),
     rateLimited: new Counter({ name: 'livesale_rate_limited_total', help: 'Requests refused by a rate limit, by scope', labelNames: ['scope'], registers }),
     commands: new Counter({ name: 'livesale_host_commands_total', help: 'Host commands by command and outcome', labelNames: ['command', 'outcome'], registers }),
+    commandRefusals: new Counter({ name: 'livesale_host_command_refusals_total', help: 'Refused host commands by command and error code', labelNames: ['command', 'code'], registers }),
+    auditRecords: new Counter({ name: 'livesale_audit_records_total', help: 'Host command audit records drained from the audit outboxes, by result', labelNames: ['result'], registers }),
     activity: new Counter({ name: 'livesale_activity_events_total', help: 'Room-activity events by outcome', labelNames: ['outcome'], registers }),
     handlerErrors: new Counter({ name: 'livesale_handler_errors_total', help: 'Exceptions caught in handlers', labelNames: ['where'], registers }),
     rooms: new Gauge({ name: 'livesale_rooms_loaded', help: 'Rooms loaded on this node (one backplane subscription each)', registers }),

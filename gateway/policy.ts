@@ -91,6 +91,8 @@ export const policies = {
   'show.create': ownHostOnly(),
   'show.read': showFigures,
   'show.report': showFigures,
+  /** Starting and ending a show (planned → live → ended). */
+  'show.run': opsOrOwner<RoomRef>("the room's host, ops", 'shows are started and ended by ops or the room host', (r) => `this host token is not for room ${r.id}`),
 
   // Shopper commands, over HTTP and WebSocket.
   'order.buy': only('shopper'),

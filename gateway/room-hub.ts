@@ -69,6 +69,8 @@ export class RoomHub {
   readonly #viewers = new Map<string, number>();
   readonly #figures = new Map<string, { online: number; peak: number }>();
   readonly #timers: NodeJS.Timeout[] = [];
+  /** Per room, replies waiting for this node's view to reach a version (see `reached`). */
+  readonly #versionWaiters = new Map<string, { version: number; done: () => void }[]>();
   #closed = false;
 
   constructor(opts: RoomHubOptions) {
@@ -124,6 +126,48 @@ export class RoomHub {
 
   loaded(roomId: string): LocalRoom | undefined {
     return this.#loaded.get(roomId);
+  }
+
+  /**
+   * Resolves once this node's copy of the room is at `version` or later (true), or after
+   * `timeoutMs` (false). A host command's reply waits for it, so a read on the same node right
+   * after the reply sees the change (the change reaches the copy over the backplane, usually in
+   * well under a millisecond).
+   */
+  reached(roomId: string, version: number, timeoutMs = 1000): Promise<boolean> {
+    const room = this.#loaded.get(roomId);
+    if (!room || room.view.version >= version || this.#closed) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiters = this.#versionWaiters.get(roomId) ?? [];
+      const w = {
+        version,
+        done: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        const list = this.#versionWaiters.get(roomId);
+        const i = list?.indexOf(w) ?? -1;
+        if (list && i >= 0) list.splice(i, 1);
+        if (list?.length === 0) this.#versionWaiters.delete(roomId);
+        resolve(false);
+      }, timeoutMs);
+      waiters.push(w);
+      this.#versionWaiters.set(roomId, waiters);
+    });
+  }
+
+  #wakeWaiters(room: LocalRoom): void {
+    const list = this.#versionWaiters.get(room.id);
+    if (!list) return;
+    const left = list.filter((w) => {
+      if (room.view.version < w.version) return true;
+      w.done();
+      return false;
+    });
+    if (left.length) this.#versionWaiters.set(room.id, left);
+    else this.#versionWaiters.delete(room.id);
   }
 
   get roomCount(): number {
@@ -229,6 +273,7 @@ export class RoomHub {
     room.ring.push({ o: m.o, raw });
     if (room.ring.length > this.#o.ringSize) room.ring.shift();
     this.#o.onDelta(room.id, m, raw);
+    this.#wakeWaiters(room);
   }
 
   /** Reloads a room from Redis and has every local subscriber resynced. */
@@ -245,6 +290,7 @@ export class RoomHub {
     room.view.version = stored.version;
     room.ring.length = 0;
     this.#o.onResync(room, why);
+    this.#wakeWaiters(room);
   }
 
   snapshot(room: LocalRoom, recovered?: boolean): SnapshotFrame {

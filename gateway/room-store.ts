@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
 import { LivesaleError } from '../common/platform/errors.ts';
-import type { Keys } from '../common/contracts/keys.ts';
+import { auditGroup, type Keys } from '../common/contracts/keys.ts';
 import { ScriptCode, assertOk, decodeAnswer, expectOk, type ScriptAnswer } from '../common/contracts/script-codes.ts';
 import { Scripts, loadScripts } from '../common/platform/lua-loader.ts';
 import { defaultRetry, retry } from '../common/platform/retry.ts';
@@ -72,12 +72,39 @@ function publishRetriable(err: unknown): boolean | undefined {
 /** How long command answers are kept for repeats (ms). */
 const answersTtlMs = 7 * 24 * 3600_000;
 
+/** How often a room's place in the audit registry is refreshed by a store that runs its commands (ms). */
+const auditRefreshMs = 10 * 60_000;
+
+/** How long a room's refusal counts are kept after its last refusal (ms). */
+const refusalsTtlMs = 7 * 24 * 3600_000;
+/** Most distinct (actor, role, command, code) fields a room's refusal counts keep; the rest go to overflow fields. */
+export const refusalFieldCap = 1000;
+
+/** One row of a room's refusal counts: who was refused what, how often. */
+export interface RefusalCount {
+  /** The actor, or `*` for the overflow row of a command and code (past the field cap). */
+  actor: string;
+  role: string;
+  command: string;
+  errorCode: string;
+  count: number;
+}
+
+/** Creates the audit group of a room's stream (and the stream), reading from its first entry; a group that exists is kept. */
+export async function ensureAuditGroup(redis: Redis | Cluster, stream: string): Promise<void> {
+  await redis.xgroup('CREATE', stream, auditGroup, '0', 'MKSTREAM').catch((e: Error) => {
+    if (!/BUSYGROUP/.test(e.message)) throw e;
+  });
+}
+
 /** The room documents and delta logs in Redis. */
 export class RoomStore {
   readonly #redis: Redis | Cluster;
   readonly #keys: Keys;
   readonly #scripts: Scripts;
   readonly #retain: number;
+  /** When this store last put a room in the audit registry (bounded; a repeat is harmless). */
+  readonly #auditRegistered = new Map<string, number>();
 
   constructor(deps: { redis: Redis | Cluster; keys: Keys; retain?: number }) {
     this.#redis = deps.redis;
@@ -157,11 +184,12 @@ export class RoomStore {
    */
   async command(
     roomId: string,
-    c: { idemField: string; fingerprint: string; baseVersion: number; delta: Delta; doc?: RoomDoc; data?: Record<string, unknown> },
+    c: { idemField: string; fingerprint: string; baseVersion: number; delta: Delta; doc?: RoomDoc; data?: Record<string, unknown>; audit: string },
   ): Promise<CommandAnswer> {
     const k = this.#keys.room(roomId);
+    await this.#registerAudit(roomId);
     const a = decodeAnswer(
-      await this.#scripts.call('room-command', [k.room, k.log, k.channel, k.commands], [
+      await this.#scripts.call('room-command', [k.room, k.log, k.channel, k.commands, k.audit], [
         c.baseVersion,
         JSON.stringify(c.delta),
         c.doc ? JSON.stringify(c.doc) : '',
@@ -170,6 +198,7 @@ export class RoomStore {
         c.data ? JSON.stringify(c.data) : '',
         answersTtlMs,
         c.fingerprint,
+        c.audit,
       ]),
     );
     if (a.duplicate) return commandAnswerOf(a);
@@ -204,10 +233,12 @@ export class RoomStore {
     idemField: string,
     ttlMs: number,
     fingerprint: string,
+    audit = '',
   ): Promise<{ kind: 'locked'; room: StoredRoom; release: () => void } | { kind: 'duplicate'; answer: CommandAnswer } | { kind: 'busy' } | { kind: 'missing' }> {
     const k = this.#keys.room(roomId);
     const token = randomBytes(12).toString('base64url');
-    const a = decodeAnswer(await this.#scripts.call('room-command-begin', [k.commandLock, k.commands, k.room], [token, ttlMs, idemField, fingerprint]));
+    if (audit) await this.#registerAudit(roomId);
+    const a = decodeAnswer(await this.#scripts.call('room-command-begin', [k.commandLock, k.commands, k.room, k.audit], [token, ttlMs, idemField, fingerprint, audit]));
     if (a.duplicate) return { kind: 'duplicate', answer: commandAnswerOf(a) };
     if (a.code === ScriptCode.LOCK_BUSY) return { kind: 'busy' };
     if (a.code === ScriptCode.ROOM_NOT_FOUND) return { kind: 'missing' };
@@ -217,6 +248,45 @@ export class RoomStore {
       room: { doc: JSON.parse(String(f[0])) as RoomDoc, version: Number(f[1]), offset: Number(f[2]), epoch: String(f[3]) },
       release: () => void this.#scripts.call('unlock', [k.commandLock], [token]).catch(() => {}),
     };
+  }
+
+  /**
+   * Puts the room in the audit registry, scored by now (the drainer reads the audit streams of
+   * the rooms in it, those scored within the last day every round), with its consumer group,
+   * before an audited command through this store, at least every `auditRefreshMs`: the
+   * registry holds the room before its stream can hold a record.
+   */
+  async #registerAudit(roomId: string): Promise<void> {
+    const now = Date.now();
+    const last = this.#auditRegistered.get(roomId);
+    if (last !== undefined && now - last < auditRefreshMs) return;
+    const k = this.#keys.room(roomId);
+    await ensureAuditGroup(this.#redis, k.audit);
+    await this.#redis.zadd(this.#keys.auditRegistry, now, roomId);
+    if (this.#auditRegistered.size >= 10_000) this.#auditRegistered.clear();
+    this.#auditRegistered.set(roomId, now);
+  }
+
+  /**
+   * Counts a refused host command of a room (one field per actor, role, command and code, at
+   * most `refusalFieldCap` of them; an expiring hash): refusals are counted, not recorded one by one.
+   */
+  async countRefusal(roomId: string, r: { actor: string; role: string; command: string; errorCode: string }): Promise<number> {
+    const field = JSON.stringify([r.actor, r.role, r.command, r.errorCode]);
+    const overflow = JSON.stringify(['*', '*', r.command, r.errorCode]);
+    const a = expectOk(await this.#scripts.call('room-refusal', [this.#keys.room(roomId).refusals], [field, overflow, refusalFieldCap, refusalsTtlMs]));
+    return Number(a.fields[0]);
+  }
+
+  /** A room's refusal counts, most frequent first. */
+  async refusals(roomId: string): Promise<RefusalCount[]> {
+    const h = await this.#redis.hgetall(this.#keys.room(roomId).refusals);
+    const out: RefusalCount[] = [];
+    for (const [field, n] of Object.entries(h)) {
+      const [actor, role, command, errorCode] = JSON.parse(field) as string[];
+      out.push({ actor: actor!, role: role!, command: command!, errorCode: errorCode!, count: Number(n) });
+    }
+    return out.sort((a, b) => b.count - a.count || (a.actor < b.actor ? -1 : 1));
   }
 
   /** Takes the room's command lock for `ttlMs`; resolves with a release function, or undefined if held by another. */

@@ -18,11 +18,12 @@ import { inventoryScripts } from '../inventory/scripts.ts';
 import { Catalog } from '../orders/catalog.ts';
 import { Lotteries } from '../orders/lottery.ts';
 import { ActivityPublisher } from './activity.ts';
-import { AuditLog } from './audit.ts';
+import { AuditDrainer, AuditLog } from './audit.ts';
 import { Auth, bearer } from './auth.ts';
 import { Commands } from './commands.ts';
 import { Fanout } from './fanout.ts';
 import { hostCommands } from './host-commands.ts';
+import { HttpLimits } from './http-limits.ts';
 import { abort, copyRequest, errorReply, readBody, requireJsonBody, requireWellFormedPath, send, type ResState } from './http.ts';
 import { createMetrics } from './metrics.ts';
 import { isPublic, type Action } from './policy.ts';
@@ -58,7 +59,8 @@ export interface Gateway {
   readonly inFlight: number;
   /**
    * Graceful: stop accepting, tell sockets when to reconnect (jittered), finish in-flight
-   * requests, close sockets, flush activity events and the audit log.
+   * requests, close sockets, flush activity events, stop the audit drainer (what it leaves stays in
+   * the audit outboxes for the next one).
    */
   close(opts?: { drainMs?: number }): Promise<{ drained: boolean }>;
 }
@@ -78,7 +80,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const store = new RoomStore({ redis, keys });
   const kafka = deps.kafka ?? createKafka(config, log, 'gateway');
   const activity = new ActivityPublisher({ kafka, topic: config.topics.activity, log: log.child({ component: 'activity' }), metrics });
-  const audit = new AuditLog({ db, log: log.child({ component: 'audit' }), node: config.nodeId });
+  const audit = new AuditLog({ db, store });
+  // Every node drains the rooms' audit outboxes into Postgres (one consumer group: they share the work).
+  const auditDrainer = new AuditDrainer({ redis, keys, db, log: log.child({ component: 'audit' }), consumer: config.nodeId, counter: metrics.auditRecords });
+  auditDrainer.start();
 
   // The fan-out and the hub call each other back: resyncs need the hub's snapshot, the hub's
   // deltas go to the fan-out. Neither calls the other while being built.
@@ -144,17 +149,24 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     log: log.child({ component: 'commands' }),
     store,
     hub,
-    audit,
     metrics,
     commands: hostCommands({ config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries }),
   });
   const pipeline = createPipelineHealth({ redis, keys, kafka, config, registry: metrics.registry, log: log.child({ component: 'pipeline-health' }) });
-  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, fanout, hub, flash, groups, payments, catalog, runOfShow, commands, lotteries, presence, pipeline };
+  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, auditDrainer, fanout, hub, flash, groups, payments, catalog, runOfShow, commands, lotteries, presence, pipeline };
 
   // ---- HTTP
+  const limits = new HttpLimits(config);
+  /** A write over its rate: counted, then refused with 429 RATE_LIMITED and Retry-After. */
+  const limited = (scope: string) => (err: unknown) => {
+    if (err instanceof LivesaleError && err.code === 'RATE_LIMITED') metrics.rateLimited.inc({ scope });
+    throw err;
+  };
   /**
    * Every route: the caller of a non-public action is authenticated before the handler runs
-   * (UNAUTHENTICATED otherwise), and the handler must have authorized before it answers.
+   * (UNAUTHENTICATED otherwise), and the handler must have authorized before it answers. Every
+   * write (POST, PUT, DELETE) is rate-limited per client address before its body is read, and
+   * per user once authenticated.
    */
   function route<A extends Action>(method: HttpMethod, pattern: string, name: string, action: A, handler: HttpHandler<A>): void {
     const paramCount = (pattern.match(/:/g) ?? []).length;
@@ -174,8 +186,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         send(res, state, { ...errorReply(new LivesaleError('SHUTTING_DOWN')), headers: { 'retry-after': '1', connection: 'close' } });
         return;
       }
+      const write = method !== 'get';
+      // Read now: uWS allows no access to the response's socket after the first await.
+      const address = write ? Buffer.from(res.getRemoteAddressAsText()).toString('utf8') : '';
       st.inFlight++;
       (async () => {
+        if (write) await limits.address(address).catch(limited('http_address'));
         let body: Buffer = Buffer.alloc(0);
         if (method === 'post' || method === 'put') {
           // Refused before a byte of the body is read: a JSON body sent as text/plain (a
@@ -183,7 +199,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
           requireJsonBody(head.headers);
           body = await readBody(res, state, config.maxPayloadBytes);
         }
-        const call = callOf(action, isPublic(action) ? undefined : await auth.verify(bearer(head.headers.authorization)));
+        const principal = isPublic(action) ? undefined : await auth.verify(bearer(head.headers.authorization));
+        if (write && principal) await limits.user(principal.role, principal.sub).catch(limited('http_user'));
+        const call = callOf(action, principal);
         const reply = await handler({ ...head, body }, call);
         requireAuthorized(call, `route ${name}`);
         return reply;
@@ -280,7 +298,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
           }
         }
         await hub.close();
-        await Promise.all([activity.close(), audit.flush(), payments.stop(), pipeline.close()]);
+        await Promise.all([activity.close(), auditDrainer.stop(), payments.stop(), pipeline.close()]);
         log.info({ drained }, 'gateway closed');
         return { drained };
       })();

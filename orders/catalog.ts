@@ -1,6 +1,7 @@
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import { LivesaleError } from '../common/platform/errors.ts';
 import type { CampaignItemsTable, Database } from '../common/contracts/ledger-schema.ts';
+import { showForNewItem } from './shows.ts';
 
 export interface RoomRow {
   id: string;
@@ -21,6 +22,8 @@ export interface ItemRow {
   holdSeconds: number;
   /** Tiered group buys: the tiers, what the thresholds count, and below the first threshold. */
   group?: GroupSettings;
+  /** The show the item belongs to; null or absent: the room shelf. */
+  showId?: string | null;
 }
 
 export interface GroupSettings {
@@ -62,6 +65,7 @@ function itemValues(i: Omit<ItemRow, 'id'>): Insertable<CampaignItemsTable> {
     starts_at: new Date(i.startsAt),
     ends_at: new Date(i.endsAt),
     hold_seconds: i.holdSeconds,
+    show_id: i.showId ?? null,
     ...(i.group ? { group_tiers: JSON.stringify(i.group.tiers), group_count_by: i.group.countBy, group_below_first_tier: i.group.belowFirstTier } : {}),
   };
 }
@@ -78,6 +82,7 @@ function itemOf(r: Selectable<CampaignItemsTable>): ItemRow {
     startsAt: r.starts_at.getTime(),
     endsAt: r.ends_at.getTime(),
     holdSeconds: r.hold_seconds,
+    showId: r.show_id,
     ...(r.group_tiers ? { group: { tiers: r.group_tiers, countBy: r.group_count_by ?? 'people', belowFirstTier: r.group_below_first_tier ?? 'fail' } } : {}),
   };
 }
@@ -88,6 +93,11 @@ export class Catalog {
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
+  }
+
+  /** The show a new item of the room goes into (orders/shows.ts `showForNewItem`). */
+  showForNewItem(roomId: string, showId?: string): Promise<string | null> {
+    return showForNewItem(this.#db, roomId, showId);
   }
 
   async createRoom(title: string, hostId: string): Promise<RoomRow> {

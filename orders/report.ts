@@ -5,11 +5,12 @@ import { metricDictionary, type MetricName, type MetricValue } from './metrics.t
 import { sheetRows } from './run-of-show.ts';
 import { reportLotteries, type ReportLottery } from './lottery.ts';
 import type { Show } from './shows.ts';
-import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics } from './stats.ts';
+import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, showFigures, showMetrics, showScope } from './stats.ts';
 
 /**
  * The show review report: the dictionary over the whole show, per-product rows, the per-minute
- * series, planned against actual on-air times, and the top products. As JSON (the API), CSV (one
+ * series, planned against actual on-air times, and the top products. Every figure is the show's
+ * (its items; the room's activity while it was live: orders/stats.ts), never another show's. As JSON (the API), CSV (one
  * part at a time) and a readable text table (the command line).
  */
 
@@ -72,6 +73,10 @@ export interface ShowReport {
     hostId: string;
     plannedStart: string;
     plannedEnd: string;
+    state: 'planned' | 'live' | 'ended';
+    /** When the show went live and ended (null until then): the window of its activity figures. */
+    startedAt: string | null;
+    endedAt: string | null;
     /** First on-air start and last on-air end (null while still on air, or never on air). */
     actualStart: string | null;
     actualEnd: string | null;
@@ -94,12 +99,19 @@ const value = (ms: readonly MetricValue[], name: MetricName) => ms.find((m) => m
 /** Builds the report of a show from the ledger as it stands at `now`. */
 export async function buildReport(db: Kysely<Database>, show: Show, now = Date.now()): Promise<ShowReport> {
   const roomId = show.roomId;
+  const scope = showScope(show);
   const [figures, products, explain, items, intervals, sheet] = await Promise.all([
-    showFigures(db, roomId),
-    productFigures(db, roomId),
-    explainFigures(db, roomId),
-    db.selectFrom('campaign_items').select(['id', 'title']).where('room_id', '=', roomId).orderBy('id').execute(),
-    db.selectFrom('on_air_intervals').selectAll().where('room_id', '=', roomId).orderBy('started_at').execute(),
+    showFigures(db, scope),
+    productFigures(db, scope),
+    explainFigures(db, scope),
+    db.selectFrom('campaign_items').select(['id', 'title']).where('room_id', '=', roomId).where('show_id', '=', show.id).orderBy('id').execute(),
+    db
+      .selectFrom('on_air_intervals')
+      .selectAll()
+      .where('room_id', '=', roomId)
+      .where('item_id', 'in', (q) => q.selectFrom('campaign_items').select('id').where('show_id', '=', show.id))
+      .orderBy('started_at')
+      .execute(),
     sheetRows(db, show.id),
   ]);
 
@@ -186,12 +198,12 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
   const stillOn = allIntervals.some((i) => i.end === null);
   const actualEnd = allIntervals.length && !stillOn ? Math.max(...allIntervals.map((i) => i.end!)) : null;
 
-  const [series, lotteries] = await Promise.all([minuteSeries(db, roomId), reportLotteries(db, show.id)]);
+  const [series, lotteries] = await Promise.all([minuteSeries(db, scope), reportLotteries(db, show.id)]);
   const firstData = series[0]?.minute;
   const lastData = series[series.length - 1]?.minute;
   const from = Math.min(show.plannedStart, firstData ?? show.plannedStart);
   const to = Math.max(lastData ?? Number.NEGATIVE_INFINITY, Math.min(show.plannedEnd, now));
-  const minutes = to >= from ? await minuteSeries(db, roomId, { from, to }) : [];
+  const minutes = to >= from ? await minuteSeries(db, scope, { from, to }) : [];
 
   const topProducts: TopProduct[] = productRows
     .map((p) => ({
@@ -216,6 +228,9 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
       hostId: show.hostId,
       plannedStart: iso(show.plannedStart),
       plannedEnd: iso(show.plannedEnd),
+      state: show.state,
+      startedAt: show.startedAt === null ? null : iso(show.startedAt),
+      endedAt: show.endedAt === null ? null : iso(show.endedAt),
       actualStart: actualStart === null ? null : iso(actualStart),
       actualEnd: actualEnd === null ? null : iso(actualEnd),
     },
@@ -350,7 +365,7 @@ const mss = (seconds: number) => `${Math.floor(seconds / 60)}:${String(Math.roun
 export function reportText(r: ShowReport): string {
   const out: string[] = [];
   const s = r.show;
-  out.push(`Show ${s.id} · ${s.title} · room ${s.roomId} · host ${s.hostId}`);
+  out.push(`Show ${s.id} · ${s.title} · room ${s.roomId} · host ${s.hostId} · ${s.state}${s.startedAt ? ` (live ${hm(s.startedAt)} → ${s.endedAt ? hm(s.endedAt) : 'now'})` : ''}`);
   out.push(`planned ${s.plannedStart.slice(0, 16).replace('T', ' ')} → ${s.plannedEnd.slice(0, 16).replace('T', ' ')} UTC · on air ${hm(s.actualStart)} → ${s.actualStart && !s.actualEnd ? 'now' : hm(s.actualEnd)} · as of ${r.asOf.slice(0, 19).replace('T', ' ')} UTC`);
   out.push('');
   out.push('Summary');

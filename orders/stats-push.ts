@@ -30,7 +30,8 @@ interface RoomState {
 /**
  * Live figures for ops: after each committed batch, the figures of the rooms it touched are
  * computed from the ledger and published to the room's ops and host sockets through the gateway
- * (`{"type":"stats", roomId, asOf, committedAt, metrics}`). Throttled per room: the first commit
+ * (`{"type":"stats", roomId, showId, asOf, committedAt, metrics}`): the figures of the room's
+ * current show (orders/stats.ts `roomStats`), so a room's second show is pushed from zero. Throttled per room: the first commit
  * after a quiet spell is pushed at once; commits during a push or within `minIntervalMs` of the
  * last one are folded into the next push, which always reflects the newest commit.
  */
@@ -75,7 +76,7 @@ export class StatsPusher {
     s.running = true;
     try {
       const stats = await roomStats(this.#o.db, roomId);
-      await this.#o.publish(roomId, { roomId, asOf: stats.asOf, committedAt, metrics: stats.metrics });
+      await this.#o.publish(roomId, { roomId, showId: stats.showId, asOf: stats.asOf, committedAt, metrics: stats.metrics });
       this.#pushed++;
       s.failures = 0;
       s.retryAt = 0;

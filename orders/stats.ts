@@ -1,13 +1,46 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { metric, ratio, type MetricValue } from './metrics.ts';
+import { currentShow } from './shows.ts';
 
 /**
- * The figures of the metric dictionary, read from the ledger: order figures from the per-minute
- * table the writer keeps, distinct counts from the sets it keeps (buyers, viewers, product
- * visitors, followers), online from room.online samples, explain-window GMV from the orders and
- * on-air intervals. A show is one room's broadcast, so show figures are room figures.
+ * The figures of the metric dictionary, read from the ledger, for one scope:
+ *
+ * - a show: order figures (per-minute table, buyers, explain-window GMV) are those of the show's
+ *   items (campaign_items.show_id); activity figures (viewers, pv, watch time, online, product
+ *   visitors, followers gained) are those of the room's activity events timed while the show
+ *   was live, from its started_at to its ended_at (or now). A show never started has no
+ *   activity. A room's second show therefore starts from zero in every figure.
+ * - a room with no show at all (rooms from before shows): every item and all activity, from the
+ *   sets the writer keeps (viewers, product visitors, followers).
  */
+
+/** What figures are over: a show (its items, its live window) or a whole room that has no show. */
+export type FigureScope =
+  | { kind: 'room'; roomId: string }
+  | { kind: 'show'; roomId: string; showId: string; startedAt: number | null; endedAt: number | null };
+
+/** A scope, or a room id for the whole room (every item, all activity). */
+export type ScopeArg = FigureScope | string;
+const scopeOf = (a: ScopeArg): FigureScope => (typeof a === 'string' ? { kind: 'room', roomId: a } : a);
+
+/** The scope of a show. */
+export function showScope(show: { id: string; roomId: string; startedAt: number | null; endedAt: number | null }): FigureScope {
+  return { kind: 'show', roomId: show.roomId, showId: show.id, startedAt: show.startedAt, endedAt: show.endedAt };
+}
+
+/** `AND <item column> IN (the show's items)` for a show; nothing for a room. */
+function itemFilter(scope: FigureScope, col = 'item_id') {
+  return scope.kind === 'room' ? sql`` : sql`AND ${sql.ref(col)} IN (SELECT id FROM campaign_items WHERE show_id = ${scope.showId})`;
+}
+
+/** `AND <time column> within the show's live window` for a show (false when never started); nothing for a room. */
+function windowFilter(scope: FigureScope, col = 'at') {
+  if (scope.kind === 'room') return sql``;
+  if (scope.startedAt === null) return sql`AND false`;
+  const to = scope.endedAt === null ? sql`'infinity'::timestamptz` : sql`${new Date(scope.endedAt).toISOString()}::timestamptz`;
+  return sql`AND ${sql.ref(col)} >= ${new Date(scope.startedAt).toISOString()}::timestamptz AND ${sql.ref(col)} < ${to}`;
+}
 
 export interface OrderFigures {
   placedOrders: number;
@@ -56,37 +89,20 @@ export interface MinuteFigures extends OrderFigures {
 const zeroOrders = (): OrderFigures => ({ placedOrders: 0, orderedGmv: 0, paidOrders: 0, paidGmv: 0, refunds: 0, refunded: 0 });
 const n = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
 
-/** The order figures of stats_minute rows, summed per group (each under its column name). */
-const orderSums = () =>
-  [
-    sql<string>`sum(placed_orders)`.as('placed_orders'),
-    sql<string>`sum(ordered_gmv)`.as('ordered_gmv'),
-    sql<string>`sum(paid_orders)`.as('paid_orders'),
-    sql<string>`sum(paid_gmv)`.as('paid_gmv'),
-    sql<string>`sum(refunds)`.as('refunds'),
-    sql<string>`sum(refunded)`.as('refunded'),
-  ] as const;
-
 type OrderSums = Record<'placed_orders' | 'ordered_gmv' | 'paid_orders' | 'paid_gmv' | 'refunds' | 'refunded', string | null>;
 
 function orderFiguresOf(r: OrderSums): OrderFigures {
   return { placedOrders: n(r.placed_orders), orderedGmv: n(r.ordered_gmv), paidOrders: n(r.paid_orders), paidGmv: n(r.paid_gmv), refunds: n(r.refunds), refunded: n(r.refunded) };
 }
 
-/** Order figures per item, from the per-minute table. */
-export async function orderFiguresByItem(db: Kysely<Database>, roomId: string): Promise<Map<string, OrderFigures>> {
-  const rows = await db
-    .selectFrom('stats_minute')
-    .where('room_id', '=', roomId)
-    .groupBy('item_id')
-    .select(['item_id', ...orderSums()])
-    .execute();
-  return new Map(
-    rows.map((r) => [
-      r.item_id,
-      orderFiguresOf(r),
-    ]),
-  );
+/** Order figures per item of the scope, from the per-minute table. */
+export async function orderFiguresByItem(db: Kysely<Database>, arg: ScopeArg): Promise<Map<string, OrderFigures>> {
+  const scope = scopeOf(arg);
+  const rows = await sql<{ item_id: string } & OrderSums>`
+    SELECT item_id, sum(placed_orders) AS placed_orders, sum(ordered_gmv) AS ordered_gmv, sum(paid_orders) AS paid_orders,
+           sum(paid_gmv) AS paid_gmv, sum(refunds) AS refunds, sum(refunded) AS refunded
+    FROM stats_minute WHERE room_id = ${scope.roomId} ${itemFilter(scope)} GROUP BY item_id`.execute(db);
+  return new Map(rows.rows.map((r) => [String(r.item_id), orderFiguresOf(r)]));
 }
 
 function sumOrders(all: Iterable<OrderFigures>): OrderFigures {
@@ -103,40 +119,61 @@ function sumOrders(all: Iterable<OrderFigures>): OrderFigures {
 }
 
 /** Every show-scope figure except explain-window GMV (cheap enough for the live push). */
-export async function showFigures(db: Kysely<Database>, roomId: string): Promise<ShowFigures> {
-  const [byItem, buyers, viewers, visitors, followers, online] = await Promise.all([
-    orderFiguresByItem(db, roomId),
-    db.selectFrom('room_buyers').where('room_id', '=', roomId).select(sql<string>`count(distinct user_id)`.as('n')).executeTakeFirstOrThrow(),
-    db
-      .selectFrom('room_viewers')
-      .where('room_id', '=', roomId)
-      .select([sql<string>`count(*) filter (where entries > 0)`.as('uv'), sql<string>`coalesce(sum(entries), 0)`.as('pv'), sql<string>`coalesce(sum(watch_ms), 0)`.as('watch_ms')])
-      .executeTakeFirstOrThrow(),
-    db.selectFrom('product_visitors').where('room_id', '=', roomId).select(sql<string>`count(distinct user_id)`.as('n')).executeTakeFirstOrThrow(),
-    db.selectFrom('room_followers').where('room_id', '=', roomId).select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow(),
+export async function showFigures(db: Kysely<Database>, arg: ScopeArg): Promise<ShowFigures> {
+  const scope = scopeOf(arg);
+  const roomId = scope.roomId;
+  const viewers =
+    scope.kind === 'room'
+      ? sql<{ uv: string; pv: string; watch_ms: string }>`
+          SELECT count(*) FILTER (WHERE entries > 0) AS uv, coalesce(sum(entries), 0) AS pv, coalesce(sum(watch_ms), 0) AS watch_ms
+          FROM room_viewers WHERE room_id = ${roomId}`
+      : sql<{ uv: string; pv: string; watch_ms: string }>`
+          SELECT count(DISTINCT user_id) FILTER (WHERE type = 'viewer.joined') AS uv,
+                 count(*) FILTER (WHERE type = 'viewer.joined') AS pv,
+                 coalesce(sum(value) FILTER (WHERE type = 'viewer.left'), 0) AS watch_ms
+          FROM room_activity WHERE room_id = ${roomId} AND type IN ('viewer.joined', 'viewer.left') ${windowFilter(scope)}`;
+  const visitors =
+    scope.kind === 'room'
+      ? sql<{ n: string }>`SELECT count(DISTINCT user_id) AS n FROM product_visitors WHERE room_id = ${roomId}`
+      : sql<{ n: string }>`SELECT count(DISTINCT user_id) AS n FROM room_activity WHERE room_id = ${roomId} AND type = 'product.clicked' ${windowFilter(scope)}`;
+  const [byItem, buyers, v, pvis, followers, online] = await Promise.all([
+    orderFiguresByItem(db, scope),
+    sql<{ n: string }>`SELECT count(DISTINCT user_id) AS n FROM room_buyers WHERE room_id = ${roomId} ${itemFilter(scope)}`.execute(db),
+    viewers.execute(db),
+    visitors.execute(db),
+    sql<{ n: string }>`SELECT count(*) AS n FROM room_followers WHERE room_id = ${roomId} ${windowFilter(scope, 'followed_at')}`.execute(db),
     sql<{ last: string | null; peak: string | null }>`
-      SELECT (SELECT value FROM room_activity WHERE room_id = ${roomId} AND type = 'room.online' ORDER BY at DESC, event_id DESC LIMIT 1) AS last,
-             (SELECT max(value) FROM room_activity WHERE room_id = ${roomId} AND type = 'room.online') AS peak`.execute(db),
+      SELECT (SELECT value FROM room_activity WHERE room_id = ${roomId} AND type = 'room.online' ${windowFilter(scope)} ORDER BY at DESC, event_id DESC LIMIT 1) AS last,
+             (SELECT max(value) FROM room_activity WHERE room_id = ${roomId} AND type = 'room.online' ${windowFilter(scope)}) AS peak`.execute(db),
   ]);
+  const vr = v.rows[0];
   return {
     ...sumOrders(byItem.values()),
-    buyers: n(buyers.n),
-    uv: n(viewers.uv),
-    pv: n(viewers.pv),
-    watchMs: n(viewers.watch_ms),
+    buyers: n(buyers.rows[0]?.n),
+    uv: n(vr?.uv),
+    pv: n(vr?.pv),
+    watchMs: n(vr?.watch_ms),
     online: n(online.rows[0]?.last),
     peakOnline: n(online.rows[0]?.peak),
-    productVisitors: n(visitors.n),
-    newFollowers: n(followers.n),
+    productVisitors: n(pvis.rows[0]?.n),
+    newFollowers: n(followers.rows[0]?.n),
   };
 }
 
-/** Per-product figures for every item of the room that has any. */
-export async function productFigures(db: Kysely<Database>, roomId: string): Promise<Map<string, ProductFigures>> {
+/** Per-product figures for every item of the scope that has any. */
+export async function productFigures(db: Kysely<Database>, arg: ScopeArg): Promise<Map<string, ProductFigures>> {
+  const scope = scopeOf(arg);
+  const roomId = scope.roomId;
+  const visitorsQ =
+    scope.kind === 'room'
+      ? sql<{ item_id: string; n: string }>`SELECT item_id, count(*) AS n FROM product_visitors WHERE room_id = ${roomId} GROUP BY item_id`
+      : sql<{ item_id: string; n: string }>`
+          SELECT item_id, count(DISTINCT user_id) AS n FROM room_activity
+          WHERE room_id = ${roomId} AND type = 'product.clicked' ${itemFilter(scope)} ${windowFilter(scope)} GROUP BY item_id`;
   const [byItem, buyers, visitors] = await Promise.all([
-    orderFiguresByItem(db, roomId),
-    db.selectFrom('room_buyers').where('room_id', '=', roomId).groupBy('item_id').select(['item_id', sql<string>`count(*)`.as('n')]).execute(),
-    db.selectFrom('product_visitors').where('room_id', '=', roomId).groupBy('item_id').select(['item_id', sql<string>`count(*)`.as('n')]).execute(),
+    orderFiguresByItem(db, scope),
+    sql<{ item_id: string; n: string }>`SELECT item_id, count(*) AS n FROM room_buyers WHERE room_id = ${roomId} ${itemFilter(scope)} GROUP BY item_id`.execute(db),
+    visitorsQ.execute(db),
   ]);
   const out = new Map<string, ProductFigures>();
   const get = (itemId: string) => {
@@ -145,8 +182,8 @@ export async function productFigures(db: Kysely<Database>, roomId: string): Prom
     return p;
   };
   for (const [itemId, f] of byItem) Object.assign(get(itemId), f);
-  for (const r of buyers) get(r.item_id).buyers = n(r.n);
-  for (const r of visitors) get(r.item_id).productVisitors = n(r.n);
+  for (const r of buyers.rows) get(String(r.item_id)).buyers = n(r.n);
+  for (const r of visitors.rows) get(String(r.item_id)).productVisitors = n(r.n);
   return out;
 }
 
@@ -154,16 +191,18 @@ export async function productFigures(db: Kysely<Database>, roomId: string): Prom
  * Explain-window GMV per item: the ordered GMV of its orders placed while it was on air, after
  * its first on-air start while off air, and before it was first on air (or never on air).
  */
-export async function explainFigures(db: Kysely<Database>, roomId: string): Promise<Map<string, ExplainFigures>> {
+export async function explainFigures(db: Kysely<Database>, arg: ScopeArg): Promise<Map<string, ExplainFigures>> {
+  const scope = scopeOf(arg);
+  const roomId = scope.roomId;
   const r = await sql<{ item_id: string; on_air: string | null; after: string | null; before: string | null }>`
     WITH iv AS (
-      SELECT item_id, started_at, coalesce(ended_at, 'infinity'::timestamptz) AS ended_at FROM on_air_intervals WHERE room_id = ${roomId}
+      SELECT item_id, started_at, coalesce(ended_at, 'infinity'::timestamptz) AS ended_at FROM on_air_intervals WHERE room_id = ${roomId} ${itemFilter(scope)}
     ), f AS (
       SELECT item_id, min(started_at) AS first_start FROM iv GROUP BY item_id
     ), o AS (
       SELECT o.item_id, o.amount, o.held_at,
              EXISTS (SELECT 1 FROM iv WHERE iv.item_id = o.item_id AND o.held_at >= iv.started_at AND o.held_at < iv.ended_at) AS on_air
-      FROM orders o WHERE o.room_id = ${roomId}
+      FROM orders o WHERE o.room_id = ${roomId} ${itemFilter(scope, 'o.item_id')}
     )
     SELECT o.item_id,
            sum(o.amount) FILTER (WHERE o.on_air) AS on_air,
@@ -171,32 +210,33 @@ export async function explainFigures(db: Kysely<Database>, roomId: string): Prom
            sum(o.amount) FILTER (WHERE NOT o.on_air AND (f.first_start IS NULL OR o.held_at < f.first_start)) AS before
     FROM o LEFT JOIN f ON f.item_id = o.item_id
     GROUP BY o.item_id`.execute(db);
-  return new Map(r.rows.map((x) => [x.item_id, { onAir: n(x.on_air), after: n(x.after), before: n(x.before) }]));
+  return new Map(r.rows.map((x) => [String(x.item_id), { onAir: n(x.on_air), after: n(x.after), before: n(x.before) }]));
 }
 
 /** The per-minute series, oldest first, from `from` to `to` (ms, inclusive minutes); empty minutes are zeros. */
-export async function minuteSeries(db: Kysely<Database>, roomId: string, range?: { from: number; to: number }): Promise<MinuteFigures[]> {
+export async function minuteSeries(db: Kysely<Database>, arg: ScopeArg, range?: { from: number; to: number }): Promise<MinuteFigures[]> {
+  const scope = scopeOf(arg);
+  const roomId = scope.roomId;
   const [orders, buyers, activity, followers, lastOnline] = await Promise.all([
-    db
-      .selectFrom('stats_minute')
-      .where('room_id', '=', roomId)
-      .groupBy('minute')
-      .select(['minute', ...orderSums()])
-      .execute(),
+    sql<{ minute: Date } & OrderSums>`
+      SELECT minute, sum(placed_orders) AS placed_orders, sum(ordered_gmv) AS ordered_gmv, sum(paid_orders) AS paid_orders,
+             sum(paid_gmv) AS paid_gmv, sum(refunds) AS refunds, sum(refunded) AS refunded
+      FROM stats_minute WHERE room_id = ${roomId} ${itemFilter(scope)} GROUP BY minute`.execute(db),
     sql<{ m: Date; n: string }>`
       SELECT date_trunc('minute', paid_at) AS m, count(DISTINCT user_id) AS n FROM orders
-      WHERE room_id = ${roomId} AND paid_at IS NOT NULL GROUP BY 1`.execute(db),
+      WHERE room_id = ${roomId} AND paid_at IS NOT NULL ${itemFilter(scope)} GROUP BY 1`.execute(db),
     sql<{ m: Date; pv: string; uv: string; visitors: string; peak: string | null }>`
       SELECT date_trunc('minute', at) AS m,
              count(*) FILTER (WHERE type = 'viewer.joined') AS pv,
              count(DISTINCT user_id) FILTER (WHERE type = 'viewer.joined') AS uv,
              count(DISTINCT user_id) FILTER (WHERE type = 'product.clicked') AS visitors,
              max(value) FILTER (WHERE type = 'room.online') AS peak
-      FROM room_activity WHERE room_id = ${roomId} GROUP BY 1`.execute(db),
-    sql<{ m: Date; n: string }>`SELECT date_trunc('minute', followed_at) AS m, count(*) AS n FROM room_followers WHERE room_id = ${roomId} GROUP BY 1`.execute(db),
+      FROM room_activity WHERE room_id = ${roomId} ${windowFilter(scope)} GROUP BY 1`.execute(db),
+    sql<{ m: Date; n: string }>`
+      SELECT date_trunc('minute', followed_at) AS m, count(*) AS n FROM room_followers WHERE room_id = ${roomId} ${windowFilter(scope, 'followed_at')} GROUP BY 1`.execute(db),
     sql<{ m: Date; v: string }>`
       SELECT DISTINCT ON (date_trunc('minute', at)) date_trunc('minute', at) AS m, value AS v
-      FROM room_activity WHERE room_id = ${roomId} AND type = 'room.online' ORDER BY date_trunc('minute', at), at DESC, event_id DESC`.execute(db),
+      FROM room_activity WHERE room_id = ${roomId} AND type = 'room.online' ${windowFilter(scope)} ORDER BY date_trunc('minute', at), at DESC, event_id DESC`.execute(db),
   ]);
   const out = new Map<number, MinuteFigures>();
   const get = (m: Date | string) => {
@@ -205,9 +245,7 @@ export async function minuteSeries(db: Kysely<Database>, roomId: string, range?:
     if (!f) out.set(t, (f = { minute: t, ...zeroOrders(), buyers: 0, uv: 0, pv: 0, productVisitors: 0, newFollowers: 0, online: null, peakOnline: null }));
     return f;
   };
-  for (const r of orders) {
-    Object.assign(get(r.minute), orderFiguresOf(r));
-  }
+  for (const r of orders.rows) Object.assign(get(r.minute), orderFiguresOf(r));
   for (const r of buyers.rows) get(r.m).buyers = n(r.n);
   for (const r of activity.rows) Object.assign(get(r.m), { pv: n(r.pv), uv: n(r.uv), productVisitors: n(r.visitors), peakOnline: r.peak === null ? null : n(r.peak) });
   for (const r of followers.rows) get(r.m).newFollowers = n(r.n);
@@ -284,13 +322,24 @@ export function minuteMetrics(m: MinuteFigures): MetricValue[] {
 
 export interface RoomStats {
   readonly roomId: string;
+  /** The show the figures are of; null for a room that has no show (whole-room figures). */
+  readonly showId: string | null;
   readonly metrics: readonly MetricValue[];
   readonly asOf: string;
 }
 
-/** A room's live show-scope figures (everything but explain-window GMV). */
-export async function roomStats(db: Kysely<Database>, roomId: string): Promise<RoomStats> {
+/** Live show-scope figures (everything but explain-window GMV) of a scope. */
+export async function scopeStats(db: Kysely<Database>, scope: FigureScope): Promise<RoomStats> {
   const asOf = new Date().toISOString();
-  const f = await showFigures(db, roomId);
-  return { roomId, asOf, metrics: showMetrics(f) };
+  const f = await showFigures(db, scope);
+  return { roomId: scope.roomId, showId: scope.kind === 'show' ? scope.showId : null, asOf, metrics: showMetrics(f) };
+}
+
+/**
+ * A room's live figures: those of its current show (the live one, else the next planned, else
+ * the latest: orders/shows.ts `showOfRoom`); a room that has no show gets its whole-room figures.
+ */
+export async function roomStats(db: Kysely<Database>, roomId: string): Promise<RoomStats> {
+  const show = await currentShow(db, roomId);
+  return scopeStats(db, show ? showScope(show) : { kind: 'room', roomId });
 }

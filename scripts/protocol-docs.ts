@@ -22,6 +22,7 @@ import { policies, type Action } from '../gateway/policy.ts';
 import type { Router, WsMessageType } from '../gateway/router.ts';
 import type { GatewayServices } from '../gateway/routes/index.ts';
 import {
+  auditReplySchema,
   buyBody,
   buyResultSchema,
   cancelBody,
@@ -52,6 +53,9 @@ import {
   roomDocSchema,
   serverFrameSchemas,
   settlementReplySchema,
+  showListReplySchema,
+  showReplySchema,
+  showTransitionBody,
   snapshotFrameSchema,
   stockLevelSchema,
   subscribeBody,
@@ -105,6 +109,9 @@ interface EndpointDoc {
   /** A query string it reads. */
   query?: string;
 }
+
+/** One figure of a stats reply (orders/metrics.ts). */
+const metricValueSchema = z.looseObject({ metric: z.string(), value: z.number().nullable() });
 
 const errorReply = z.object({ error: z.object({ code: z.enum(Object.keys(errorTable) as [string, ...string[]]), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }) });
 
@@ -166,7 +173,12 @@ export const endpointDocs: Record<string, EndpointDoc> = {
     response: commandResultSchema,
     errors: ['FORBIDDEN', 'CONFLICT', 'RATE_LIMITED', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND'],
   },
-  'rooms.audit': { summary: "The room's host command audit log, newest first.", query: 'limit (1 to 1000, default 100)', errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
+  'rooms.audit': {
+    summary: "The room's host command audit log: a row per applied or repeated command, newest first, and the refused commands counted per actor, role, command and error code.",
+    query: 'limit (1 to 1000, default 100)',
+    response: auditReplySchema,
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'],
+  },
   'web.root': { summary: 'Redirects to the demo page.' },
   'web.index': { summary: 'The demo page: a room as a shopper, the host console or an ops dashboard sees it, on the typed client.' },
   'web.file': { summary: 'The demo page\'s files (TypeScript served as JavaScript modules).', errors: ['NOT_FOUND'] },
@@ -217,18 +229,53 @@ export const endpointDocs: Record<string, EndpointDoc> = {
     response: settlementReplySchema,
     errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND'],
   },
-  'rooms.stats': { summary: "A room's live figures from the ledger, each with its metric name, and viewers online.", errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
+  'rooms.stats': {
+    summary: "A room's live figures from the ledger, each with its metric name, and viewers online: the figures of the room's current show (showId; the live one, else the next planned, else the latest), or of the whole room when it has no show (showId null). For a given show use GET /shows/{showId}/stats.",
+    response: z.object({ roomId: z.string(), showId: z.string().nullable(), asOf: z.string(), metrics: z.array(metricValueSchema), online: z.number().int() }),
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'],
+  },
   'stats.dictionary': { summary: "Every metric's name, unit, definition, version and scopes." },
-  'shows.create': { summary: "Creates a show (a room's broadcast and its run sheet).", body: createShowBody, errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
-  'shows.get': { summary: 'A show and its run sheet.', errors: ['FORBIDDEN'] },
-  'rooms.show': { summary: "The show of a room.", errors: ['FORBIDDEN'] },
-  'shows.stats': { summary: 'Every dictionary metric per show, per product and per minute.', errors: ['FORBIDDEN'] },
+  'shows.create': {
+    summary: "Creates a planned show in a room (a room has many shows over time). Run-sheet items on the room shelf are carried into the show. SHOW_EXISTS when a planned or live show of the room overlaps the planned window.",
+    body: createShowBody,
+    response: showReplySchema,
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'SHOW_EXISTS'],
+  },
+  'shows.get': { summary: 'A show, its state and its run sheet.', response: showReplySchema, errors: ['FORBIDDEN', 'SHOW_NOT_FOUND'] },
+  'shows.start': {
+    summary: "Starts a planned show (planned → live); the room's viewers get a show delta. At most one live show per room.",
+    body: showTransitionBody,
+    response: showReplySchema,
+    errors: ['FORBIDDEN', 'SHOW_NOT_FOUND', 'SHOW_STATE', 'SHOW_LIVE'],
+  },
+  'shows.end': { summary: "Ends a live show (live → ended); the room's viewers get a show delta.", body: showTransitionBody, response: showReplySchema, errors: ['FORBIDDEN', 'SHOW_NOT_FOUND', 'SHOW_STATE'] },
+  'rooms.shows': { summary: "A room's shows, latest planned start first.", response: showListReplySchema, errors: ['FORBIDDEN', 'ROOM_NOT_FOUND'] },
+  'rooms.show': { summary: "The room's current show: the live one, else the next planned, else the latest.", response: showReplySchema, errors: ['FORBIDDEN', 'SHOW_NOT_FOUND'] },
+  'shows.stats': {
+    summary: "Every dictionary metric of the show, per product and per minute: its items' orders, and the room's activity while it was live.",
+    response: z.object({
+      showId: z.string(),
+      roomId: z.string(),
+      state: z.enum(['planned', 'live', 'ended']),
+      asOf: z.string(),
+      metrics: z.array(metricValueSchema),
+      products: z.array(z.object({ itemId: z.string(), metrics: z.array(metricValueSchema) })),
+      minutes: z.array(z.object({ minute: z.string(), metrics: z.array(metricValueSchema) })),
+    }),
+    errors: ['FORBIDDEN', 'SHOW_NOT_FOUND'],
+  },
+  'shows.audit': {
+    summary: 'The host commands recorded while the show was live, newest first (none before it starts).',
+    query: 'limit (1 to 1000, default 100)',
+    response: z.object({ roomId: z.string(), showId: z.string(), entries: z.array(z.looseObject({ id: z.string(), command: z.string(), outcome: z.enum(['applied', 'duplicate', 'rejected']), at: z.number().int() })) }),
+    errors: ['FORBIDDEN', 'SHOW_NOT_FOUND'],
+  },
   'shows.run': {
     summary: "The run of show (the host's live view): the slot on air with its time left, the next slot, every slot's planned and actual times and drift (actual − planned, ms), and the show's drift, by the server clock. The same view is pushed to the room's host and ops sockets as run_of_show frames.",
     response: runOfShowSchema,
     errors: ['FORBIDDEN', 'SHOW_NOT_FOUND'],
   },
-  'shows.report': { summary: 'The review report as JSON, CSV or text (with every lottery of the show: entrants, winners, seed).', query: 'format=json|csv|text, part (csv)', errors: ['FORBIDDEN', 'INVALID_ARGUMENT'] },
+  'shows.report': { summary: "The show's review report as JSON, CSV or text (with every lottery of the show: entrants, winners, seed).", query: 'format=json|csv|text, part (csv)', errors: ['FORBIDDEN', 'INVALID_ARGUMENT', 'SHOW_NOT_FOUND'] },
   'lotteries.enter': {
     summary: 'Enters a lottery: 201 entered, 200 duplicate (the first entry stands, counted once). Refused before or after the entry window, once drawn, and for shoppers the lottery\'s eligibility rule does not admit.',
     body: lotteryEnterBody,

@@ -1,7 +1,7 @@
 /**
  * The show review report on the command line:
  *   npm run report -- <showId> [--format text|json|csv] [--part summary|products|minutes|schedule|top|lotteries]
- *   npm run report -- --room <roomId>      the show of a room
+ *   npm run report -- --room <roomId>      the current show of a room (live, else next planned, else latest)
  *   npm run report                          the most recent shows
  * Reads the ledger at DATABASE_URL / DATABASE_SCHEMA (common/platform/config.ts).
  */
@@ -42,7 +42,7 @@ await life.run(async () => {
       if (shows.length === 0) console.log('no shows yet (npm start seeds a demo show)');
       else {
         console.log('recent shows (npm run report -- <id>):');
-        for (const s of shows) console.log(`  ${s.id.padStart(6)}  room ${s.roomId.padEnd(6)}  ${new Date(s.plannedStart).toISOString().slice(0, 16).replace('T', ' ')} UTC  ${s.title}`);
+        for (const s of shows) console.log(`  ${s.id.padStart(6)}  room ${s.roomId.padEnd(6)}  ${new Date(s.plannedStart).toISOString().slice(0, 16).replace('T', ' ')} UTC  ${s.state.padEnd(7)}  ${s.title}`);
       }
     } else {
       const show = values.room ? await showOfRoom(db, values.room) : await requireShow(db, showId!);

@@ -29,7 +29,8 @@ await life.run(async () => {
   );
   const show = await seedDemoShow(new HttpClient(url, await auth.issue('demo-host', 'host')));
   console.log(`demo room ${show.roomId}: ${url}/rooms/${show.roomId} (item ${show.onAir} on air)`);
-  console.log(`demo show ${show.showId}: ${url}/shows/${show.showId}/report (npm run report -- ${show.showId})`);
+  console.log(`demo show ${show.showId}: ${url}/shows/${show.showId}/report (npm run report -- ${show.showId}); the room's earlier show: ${show.earlierShowId}`);
+  console.log(`demo lottery ${show.lotteryId}: ${url}/lotteries/${show.lotteryId} (npm run lottery:verify -- ${show.lotteryId} after the draw)`);
   console.log(`shopper token: ${await auth.issue('demo-shopper', 'shopper')}`);
   console.log(`ops token: ${await auth.issue('demo-ops', 'ops')}`);
 });

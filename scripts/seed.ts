@@ -1,37 +1,49 @@
 import { ApiError, type HttpClient } from '../web/client.ts';
+import { demoExtras, demoItems } from './demo-data.ts';
+import { seedLottery } from './seed-lottery.ts';
+import { seedShowInRoom } from './seed-show.ts';
+
+export { demoExtras, demoItems } from './demo-data.ts';
 
 export interface DemoShow {
   roomId: string;
-  /** The show of the room: its run sheet, figures and review report (`npm run report -- <showId>`). */
+  /** The room's live show: its run sheet, figures and review report (`npm run report -- <showId>`). */
   showId: string;
+  /** The room's earlier show (ended): its figures are its own. */
+  earlierShowId: string;
+  /** The live show's items, in run-sheet order. */
   itemIds: string[];
   onAir: string;
+  /** The live show's lottery (entries open for thirty minutes). */
+  lotteryId: string;
 }
-
-/** The demo show's flash-sale items (prices in fen), presented in this order, five minutes each. */
-export const demoItems = [
-  { title: 'Chilean cherries 2 kg (JJ grade)', price: 9900, stock: 500, perUserLimit: 2 },
-  { title: 'Yunnan coffee beans 500 g', price: 5900, stock: 300, perUserLimit: 3 },
-  { title: 'Handmade ceramic teapot', price: 19900, stock: 80, perUserLimit: 1 },
-  { title: 'Down jacket, ultralight', price: 49900, stock: 200, perUserLimit: 1 },
-];
-
-/** Run-sheet lines without a listed item: a backup product and lottery prizes. */
-export const demoExtras = [
-  { role: 'backup' as const, title: 'Backup: Hainan mangoes 5 kg' },
-  { role: 'lottery' as const, title: 'Lottery: ceramic cup set' },
-  { role: 'lottery' as const, title: 'Lottery: 100-yuan coupon' },
-];
 
 const slotMs = 5 * 60_000;
 
+async function ok(r: Promise<{ status: number; body: unknown }>, what: string): Promise<unknown> {
+  const x = await r;
+  if (x.status >= 300) {
+    const e = (x.body as { error?: { code?: string; message?: string } })?.error;
+    throw new ApiError(x.status, e?.code ?? 'UNKNOWN', e?.message ?? `${what} failed`);
+  }
+  return x.body;
+}
+
 /**
- * Creates a room with the demo items (sale open now for two hours), its show (planned now for
- * two hours) with a run sheet (each item in a five-minute slot, then the backup and the lottery
- * prizes), and puts the first item on air.
+ * The demo: a room with two shows, as a channel has them day after day. The earlier show ran
+ * (started, its items delisted, ended); the second is live, driven by its run sheet: the demo
+ * items (sale open now for two hours) in five-minute slots, then a backup and two lottery prizes.
+ * The first slot goes on air through the run of show (`next`), and a lottery (a coupon, open to
+ * anyone for thirty minutes) takes entries.
  */
 export async function seedDemoShow(host: HttpClient, now = Date.now()): Promise<DemoShow> {
   const room = await host.createRoom('Autumn harvest live (demo)');
+  const earlier = await seedShowInRoom(host, room.id, { title: 'Autumn harvest warm-up (demo)', now });
+  await host.putOnAir(room.id, null);
+  for (const id of earlier.itemIds) await host.command(room.id, { command: 'delist', itemId: id });
+  await ok(host.request('POST', `/shows/${earlier.showId}/end`), 'ending the earlier show');
+
+  // No show is planned or live now, so the items wait on the room's shelf until the run sheet carries them into the show.
   const itemIds: string[] = [];
   for (const it of demoItems) {
     const item = await host.addItem(room.id, { ...it, startsAt: now, endsAt: now + 2 * 3600_000, holdSeconds: 900 });
@@ -41,11 +53,12 @@ export async function seedDemoShow(host: HttpClient, now = Date.now()): Promise<
     ...demoItems.map((it, i) => ({ role: 'main' as const, title: it.title, itemId: itemIds[i]!, plannedStart: now + i * slotMs, plannedEnd: now + (i + 1) * slotMs })),
     ...demoExtras,
   ];
-  const r = await host.request('POST', '/shows', { roomId: room.id, title: 'Autumn harvest live (demo)', plannedStart: now, plannedEnd: now + 2 * 3600_000, runSheet });
-  if (r.status !== 201) {
-    const e = (r.body as { error?: { code?: string; message?: string } })?.error;
-    throw new ApiError(r.status, e?.code ?? 'UNKNOWN', e?.message ?? 'creating the demo show failed');
-  }
-  await host.putOnAir(room.id, itemIds[0]!);
-  return { roomId: room.id, showId: String((r.body as { show: { id: string } }).show.id), itemIds, onAir: itemIds[0]! };
+  const created = (await ok(host.request('POST', '/shows', { roomId: room.id, title: 'Autumn harvest live (demo)', plannedStart: now, plannedEnd: now + 2 * 3600_000, runSheet }), 'creating the demo show')) as {
+    show: { id: string };
+  };
+  const showId = String(created.show.id);
+  await ok(host.request('POST', `/shows/${showId}/start`), 'starting the demo show');
+  await host.command(room.id, { command: 'next' });
+  const lottery = await seedLottery(host, room.id, { title: 'Lucky bag: 100-yuan coupon', winners: 3, showId }, now);
+  return { roomId: room.id, showId, earlierShowId: earlier.showId, itemIds, onAir: itemIds[0]!, lotteryId: lottery.id };
 }

@@ -6,8 +6,13 @@
  * gateway, outbox relay, inventory sweeper and ledger writer as child processes (`node
  * dist/scripts/<name>.js`, as in production), seeds a demo show, prints the URLs and keeps a
  * one-line live status until Ctrl-C, then stops everything it started.
+ *
+ * A service that crashes is restarted with backoff (scripts/supervise.ts); one that keeps
+ * crashing stops the others and npm start exits non-zero. Whatever ends it (Ctrl-C, SIGTERM, a
+ * failed startup, a service given up on), the services are stopped and so is what the stack
+ * started.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,51 +28,38 @@ import { build } from './build/build.ts';
 import { seedDemoShow } from './seed.ts';
 import { ensureStack, stackDir, stopStack, type StackState } from './stack/stack.ts';
 import { waitFor } from './stack/proc.ts';
+import { exitPlan, supervise, type Service } from './supervise.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const say = (line: string) => process.stdout.write(`${line}\n`);
-const children: { name: string; proc: ChildProcess }[] = [];
-let started: StackState = {};
-let stopping = false;
+const say = (line: string) => {
+  if (process.stdout.isTTY) process.stdout.write('\r\x1b[K');
+  process.stdout.write(`${line}\n`);
+};
+let stack: Promise<StackState> | undefined;
 let statusTimer: NodeJS.Timeout | undefined;
 
-async function shutdown(code: number): Promise<never> {
-  if (stopping) process.exit(code);
-  stopping = true;
-  if (statusTimer) clearInterval(statusTimer);
-  if (process.stdout.isTTY) process.stdout.write('\n');
-  say('[start] shutting down …');
-  await Promise.all(
-    children.map(
-      ({ name, proc }) =>
-        new Promise<void>((resolve) => {
-          if (proc.exitCode !== null) return resolve();
-          const kill = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-          proc.once('exit', () => {
-            clearTimeout(kill);
-            say(`[start] ${name} stopped`);
-            resolve();
-          });
-          proc.kill('SIGTERM');
-        }),
-    ),
-  );
-  await stopStack({ only: started, say });
-  say('[start] bye');
-  process.exit(code);
-}
-
-process.on('SIGINT', () => void shutdown(0));
-process.on('SIGTERM', () => void shutdown(0));
+// Every way out (Ctrl-C, SIGTERM, a failed startup, a service given up on) stops the services,
+// then what the stack started; a stack still being brought up is waited for, so what it starts
+// is stopped too.
+const plan = exitPlan({
+  say,
+  beforeStop: () => clearInterval(statusTimer),
+  cleanup: async () => {
+    const started = await stack?.catch(() => ({}) as StackState);
+    if (started) await stopStack({ only: started, say });
+  },
+});
 
 try {
   await build((line) => say(line));
-  const stack = await ensureStack({ say: (line, transient) => (transient ? process.stdout.isTTY && process.stdout.write(`\r${line}\x1b[K`) : say(line)) });
-  started = stack.started;
+  const up = ensureStack({ say: (line, transient) => (transient ? process.stdout.isTTY && process.stdout.write(`\r${line}\x1b[K`) : say(line)) });
+  stack = up.then((s) => s.started);
+  const endpoints = await up;
+  if (plan.stopping) await plan.shutdown(0);
   const env: Record<string, string> = {
-    REDIS_URL: stack.redisUrl,
-    DATABASE_URL: stack.databaseUrl,
-    KAFKA_BROKERS: stack.kafkaBrokers,
+    REDIS_URL: endpoints.redisUrl,
+    DATABASE_URL: endpoints.databaseUrl,
+    KAFKA_BROKERS: endpoints.kafkaBrokers,
     // npm start is the local demo: development mode unless told otherwise, one secret for all.
     LIVESALE_ENV: process.env.LIVESALE_ENV || 'development',
     JWT_SECRET: process.env.JWT_SECRET || randomBytes(32).toString('base64url'),
@@ -92,41 +84,40 @@ try {
     { name: 'sweeper', entry: 'dist/scripts/sweeper.js' },
     { name: 'writer', entry: 'dist/scripts/writer.js' },
   ];
-  for (const s of services) {
+  const spawnService = (s: (typeof services)[number]): Service => {
     const file = join(logDir, `${s.name}.log`);
     const out = createWriteStream(file, { flags: 'a' });
-    const proc = spawn(process.execPath, [s.entry], {
-      cwd: root,
-      env: { ...process.env, ...env, NODE_ID: `${s.name}-1`, LIVESALE_PARENT_PID: String(process.pid) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Own process group: Ctrl-C reaches only this supervisor, which stops the services in order.
-      detached: true,
-    });
-    // Full logs go to the file; warnings and errors also to the console.
-    const relay = (chunk: Buffer) => {
-      out.write(chunk);
-      for (const line of chunk.toString().split('\n')) {
-        const level = /"level":(\d+)/.exec(line)?.[1];
-        if (line.trim() && (!level || Number(level) >= 40)) {
-          if (process.stdout.isTTY) process.stdout.write('\r\x1b[K');
-          say(`[${s.name}] ${line}`);
-        }
-      }
-    };
-    proc.stdout!.on('data', relay);
-    proc.stderr!.on('data', relay);
-    proc.once('exit', (code, signal) => {
-      if (!stopping) {
-        say(`[start] ${s.name} exited unexpectedly (${signal ?? code}); its log: ${file}`);
-        void shutdown(1);
-      }
-    });
-    children.push({ name: s.name, proc });
     say(`[start] ${s.name} starting (log: ${file})`);
-  }
+    return {
+      name: s.name,
+      spawn() {
+        const proc = spawn(process.execPath, [s.entry], {
+          cwd: root,
+          env: { ...process.env, ...env, NODE_ID: `${s.name}-1`, LIVESALE_PARENT_PID: String(process.pid) },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          // Own process group: Ctrl-C reaches only this supervisor, which stops the services in order.
+          detached: true,
+        });
+        // Full logs go to the file; warnings and errors also to the console.
+        const relay = (chunk: Buffer) => {
+          out.write(chunk);
+          for (const line of chunk.toString().split('\n')) {
+            const level = /"level":(\d+)/.exec(line)?.[1];
+            if (line.trim() && (!level || Number(level) >= 40)) say(`[${s.name}] ${line}`);
+          }
+        };
+        proc.stdout!.on('data', relay);
+        proc.stderr!.on('data', relay);
+        return proc;
+      },
+    };
+  };
+  if (plan.stopping) await plan.shutdown(0);
+  plan.attach(supervise({ services: services.map(spawnService), say }));
 
   const baseUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
-  await waitFor(`the gateway to answer ${baseUrl}/healthz (see ${join(logDir, 'gateway.log')})`, async () => (await fetch(`${baseUrl}/healthz`)).ok, 60_000, 200);
+  await waitFor(`the gateway to answer ${baseUrl}/healthz (see ${join(logDir, 'gateway.log')})`, async () => plan.stopping || (await fetch(`${baseUrl}/healthz`)).ok, 60_000, 200);
+  if (plan.stopping) await plan.shutdown(0);
 
   const auth = new Auth(env.JWT_SECRET!);
   const hostToken = await auth.issue('demo-host', 'host');
@@ -143,6 +134,8 @@ try {
   say(`  demo page      ${baseUrl}/web/?role=shopper&user=alice&room=${show.roomId}   (host console: ?role=host&user=demo-host&room=${show.roomId})`);
   say(`  buy (HTTP)     curl -X POST ${baseUrl}/rooms/${show.roomId}/items/${show.onAir}/buy -H 'authorization: Bearer ${shopperToken}' -H 'content-type: application/json' -d '{"qty":1,"idempotencyKey":"try-1"}'`);
   say(`  stats (ops)    curl ${baseUrl}/rooms/${show.roomId}/stats -H 'authorization: Bearer ${opsToken}'`);
+  say(`  shows          live show ${show.showId} (run of show: ${baseUrl}/shows/${show.showId}/run), earlier show ${show.earlierShowId}`);
+  say(`  lottery        ${baseUrl}/lotteries/${show.lotteryId}   (verify after the draw: npm run lottery:verify -- ${show.lotteryId})`);
   say(`  report (ops)   npm run report -- ${show.showId}   or   curl '${baseUrl}/shows/${show.showId}/report?format=text' -H 'authorization: Bearer ${opsToken}'`);
   say(`  demo tokens    POST ${baseUrl}/auth/demo {"role":"shopper","sub":"alice"}`);
   say(`  logs           ${logDir}`);
@@ -161,10 +154,10 @@ try {
         say(line);
       }
     } catch (err) {
-      if (!stopping) say(`[live] status unavailable: ${(err as Error).message}`);
+      if (!plan.stopping) say(`[live] status unavailable: ${(err as Error).message}`);
     }
   }, 1000);
 } catch (err) {
-  say(`[start] ${err instanceof Error ? err.message : String(err)}`);
-  await shutdown(1);
+  if (!plan.stopping) say(`[start] ${err instanceof Error ? err.message : String(err)}`);
+  await plan.shutdown(1, 'startup failed');
 }

@@ -1,4 +1,6 @@
 import type {
+  AuditEntryReply,
+  AuditReply,
   BuyResult,
   CatchupFrame,
   Command,
@@ -21,6 +23,8 @@ import type {
   SnapshotFrame,
 } from '../common/contracts/protocol.ts';
 import { applyDelta } from '../common/contracts/room-view.ts';
+
+export type { AuditEntryReply, AuditReply, RefusalCountReply } from '../common/contracts/protocol.ts';
 
 /**
  * The typed client of the livesale gateway, for tests, load tests and web pages. HTTP through
@@ -75,6 +79,8 @@ export interface CreateItemInput {
   startsAt: number;
   endsAt: number;
   holdSeconds?: number;
+  /** A planned or live show of the room; absent: the live show, else the next planned one, else the room shelf. */
+  showId?: string;
 }
 
 export interface MetricValue {
@@ -86,6 +92,8 @@ export interface MetricValue {
 
 export interface StatsReply {
   roomId: string;
+  /** The show the figures are of (the room's current show); null for a room that has no show. */
+  showId: string | null;
   asOf: string;
   metrics: MetricValue[];
   online: number;
@@ -182,7 +190,12 @@ export class HttpClient {
 
   /** The room's host command audit log, newest first (ops and the room's host). */
   async audit(roomId: string, limit = 100): Promise<AuditEntryReply[]> {
-    return (await this.#ok<{ entries: AuditEntryReply[] }>('GET', `/rooms/${roomId}/audit?limit=${limit}`)).entries;
+    return (await this.auditLog(roomId, limit)).entries;
+  }
+
+  /** The room's audit log and its refused commands, counted per actor, role, command and code. */
+  async auditLog(roomId: string, limit = 100): Promise<AuditReply> {
+    return this.#ok<AuditReply>('GET', `/rooms/${roomId}/audit?limit=${limit}`);
   }
 
   async snapshot(roomId: string): Promise<SnapshotFrame> {
@@ -281,24 +294,6 @@ export interface SubscribeReply {
   endsAt?: number;
 }
 
-export interface AuditEntryReply {
-  id: string;
-  roomId: string;
-  actor: string;
-  role: string;
-  command: string;
-  idempotencyKey?: string;
-  baseVersion?: number;
-  payload: unknown;
-  outcome: 'applied' | 'duplicate' | 'rejected';
-  version?: number;
-  offset?: number;
-  errorCode?: string;
-  errorMessage?: string;
-  via: 'http' | 'ws';
-  durationMs: number;
-  at: number;
-}
 
 /** The figure named `metric` in a stats reply. */
 export function metricValue(stats: StatsReply, metric: string): number | undefined {

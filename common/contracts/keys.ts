@@ -71,6 +71,13 @@ export class RoomKeys {
   readonly commands: string;
   /** Serialises host commands of the room across gateway nodes. */
   readonly commandLock: string;
+  /**
+   * Audit outbox (stream): one entry per applied or repeated host command, appended by the
+   * script that applies or answers it; drained into Postgres `host_commands`.
+   */
+  readonly audit: string;
+  /** Refused host commands (hash): `[actor, role, command, error code]` (JSON) -> count, expiring. */
+  readonly refusals: string;
 
   constructor(prefix: string, readonly id: string) {
     assertId('room', id);
@@ -82,6 +89,8 @@ export class RoomKeys {
     this.peak = `${this.tag}:peak`;
     this.commands = `${this.tag}:cmds`;
     this.commandLock = `${this.tag}:cmdlock`;
+    this.audit = `${this.tag}:audit`;
+    this.refusals = `${this.tag}:refused`;
   }
 }
 
@@ -121,11 +130,24 @@ export class Keys {
     return `${this.prefix}heartbeats:${role}`;
   }
 
+  /** Sorted set of room ids whose audit outbox streams the audit drainer reads, scored by when a node last registered the room (ms). */
+  get auditRegistry(): string {
+    return `${this.prefix}auditrooms`;
+  }
+
+  /** Stream of audit records Postgres refused, with the error (capped). */
+  get auditDeadLetter(): string {
+    return `${this.prefix}audit:dead`;
+  }
+
   /** Set of item ids whose outbox streams the relay drains. */
   get outboxRegistry(): string {
     return `${this.prefix}outboxes`;
   }
 }
+
+/** The consumer group every audit drainer joins on every room's audit stream. */
+export const auditGroup = 'audit';
 
 /** The consumer group every relay instance joins on every outbox stream. */
 export const relayGroup = 'relay';

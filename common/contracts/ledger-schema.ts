@@ -203,9 +203,11 @@ export interface RunSheetOpsTable {
   at: Timestamp;
 }
 
-/** The host_commands table (migration 2026-11-24-0201-host-command-audit). */
+/** The host_commands table (migrations 2026-11-24-0201-host-command-audit, 2026-12-02-0201-host-command-outbox). */
 export interface HostCommandsTable {
   id: Generated<string>;
+  /** The audit outbox record this row came from (room and stream entry id), unique; null on older rows. */
+  record_key: string | null;
   room_id: string;
   actor: string;
   role: string;

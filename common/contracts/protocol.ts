@@ -76,8 +76,17 @@ export const itemInfoSchema = z.object({
     .object({ count, finalPrice: fen, outcome: z.enum(['succeeded', 'failed', 'base_price']) })
     .optional()
     .describe('Group buys: the result once closed'),
+  showId: idSchema.optional().describe('The show the item belongs to (absent: the room shelf, in no show)'),
 });
 export type ItemInfo = z.infer<typeof itemInfoSchema>;
+
+/** A show's state: planned → live → ended (at most one live show per room). */
+export const showStateSchema = z.enum(['planned', 'live', 'ended']);
+export type ShowStateName = z.infer<typeof showStateSchema>;
+
+/** What viewers see of the room's show: its id, title and state. */
+export const roomShowSchema = z.object({ id: idSchema, title: text({ max: 200 }), state: showStateSchema }).describe("The room's show as viewers see it");
+export type RoomShow = z.infer<typeof roomShowSchema>;
 
 export const announcementSchema = z.object({ id: text({ min: 1, max: 64 }), text: text({ max: 1000 }), at: epochMs });
 export type Announcement = z.infer<typeof announcementSchema>;
@@ -149,6 +158,7 @@ export const roomDocSchema = z
     onAir: idSchema.nullable().describe('The item the host is presenting'),
     items: z.record(idSchema, itemInfoSchema).describe('Every item of the room, listed or not'),
     announcements: z.array(announcementSchema).optional().describe(`The last ${20} announcements, oldest first`),
+    show: roomShowSchema.nullable().optional().describe('The show last started or ended in the room (absent until one starts)'),
     lotteries: z.array(lotteryInfoSchema).optional().describe(`The last ${20} lotteries, oldest first`),
   })
   .describe('The structural part of a room, changed only by host commands');
@@ -181,6 +191,7 @@ export const deltaSchema = z
     z.object({ t: z.literal('sale'), item: idSchema, startsAt: epochMs, endsAt: epochMs }).describe('A sale opened, closed or rescheduled (event)'),
     z.object({ t: z.literal('group'), item: idSchema, ...groupProgressSchema.shape, tier: z.number().int().min(0).optional() }).describe('Group buy progress (state; a tier crossing, with `tier`, is an event)'),
     z.object({ t: z.literal('groupClosed'), item: idSchema, count, finalPrice: fen, outcome: z.enum(['succeeded', 'failed', 'base_price']) }).describe('A group buy closed (event)'),
+    z.object({ t: z.literal('show'), show: roomShowSchema }).describe("The room's show started or ended (state)"),
     z
       .object({
         t: z.literal('slot'),
@@ -232,6 +243,8 @@ export function laneOf(d: Delta): Lane {
     }
     case 'group':
       return d.tier !== undefined ? { lane: 'event', urgent: true } : { lane: 'state', keys: [`group:${d.item}`], urgent: false };
+    case 'show':
+      return { lane: 'state', keys: ['show'], urgent: true };
     case 'lotteryEntries':
       return { lane: 'state', keys: [`lottery:${d.lottery}`], urgent: false };
     case 'sale':
@@ -365,6 +378,40 @@ export const commandResultSchema = z.object({
   data: z.record(z.string(), z.unknown()).optional().describe('Command-specific output (e.g. the created item)'),
 });
 export type CommandResult = z.infer<typeof commandResultSchema>;
+
+/** One row of a room's host command audit log: an applied or repeated command. */
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  roomId: idSchema,
+  actor: z.string(),
+  role: z.string(),
+  command: z.string(),
+  idempotencyKey: z.string().optional(),
+  baseVersion: z.number().int().optional(),
+  payload: z.unknown().describe('The command parameters (without the envelope)'),
+  outcome: z.enum(['applied', 'duplicate', 'rejected']).describe('rejected only on rows written before refusals were counted instead'),
+  version: versionSchema.optional().describe('The room version the command produced (or, for a duplicate, first produced)'),
+  offset: offsetSchema.optional(),
+  errorCode: z.string().optional(),
+  errorMessage: z.string().optional(),
+  via: z.enum(['http', 'ws']),
+  durationMs: z.number(),
+  at: epochMs,
+});
+export type AuditEntryReply = z.infer<typeof auditEntrySchema>;
+
+/** Refused host commands of a room, counted per actor, role, command and error code. */
+export const refusalCountSchema = z.object({
+  actor: z.string().describe('The refused caller, or * for the overflow count of a command and code once a room counts many callers'),
+  role: z.string(),
+  command: z.string(),
+  errorCode: z.string(),
+  count: z.number().int(),
+});
+export type RefusalCountReply = z.infer<typeof refusalCountSchema>;
+
+export const auditReplySchema = z.object({ roomId: idSchema, entries: z.array(auditEntrySchema).describe('Newest first'), refusals: z.array(refusalCountSchema).describe('Most frequent first') });
+export type AuditReply = z.infer<typeof auditReplySchema>;
 
 export const commandResultFrameSchema = z.object({ type: z.literal('command.result'), reqId: z.string().optional(), result: commandResultSchema });
 export type CommandResultFrame = z.infer<typeof commandResultFrameSchema>;
@@ -708,6 +755,44 @@ export const closeCodes = {
 } as const;
 
 // ---------------------------------------------------------------------------------------------
+// Shows (HTTP replies)
+
+const runSheetRowSchema = z.object({
+  position: z.number().int().min(1),
+  role: z.enum(['main', 'backup', 'lottery']),
+  title: z.string(),
+  itemId: z.string().nullable(),
+  plannedStart: epochMs.nullable(),
+  plannedEnd: epochMs.nullable(),
+});
+
+/** A show with its run sheet, as the show endpoints answer it. */
+export const showSchema = z
+  .object({
+    id: idSchema,
+    roomId: idSchema,
+    title: z.string(),
+    hostId: z.string(),
+    state: showStateSchema,
+    plannedStart: epochMs,
+    plannedEnd: epochMs,
+    startedAt: epochMs.nullable().describe('When it went live (null while planned)'),
+    endedAt: epochMs.nullable().describe('When it ended (null until then)'),
+    createdAt: epochMs,
+    runSheet: z.array(runSheetRowSchema),
+  })
+  .describe('A show: one broadcast of a room, with its run sheet');
+
+export const showReplySchema = z.object({ show: showSchema });
+
+/** One show in a room's list (no run sheet). */
+export const showListingSchema = showSchema.omit({ runSheet: true, hostId: true, createdAt: true });
+export const showListReplySchema = z.object({ roomId: idSchema, shows: z.array(showListingSchema).describe('Newest planned start first') });
+
+/** No body: POST /shows/:showId/start and /end. */
+export const showTransitionBody = z.strictObject({});
+
+// ---------------------------------------------------------------------------------------------
 // Messages the server accepts (WebSocket)
 
 export const buyMessage = z.strictObject({
@@ -743,6 +828,7 @@ const itemInput = {
   startsAt: epochMs,
   endsAt: epochMs,
   holdSeconds: z.number().int().min(10).max(86_400).optional(),
+  showId: idSchema.optional().describe("A planned or live show of the room the item belongs to; absent: the room's live show, else its next planned one, else the room shelf"),
 };
 
 const tiersInput = z
@@ -774,6 +860,7 @@ export const commandShapes = {
     countBy: z.enum(['people', 'units']).optional(),
     belowFirstTier: z.enum(['fail', 'base_price']).optional(),
     holdSeconds: z.number().int().min(10).max(86_400).optional(),
+    showId: itemInput.showId,
   },
   closeGroup: { itemId: idSchema },
   next: {},

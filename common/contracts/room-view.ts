@@ -33,6 +33,8 @@ export function nextDoc(doc: RoomDoc, d: Delta): RoomDoc {
       return withItem(doc, d.item, { startsAt: d.startsAt, endsAt: d.endsAt });
     case 'groupClosed':
       return withItem(doc, d.item, { closed: { count: d.count, finalPrice: d.finalPrice, outcome: d.outcome } });
+    case 'show':
+      return { ...doc, show: { ...d.show } };
     case 'slot': {
       const next = { ...doc, onAir: d.onAir, listing: [...d.listing] };
       return d.sale ? withItem(next, d.sale.item, { startsAt: d.sale.startsAt, endsAt: d.sale.endsAt }) : next;

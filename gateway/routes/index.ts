@@ -10,7 +10,7 @@ import type { Payments } from '../../inventory/payments.ts';
 import type { Catalog } from '../../orders/catalog.ts';
 import type { Lotteries } from '../../orders/lottery.ts';
 import type { ActivityPublisher } from '../activity.ts';
-import type { AuditLog } from '../audit.ts';
+import type { AuditDrainer, AuditLog } from '../audit.ts';
 import type { Auth } from '../auth.ts';
 import type { Commands } from '../commands.ts';
 import type { Fanout } from '../fanout.ts';
@@ -42,6 +42,8 @@ export interface GatewayServices {
   readonly store: RoomStore;
   readonly activity: ActivityPublisher;
   readonly audit: AuditLog;
+  /** Moves the rooms' audit outboxes into Postgres. */
+  readonly auditDrainer?: AuditDrainer;
   readonly fanout: Fanout;
   readonly hub: RoomHub;
   readonly flash: FlashSale;
@@ -81,7 +83,7 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
   });
   registerMyOrderRoutes(router, { db: s.db, flash: s.flash, catalog: s.catalog, log: s.log });
   registerStatsRoutes(router, { db: s.db, hub: s.hub });
-  registerShowRoutes(router, { db: s.db, catalog: s.catalog });
+  registerShowRoutes(router, { db: s.db, catalog: s.catalog, store: s.store, audit: s.audit, log: s.log });
   registerLotteryRoutes(router, { lotteries: s.lotteries, presence: s.presence, hub: s.hub, log: s.log, stockTickMs: s.config.stockTickMs });
   registerWebRoutes(router, { log: s.log });
 }

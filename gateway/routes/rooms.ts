@@ -90,7 +90,7 @@ export function registerRoomRoutes(router: Router, deps: RoomRouteDeps): void {
     headers: { etag: `"${result.version}"` },
   });
 
-  // The command pipeline authorizes (and audits a refusal) once it has the room.
+  // The command pipeline authorizes (and counts a refusal) once it has the room.
   router.route('post', '/rooms/:roomId/commands', 'rooms.command', 'room.command', async (r, call) => {
     const cmd = parseBody(commandBody, r.body);
     return reply(200, await commands.run(call, r.params[0]!, cmd, 'http'));
@@ -114,7 +114,8 @@ export function registerRoomRoutes(router: Router, deps: RoomRouteDeps): void {
     const room = await hub.require(r.params[0]!);
     call.authorize(room.view.doc);
     const limit = Math.min(1000, Math.max(1, Number(r.query.get('limit') ?? 100) || 100));
-    return { status: 200, body: { roomId: room.id, entries: await audit.entries(room.id, limit) } };
+    const [entries, refusals] = await Promise.all([audit.entries(room.id, limit), audit.refusals(room.id)]);
+    return { status: 200, body: { roomId: room.id, entries, refusals } };
   });
 
   router.wsMessage('command', {

@@ -98,11 +98,15 @@ describe('the auth matrix', () => {
     }
     expect(tried).toBe(commandNames.length * 4 + 4);
     expect(await state()).toEqual(before);
-    // Each refused attempt is in the audit log, with its code.
+    // Each refused attempt is counted per actor, command and code; none is a row of its own.
     const owner = sys.http(await sys.token('host', 'owner'));
-    const rejected = (await owner.audit(roomId, 1000)).filter((e) => e.outcome === 'rejected' && e.errorCode === 'FORBIDDEN');
-    expect(rejected.length).toBe(tried);
-    expect(new Set(rejected.map((e) => e.actor))).toEqual(new Set(['mallory', 'other-host']));
+    const log = await owner.auditLog(roomId, 1000);
+    expect(log.entries.filter((e) => e.outcome === 'rejected')).toEqual([]);
+    const forbidden = log.refusals.filter((r) => r.errorCode === 'FORBIDDEN');
+    expect(forbidden.reduce((n, r) => n + r.count, 0)).toBe(tried);
+    expect(new Set(forbidden.map((r) => r.actor))).toEqual(new Set(['mallory', 'other-host']));
+    expect(new Set(forbidden.map((r) => r.command))).toEqual(new Set(commandNames));
+    expect(forbidden.find((r) => r.actor === 'mallory' && r.command === 'addItem')).toEqual({ actor: 'mallory', role: 'shopper', command: 'addItem', errorCode: 'FORBIDDEN', count: 3 });
   });
 
   it('ops may run host commands in any room', async () => {

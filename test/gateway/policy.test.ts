@@ -74,7 +74,7 @@ describe('the policies', () => {
   });
 
   it("the room's host and ops; another room's host and shoppers are FORBIDDEN", () => {
-    for (const a of ['room.command', 'room.audit.read', 'room.stats.read', 'group.settlement.read'] as const) {
+    for (const a of ['room.command', 'room.audit.read', 'room.stats.read', 'group.settlement.read', 'show.run'] as const) {
       expect(codeOf(() => authorize(a, owner, room)), a).toBeUndefined();
       expect(codeOf(() => authorize(a, who('ops'), room)), a).toBeUndefined();
       expect(codeOf(() => authorize(a, otherHost, room)), a).toBe('FORBIDDEN');

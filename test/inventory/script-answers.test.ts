@@ -75,7 +75,7 @@ describe('the code table', () => {
 describe('script headers', () => {
   it('loads every script, inventory and room', () => {
     expect(inventory.size).toBeGreaterThanOrEqual(18);
-    expect([...room.keys()].sort()).toEqual(['rate-window', 'room-append', 'room-command', 'room-command-begin', 'room-init', 'room-online', 'unlock']);
+    expect([...room.keys()].sort()).toEqual(['rate-window', 'room-append', 'room-command', 'room-command-begin', 'room-init', 'room-online', 'room-refusal', 'unlock']);
   });
 
   for (const s of all) {
@@ -234,8 +234,8 @@ describe('script answers', () => {
     const doc = JSON.stringify({ id: 'room1' });
     const append = (k: typeof r, base: number | '') => scripts.call('room-append', [k.room, k.log, k.channel], [base, '{"x":1}', base === '' ? '' : doc, 10]);
     const command = (k: typeof r, base: number, idem: string) =>
-      scripts.call('room-command', [k.room, k.log, k.channel, k.commands], [base, '{"x":1}', doc, 10, idem, '{"n":12345678901234}', 60_000]);
-    const begin = (k: typeof r, token: string, idem: string) => scripts.call('room-command-begin', [k.commandLock, k.commands, k.room], [token, 60_000, idem]);
+      scripts.call('room-command', [k.room, k.log, k.channel, k.commands, k.audit], [base, '{"x":1}', doc, 10, idem, '{"n":12345678901234}', 60_000, '', '{"a":1}']);
+    const begin = (k: typeof r, token: string, idem: string) => scripts.call('room-command-begin', [k.commandLock, k.commands, k.room, k.audit], [token, 60_000, idem, '', '{"a":2}']);
 
     expect(decodeAnswer(await scripts.call('room-init', [r.room, r.log], [doc, 'e1'])).code).toBe(ScriptCode.OK);
     expect(decodeAnswer(await scripts.call('room-init', [r.room, r.log], [doc, 'e1'])).code).toBe(ScriptCode.ALREADY);
@@ -257,6 +257,21 @@ describe('script answers', () => {
     expect(decodeAnswer(await scripts.call('unlock', [r.commandLock], ['t1'])).code).toBe(ScriptCode.OK);
     expect(decodeAnswer(await begin(r, 't3', 'h k1'))).toEqual({ code: ScriptCode.OK, fields: ['3', '3', '{"n":12345678901234}'], duplicate: true });
     expect(decodeAnswer(await begin(gone, 't4', 'h k9')).code).toBe(ScriptCode.ROOM_NOT_FOUND);
+    // The audit outbox: the applied command, its two repeats; nothing for refusals.
+    const audited = (await redis.xrange(r.audit, '-', '+')).map(([, f]) => f);
+    expect(audited).toEqual([
+      ['r', '{"a":1}', 'o', 'applied', 'v', '3', 'f', '3'],
+      ['r', '{"a":1}', 'o', 'duplicate', 'v', '3', 'f', '3'],
+      ['r', '{"a":2}', 'o', 'duplicate', 'v', '3', 'f', '3'],
+    ]);
+    expect(await redis.exists(gone.audit)).toBe(0);
+    const refusal = (field: string) => scripts.call('room-refusal', [r.refusals], [field, 'overflow', 2, 60_000]);
+    expect(decodeAnswer(await refusal('a')).fields).toEqual([1]);
+    expect(decodeAnswer(await refusal('a')).fields).toEqual([2]);
+    expect(decodeAnswer(await refusal('b')).fields).toEqual([1]);
+    expect(decodeAnswer(await refusal('c')).fields).toEqual([1]);
+    expect(decodeAnswer(await refusal('d')).fields).toEqual([2]);
+    expect(await redis.hgetall(r.refusals)).toEqual({ a: '2', b: '1', overflow: '2' });
 
     expect(decodeAnswer(await scripts.call('room-online', [r.online, r.peak], ['n1', 5, Date.now(), 10_000, 60_000, 60_000])).fields).toEqual([5, 5]);
     const rate = decodeAnswer(await scripts.call('rate-window', [keys.hostRate('h')], [1000]));

@@ -81,6 +81,8 @@ describe('shows, live figures and the review report', () => {
     ]);
     const again = await host.request('POST', '/shows', body);
     expect({ status: again.status, code: again.body.error.code }).toEqual({ status: 409, code: 'SHOW_EXISTS' });
+    // A show's viewer figures are those of its live window: it goes live before the sale.
+    expect((await host.request('POST', `/shows/${showId}/start`)).body.show.state).toBe('live');
     expect((await ops.request('GET', `/rooms/${roomId}/show`)).body.show.id).toBe(showId);
     expect((await ops.request('GET', `/shows/${showId}`)).body.show.title).toBe('Tea evening');
     expect((await ops.request('GET', '/shows/abc/report')).body.error.code).toBe('SHOW_NOT_FOUND');

@@ -45,6 +45,7 @@ const badValues: Record<string, string> = {
   ROOM_SLICE_MS: '-1',
   WS_MESSAGE_RATE: '0',
   USER_MESSAGE_RATE: '1e9',
+  HTTP_ADDRESS_RATE: '0',
   WS_ADMISSION_RATE: 'many',
   HOST_COMMAND_RATE: '0',
   WS_IDLE_SECONDS: '7',
