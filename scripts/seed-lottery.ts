@@ -1,5 +1,6 @@
 import type { LotteryEligibility, LotteryInfo, LotteryPrize } from '../common/contracts/protocol.ts';
 import type { HttpClient } from '../web/client.ts';
+import { paced } from './paced.ts';
 
 export interface SeedLotteryOptions {
   title?: string;
@@ -20,7 +21,8 @@ export interface SeedLotteryOptions {
  * with the room host's or an ops token) and returns it as the room shows it.
  */
 export async function seedLottery(host: HttpClient, roomId: string, opts: SeedLotteryOptions = {}, now = Date.now()): Promise<LotteryInfo> {
-  const r = await host.command(roomId, {
+  const r = await paced(() =>
+    host.command(roomId, {
     command: 'createLottery',
     title: opts.title ?? 'Lucky bag: 100-yuan coupon',
     prize: opts.prize ?? { kind: 'coupon', title: '100-yuan coupon' },
@@ -29,6 +31,7 @@ export async function seedLottery(host: HttpClient, roomId: string, opts: SeedLo
     closesAt: opts.closesAt ?? now + 30 * 60_000,
     ...(opts.claimSeconds !== undefined ? { claimSeconds: opts.claimSeconds } : {}),
     ...(opts.showId !== undefined ? { showId: opts.showId } : {}),
-  });
+    }),
+  );
   return (r.data as { lottery: LotteryInfo }).lottery;
 }

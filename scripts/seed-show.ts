@@ -1,5 +1,6 @@
 import { ApiError, type HttpClient } from '../web/client.ts';
 import { demoExtras, demoItems } from './demo-data.ts';
+import { paced } from './paced.ts';
 
 export interface SeededShow {
   roomId: string;
@@ -45,9 +46,9 @@ export async function seedShowInRoom(host: HttpClient, roomId: string, opts: { t
   await ok(host.request('POST', `/shows/${showId}/start`), 'starting the show');
   const itemIds: string[] = [];
   for (const it of demoItems) {
-    const item = await host.addItem(roomId, { ...it, startsAt: now, endsAt: now + 2 * 3600_000, holdSeconds: 900, showId });
+    const item = await paced(() => host.addItem(roomId, { ...it, startsAt: now, endsAt: now + 2 * 3600_000, holdSeconds: 900, showId }));
     itemIds.push(item.id);
   }
-  await host.putOnAir(roomId, itemIds[0]!);
+  await paced(() => host.putOnAir(roomId, itemIds[0]!));
   return { roomId, showId, itemIds, onAir: itemIds[0]! };
 }

@@ -2,6 +2,7 @@ import { ApiError, type HttpClient } from '../web/client.ts';
 import { demoExtras, demoItems } from './demo-data.ts';
 import { seedLottery } from './seed-lottery.ts';
 import { seedShowInRoom } from './seed-show.ts';
+import { paced } from './paced.ts';
 
 export { demoExtras, demoItems } from './demo-data.ts';
 
@@ -39,14 +40,14 @@ async function ok(r: Promise<{ status: number; body: unknown }>, what: string): 
 export async function seedDemoShow(host: HttpClient, now = Date.now()): Promise<DemoShow> {
   const room = await host.createRoom('Autumn harvest live (demo)');
   const earlier = await seedShowInRoom(host, room.id, { title: 'Autumn harvest warm-up (demo)', now });
-  await host.putOnAir(room.id, null);
-  for (const id of earlier.itemIds) await host.command(room.id, { command: 'delist', itemId: id });
+  await paced(() => host.putOnAir(room.id, null));
+  for (const id of earlier.itemIds) await paced(() => host.command(room.id, { command: 'delist', itemId: id }));
   await ok(host.request('POST', `/shows/${earlier.showId}/end`), 'ending the earlier show');
 
   // No show is planned or live now, so the items wait on the room's shelf until the run sheet carries them into the show.
   const itemIds: string[] = [];
   for (const it of demoItems) {
-    const item = await host.addItem(room.id, { ...it, startsAt: now, endsAt: now + 2 * 3600_000, holdSeconds: 900 });
+    const item = await paced(() => host.addItem(room.id, { ...it, startsAt: now, endsAt: now + 2 * 3600_000, holdSeconds: 900 }));
     itemIds.push(item.id);
   }
   const runSheet = [
@@ -58,7 +59,7 @@ export async function seedDemoShow(host: HttpClient, now = Date.now()): Promise<
   };
   const showId = String(created.show.id);
   await ok(host.request('POST', `/shows/${showId}/start`), 'starting the demo show');
-  await host.command(room.id, { command: 'next' });
+  await paced(() => host.command(room.id, { command: 'next' }));
   const lottery = await seedLottery(host, room.id, { title: 'Lucky bag: 100-yuan coupon', winners: 3, showId }, now);
   return { roomId: room.id, showId, earlierShowId: earlier.showId, itemIds, onAir: itemIds[0]!, lotteryId: lottery.id };
 }
