@@ -8,7 +8,8 @@ import type { Principal } from './auth.ts';
 import { authorize, type Action, type ResourceOf, type RoomRef } from './policy.ts';
 import type { Call } from './router.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { nextDoc, type Command, type CommandName, type CommandOf, type CommandResult, type Delta } from '../common/contracts/protocol.ts';
+import type { Command, CommandName, CommandOf, CommandResult, Delta } from '../common/contracts/protocol.ts';
+import { nextDoc } from '../common/contracts/room-view.ts';
 import type { RoomHub } from './room-hub.ts';
 import type { RoomStore, StoredRoom } from './room-store.ts';
 

@@ -3,7 +3,8 @@ import { LivesaleError } from '../common/platform/errors.ts';
 import type { Logger } from '../common/platform/logger.ts';
 import { itemViewOf } from '../inventory/item-ops.ts';
 import type { Keys } from '../common/contracts/keys.ts';
-import { applyDelta, type Delta, type Envelope, type GroupProgress, type RoomView, type SnapshotFrame, type StockLevel } from '../common/contracts/protocol.ts';
+import type { Delta, Envelope, GroupProgress, RoomView, SnapshotFrame, StockLevel } from '../common/contracts/protocol.ts';
+import { applyDelta } from '../common/contracts/room-view.ts';
 import type { RoomStore } from './room-store.ts';
 
 export interface LocalRoom {

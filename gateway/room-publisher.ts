@@ -1,5 +1,6 @@
 import type { Logger } from '../common/platform/logger.ts';
-import { nextDoc, type Delta } from '../common/contracts/protocol.ts';
+import type { Delta } from '../common/contracts/protocol.ts';
+import { nextDoc } from '../common/contracts/room-view.ts';
 import type { RoomStore } from './room-store.ts';
 import type { ItemSweep } from '../inventory/sweeper.ts';
 

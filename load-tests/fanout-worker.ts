@@ -20,7 +20,8 @@ import { io as ioClient, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { Auth } from '../gateway/auth.ts';
 import { RoomSocket, type WebSocketCtor } from '../web/client.ts';
-import { applyDelta, type DeltaFrame } from '../common/contracts/protocol.ts';
+import type { DeltaFrame } from '../common/contracts/protocol.ts';
+import { applyDelta } from '../common/contracts/room-view.ts';
 
 export type WorkerCommand =
   | {

@@ -6,7 +6,8 @@ import { buildReport, parseCsvPart, reportCsv, reportText } from '../../orders/r
 import { runOfShow } from '../../orders/run-of-show.ts';
 import { createShow, createShowBody, endShow, listRoomShows, requireShow, showOfRoom, startShow, type Show } from '../../orders/shows.ts';
 import { explainFigures, minuteMetrics, minuteSeries, productFigures, productMetrics, roomStats, showFigures, showMetrics, showScope } from '../../orders/stats.ts';
-import { nextDoc, showTransitionBody, type Delta } from '../../common/contracts/protocol.ts';
+import { showTransitionBody, type Delta } from '../../common/contracts/protocol.ts';
+import { nextDoc } from '../../common/contracts/room-view.ts';
 import type { Database } from '../../common/contracts/ledger-schema.ts';
 import type { Catalog } from '../../orders/catalog.ts';
 import type { AuditLog } from '../audit.ts';

@@ -23,8 +23,8 @@ it('the built page and its bundle are served, nothing outside them, and no TypeS
   const app = await get('/web/app.js');
   expect(app.status).toBe(200);
   expect(app.type).toMatch(/javascript/);
-  // One bundle: the client and the protocol schemas are inside it, with no import left to resolve.
-  expect(app.body).toContain('/rooms/');
+  // One bundle (the landing page: links to the three pages), with no import left to resolve.
+  expect(app.body).toContain('shop.html');
   expect(app.body).not.toMatch(/^import\s|from\s*["']zod["']/m);
   for (const path of ['/web/app.ts', '/web/client.ts', '/gateway/server.ts', '/common/contracts/protocol.ts', '/web/..%2Fpackage.json', '/web/..%2F..%2Fpackage.json', '/vendor/zod/index.js', '/web/nope.js']) {
     const r = await get(path);
@@ -36,4 +36,28 @@ it('the built page and its bundle are served, nothing outside them, and no TypeS
     expect(r.status, path).toBe(400);
     expect(JSON.parse(r.body).error.code).toBe('BAD_REQUEST');
   }
+});
+
+it('the shopper page, the host console and the ops dashboard are served with their bundles and stylesheets, without the schema library', async () => {
+  for (const [page, js] of [
+    ['shop.html', 'shop.js'],
+    ['host.html', 'host.js'],
+    ['ops.html', 'ops.js'],
+  ] as const) {
+    const html = await get(`/web/${page}`);
+    expect(html.status, page).toBe(200);
+    expect(html.type).toMatch(/text\/html/);
+    expect(html.body).toContain(`/web/${js}`);
+    expect(html.body).toContain('/web/style.css');
+    const bundle = await get(`/web/${js}`);
+    expect(bundle.status, js).toBe(200);
+    expect(bundle.type).toMatch(/javascript/);
+    // The typed client is inside, with no import left to resolve.
+    expect(bundle.body).toContain('/rooms/');
+    expect(bundle.body).not.toMatch(/^import\s/m);
+    // Pages import protocol types only: zod's own error class never reaches a page.
+    expect(bundle.body).not.toMatch(/ZodError|\$ZodType/);
+  }
+  expect((await get('/web/style.css')).type).toMatch(/text\/css/);
+  expect((await get('/web/ops.css')).body).toContain('.uplot');
 });
