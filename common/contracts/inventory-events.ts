@@ -65,6 +65,8 @@ export const orderHeld = z.object({
   kind: z.enum(['flash', 'group']).default('flash'),
   /** The request's idempotency key, so a rebuild can restore the idempotency record. */
   idem: z.string().max(128).optional(),
+  /** The team of a team buy this hold is a seat of (held at the team price). */
+  team: id.optional(),
 });
 
 /** A hold became sold. `amount` is what was charged. */
@@ -89,7 +91,7 @@ export const orderCancelled = z.object({
   order: id,
   user,
   qty: z.number().int().min(1),
-  reason: z.enum(['user', 'host', 'group_failed']),
+  reason: z.enum(['user', 'host', 'group_failed', 'team_failed']),
 });
 
 /** A hold passed its deadline unpaid; its stock returned to available (exactly once). */
@@ -199,7 +201,41 @@ export const refundIssued = z.object({
   order: id,
   user,
   amount: fen,
-  reason: z.enum(['tier_settlement', 'group_failed', 'cancelled_after_payment']),
+  reason: z.enum(['tier_settlement', 'group_failed', 'cancelled_after_payment', 'team_failed']),
+});
+
+/** A shopper opened a team of a team buy (拼团); their own hold follows (order.held with `team`). */
+export const teamOpened = z.object({
+  ...base,
+  type: z.literal('team.opened'),
+  team: id,
+  leader: user,
+  size: z.number().int().min(2),
+  /** The team's unit price (fen). */
+  price: fen,
+  /** The end of the team's window (Redis clock). */
+  endsAt: ms,
+});
+
+/** A team formed: `size` members paid within its window. */
+export const teamFormed = z.object({
+  ...base,
+  type: z.literal('team.formed'),
+  team: id,
+  size: z.number().int().min(2),
+  paid: z.number().int().min(0),
+});
+
+/** A team's window ended before it formed: its holds were cancelled and its paid members refunded in full. */
+export const teamFailed = z.object({
+  ...base,
+  type: z.literal('team.failed'),
+  team: id,
+  size: z.number().int().min(2),
+  paid: z.number().int().min(0),
+  refunds: z.number().int().min(0),
+  /** The sum of the refunds (fen). */
+  refunded: fen,
 });
 
 export const inventoryEvent = z.discriminatedUnion('type', [
@@ -219,6 +255,9 @@ export const inventoryEvent = z.discriminatedUnion('type', [
   saleSubscribed,
   saleReminder,
   itemCreated,
+  teamOpened,
+  teamFormed,
+  teamFailed,
 ]);
 
 export type OrderHeld = z.infer<typeof orderHeld>;

@@ -68,6 +68,10 @@ export const scriptCodeTable = {
   RETIRED: { code: -26, error: 'ENDED', meaning: 'the item retired (sale over, archived in the ledger): nothing changes it' },
   // The key's first request had other parameters (another command, target or quantity): Stripe's rule.
   KEY_REUSED: { code: -27, error: 'IDEMPOTENCY_KEY_REUSED', meaning: 'the idempotency key was used for a different request' },
+  TEAM_NOT_FOUND: { code: -28, error: 'TEAM_NOT_FOUND', meaning: 'no such team of this team buy' },
+  TEAM_FULL: { code: -29, error: 'TEAM_FULL', meaning: 'every seat of the team is taken' },
+  TEAM_CLOSED: { code: -30, error: 'TEAM_CLOSED', meaning: 'the team formed, failed or its window ended' },
+  TEAM_LIMIT: { code: -31, error: 'TEAM_LIMIT', meaning: 'the user is in this team already, or in as many live teams of the item as allowed' },
 } as const satisfies Record<string, CodeEntry>;
 
 export type ScriptCodeName = keyof typeof scriptCodeTable;

@@ -49,6 +49,11 @@ export const errorTable = {
   STOCK_BELOW_COMMITTED: { status: 409, message: 'stock cannot go below what is held and sold' },
   WRONG_ITEM_KIND: { status: 409, message: 'this command does not apply to this kind of item' },
   GROUP_CLOSED: { status: 409, message: 'the group buy is closed' },
+  // team buys (refusals: nothing changed)
+  TEAM_NOT_FOUND: { status: 404, message: 'no such team' },
+  TEAM_FULL: { status: 409, message: 'the team is full' },
+  TEAM_CLOSED: { status: 409, message: 'the team has formed, failed or run out of time' },
+  TEAM_LIMIT: { status: 409, message: 'this user is in this team already, or in as many teams of this item as allowed' },
   // the run of show (refusals: nothing changed)
   NO_SHOW: { status: 409, message: 'the room has no live show' },
   NOTHING_NEXT: { status: 409, message: 'no slot is on air and no main slot is left to go on air' },
