@@ -78,6 +78,15 @@ export const metricDictionary = {
     definition: "ordered_gmv of a product's orders placed before it was first on air (or never on air); with the two above it adds up to ordered_gmv",
     scopes: ['show', 'product'],
   },
+  teams_opened: { unit: 'count', version: 1, definition: 'team-buy teams opened (a shopper opened a team at the team price)', scopes: ['show'] },
+  teams_formed: { unit: 'count', version: 1, definition: 'team-buy teams that formed: every seat paid within the team window', scopes: ['show'] },
+  teams_failed: {
+    unit: 'count',
+    version: 1,
+    definition: 'team-buy teams whose window ended before every seat was paid (holds cancelled, paid members refunded in full)',
+    scopes: ['show'],
+  },
+  team_refunded: { unit: 'fen', version: 1, definition: 'sum of the refunds to paid members of failed teams (refund reason team_failed); part of refunded', scopes: ['show'] },
 } as const satisfies Record<string, Definition>;
 
 export type MetricName = keyof typeof metricDictionary;

@@ -9,6 +9,7 @@ import * as runOfShow from './2026-12-02-0301-run-of-show.ts';
 import * as lotteries from './2026-12-02-0401-lotteries.ts';
 import * as createKeys from './2026-12-02-0201-create-keys.ts';
 import * as ordersByUser from './2026-12-02-0501-orders-by-user.ts';
+import * as teamEvents from './2026-12-02-0601-team-events.ts';
 
 /**
  * Every migration, by name (names sort in the order they run). Imported statically so they load
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02-0401-lotteries': lotteries,
   '2026-12-02-0201-create-keys': createKeys,
   '2026-12-02-0501-orders-by-user': ordersByUser,
+  '2026-12-02-0601-team-events': teamEvents,
 };

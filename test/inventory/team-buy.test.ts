@@ -6,6 +6,7 @@ import { parseHold } from '../../inventory/item-ops.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startPipeline, type Pipeline } from './pipeline.ts';
 import { redisNow } from './helpers.ts';
+import { teamFigures, teamMetrics } from '../../orders/team-stats.ts';
 
 /**
  * Team buys (拼团) on the real Redis, Kafka and Postgres: seats are exact under concurrency, a
@@ -15,6 +16,7 @@ import { redisNow } from './helpers.ts';
 
 let p: Pipeline;
 let teams: TeamBuy;
+const items: string[] = [];
 
 beforeAll(async () => {
   p = await startPipeline(createRedis({ redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, 'team-buy-test'), { confirmTimeoutMs: 10_000 });
@@ -31,6 +33,7 @@ async function teamItem(total: number, windowMs: number, opts: { size?: number; 
   const row = await p.catalog.createItem({ roomId: p.roomId, kind: 'flash', title: 'team', price: 1990, totalStock: total, perUserLimit: 2, startsAt: now - 1000, endsAt: now + 600_000, holdSeconds: 60 });
   await p.flash.createItem({ itemId: row.id, roomId: p.roomId, total, price: 1990, perUserLimit: 2, startsAt: now - 1000, endsAt: now + 600_000, holdMs: opts.holdMs ?? 60_000 });
   await teams.configure(row.id, { size: opts.size ?? 5, price: 1290, windowMs, teamsPerUser: opts.teamsPerUser ?? 1 });
+  items.push(row.id);
   return row.id;
 }
 
@@ -195,4 +198,19 @@ describe('team buy', () => {
         `teams ${counts.opened} opened, ${counts.formed} formed, ${counts.failed} failed; refunds ${refunds.length} = ${ledgerTotal} fen (expected ${expectedRefund} fen)`,
     );
   }, 240_000);
+
+  it("the room's team figures in the report are the ledger's: opened, formed, failed, refunded to the fen", async () => {
+    await p.drain();
+    const all = await Promise.all(items.map((id) => teams.counts(id)));
+    const sum = (f: (c: (typeof all)[number]) => number) => all.reduce((a, c) => a + f(c), 0);
+    const figures = await teamFigures(p.db, p.roomId);
+    expect(figures).toEqual({ opened: sum((c) => c.opened), formed: sum((c) => c.formed), failed: sum((c) => c.failed), refunds: figures.refunds, refunded: sum((c) => c.refunded) });
+    expect(teamMetrics(figures).map((m) => [m.metric, m.value])).toEqual([
+      ['teams_opened', figures.opened],
+      ['teams_formed', figures.formed],
+      ['teams_failed', figures.failed],
+      ['team_refunded', figures.refunded],
+    ]);
+    console.log(`team figures of the room: ${figures.opened} opened, ${figures.formed} formed, ${figures.failed} failed, ${figures.refunds} refunds = ${figures.refunded} fen`);
+  }, 60_000);
 });

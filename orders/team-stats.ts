@@ -1,0 +1,43 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../common/contracts/ledger-schema.ts';
+import { metric, type MetricValue } from './metrics.ts';
+
+/**
+ * The team-buy (拼团) figures of a room, from the ledger: teams opened, formed and failed from
+ * the team events the writer keeps in order_events (team.opened, team.formed, team.failed), and
+ * the money refunded to members of failed teams from the refunds table (reason team_failed).
+ */
+
+export interface TeamFigures {
+  opened: number;
+  formed: number;
+  failed: number;
+  /** Refunds to members of failed teams. */
+  refunds: number;
+  /** Their sum (fen). */
+  refunded: number;
+}
+
+export async function teamFigures(db: Kysely<Database>, roomId: string): Promise<TeamFigures> {
+  const [events, refunds] = await Promise.all([
+    db
+      .selectFrom('order_events')
+      .where('room_id', '=', roomId)
+      .where('type', 'in', ['team.opened', 'team.formed', 'team.failed'])
+      .groupBy('type')
+      .select(['type', sql<string>`count(*)`.as('n')])
+      .execute(),
+    db
+      .selectFrom('refunds')
+      .where('room_id', '=', roomId)
+      .where('reason', '=', 'team_failed')
+      .select([sql<string>`count(*)`.as('n'), sql<string | null>`sum(amount)`.as('total')])
+      .executeTakeFirstOrThrow(),
+  ]);
+  const count = (type: string) => Number(events.find((e) => e.type === type)?.n ?? 0);
+  return { opened: count('team.opened'), formed: count('team.formed'), failed: count('team.failed'), refunds: Number(refunds.n), refunded: Number(refunds.total ?? 0) };
+}
+
+export function teamMetrics(f: TeamFigures): MetricValue[] {
+  return [metric('teams_opened', f.opened), metric('teams_formed', f.formed), metric('teams_failed', f.failed), metric('team_refunded', f.refunded)];
+}
