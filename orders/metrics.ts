@@ -87,6 +87,14 @@ export const metricDictionary = {
     scopes: ['show'],
   },
   team_refunded: { unit: 'fen', version: 1, definition: 'sum of the refunds to paid members of failed teams (refund reason team_failed); part of refunded', scopes: ['show'] },
+  bargains_started: { unit: 'count', version: 1, definition: 'bargains started by shoppers (one open bargain per shopper and item)', scopes: ['show'] },
+  bargains_helped: { unit: 'count', version: 1, definition: 'helps given to bargains (each a distinct helper cutting the price once)', scopes: ['show'] },
+  bargains_bought: {
+    unit: 'count',
+    version: 1,
+    definition: "bargains whose starter bought: a hold at the bargain's price was taken (its payment counts in paid_gmv like any order)",
+    scopes: ['show'],
+  },
 } as const satisfies Record<string, Definition>;
 
 export type MetricName = keyof typeof metricDictionary;

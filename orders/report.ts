@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { LivesaleError } from '../common/platform/errors.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { metricDictionary, type MetricName, type MetricValue } from './metrics.ts';
-import { teamFigures, teamMetrics } from './team-stats.ts';
+import { bargainFigures, bargainMetrics, teamFigures, teamMetrics } from './team-stats.ts';
 import { sheetRows } from './run-of-show.ts';
 import { reportLotteries, type ReportLottery } from './lottery.ts';
 import type { Show } from './shows.ts';
@@ -87,6 +87,8 @@ export interface ShowReport {
   lotteries: ReportLottery[];
   /** Team buys (拼团) of the show: teams opened, formed, failed, and refunded to failed teams' members. */
   teamBuys: MetricValue[];
+  /** Bargains (砍价) of the show: started, helps, bought. */
+  bargains: MetricValue[];
   /** The definitions (and versions) of every metric in this report. */
   dictionary: { metric: MetricName; unit: string; version: number; definition: string }[];
 }
@@ -189,8 +191,9 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
   const stillOn = allIntervals.some((i) => i.end === null);
   const actualEnd = allIntervals.length && !stillOn ? Math.max(...allIntervals.map((i) => i.end!)) : null;
 
-  const [series, lotteries, teams] = await Promise.all([minuteSeries(db, roomId), reportLotteries(db, show.id), teamFigures(db, roomId)]);
+  const [series, lotteries, teams, bargainFigs] = await Promise.all([minuteSeries(db, roomId), reportLotteries(db, show.id), teamFigures(db, roomId), bargainFigures(db, roomId)]);
   const teamBuys = teamMetrics(teams);
+  const bargains = bargainMetrics(bargainFigs);
   const firstData = series[0]?.minute;
   const lastData = series[series.length - 1]?.minute;
   const from = Math.min(show.plannedStart, firstData ?? show.plannedStart);
@@ -211,7 +214,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     .slice(0, 5)
     .map((p, i) => ({ rank: i + 1, ...p }));
 
-  const used = new Set<MetricName>([...metrics.map((m) => m.metric), ...teamBuys.map((m) => m.metric), ...productRows.flatMap((p) => p.metrics.map((m) => m.metric)), ...minutes.flatMap((m) => minuteMetrics(m).map((x) => x.metric))]);
+  const used = new Set<MetricName>([...metrics.map((m) => m.metric), ...teamBuys.map((m) => m.metric), ...bargains.map((m) => m.metric), ...productRows.flatMap((p) => p.metrics.map((m) => m.metric)), ...minutes.flatMap((m) => minuteMetrics(m).map((x) => x.metric))]);
   return {
     show: {
       id: show.id,
@@ -231,6 +234,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     topProducts,
     lotteries,
     teamBuys,
+    bargains,
     dictionary: [...used].map((metric) => {
       const d = metricDictionary[metric];
       return { metric, unit: d.unit, version: d.version, definition: d.definition };
@@ -268,7 +272,7 @@ export function reportCsv(r: ShowReport, part: CsvPart): string {
     case 'summary':
       return csv(
         ['metric', 'value', 'unit', 'version', 'definition'],
-        [...r.metrics, ...r.teamBuys].map((m) => [m.metric, m.value, m.unit, m.version, metricDictionary[m.metric].definition]),
+        [...r.metrics, ...r.teamBuys, ...r.bargains].map((m) => [m.metric, m.value, m.unit, m.version, metricDictionary[m.metric].definition]),
       );
     case 'products': {
       const cols = metricColumns(r.products);
@@ -420,6 +424,10 @@ export function reportText(r: ShowReport): string {
       ? `  ${team('teams_opened')} opened · ${team('teams_formed')} formed · ${team('teams_failed')} failed · ${yuan(team('team_refunded'))} refunded to members of failed teams`
       : '(no team buys)',
   );
+  out.push('');
+  out.push('Bargains');
+  const bargain = (name: MetricName) => r.bargains.find((m) => m.metric === name)?.value ?? 0;
+  out.push(bargain('bargains_started') ? `  ${bargain('bargains_started')} started · ${bargain('bargains_helped')} helps · ${bargain('bargains_bought')} bought` : '(no bargains)');
   out.push('');
   out.push('Per minute (UTC; minutes with activity)');
   const active = r.minutes.filter((m) => m.metrics.some((x) => x.value));

@@ -3,7 +3,7 @@ import type { Database } from '../common/contracts/ledger-schema.ts';
 import { metric, type MetricValue } from './metrics.ts';
 
 /**
- * The team-buy (拼团) figures of a room, from the ledger: teams opened, formed and failed from
+ * The team-buy (拼团) and bargain (砍价) figures of a room, from the ledger: teams opened, formed and failed from
  * the team events the writer keeps in order_events (team.opened, team.formed, team.failed), and
  * the money refunded to members of failed teams from the refunds table (reason team_failed).
  */
@@ -36,6 +36,32 @@ export async function teamFigures(db: Kysely<Database>, roomId: string): Promise
   ]);
   const count = (type: string) => Number(events.find((e) => e.type === type)?.n ?? 0);
   return { opened: count('team.opened'), formed: count('team.formed'), failed: count('team.failed'), refunds: Number(refunds.n), refunded: Number(refunds.total ?? 0) };
+}
+
+export interface BargainFigures {
+  started: number;
+  helped: number;
+  bought: number;
+}
+
+/** The bargain (砍价) figures of a room: its bargain events, and the holds that bought a bargain. */
+export async function bargainFigures(db: Kysely<Database>, roomId: string): Promise<BargainFigures> {
+  const rows = await db
+    .selectFrom('order_events')
+    .where('room_id', '=', roomId)
+    .where('type', 'in', ['bargain.started', 'bargain.helped'])
+    .groupBy('type')
+    .select(['type', sql<string>`count(*)`.as('n')])
+    .execute();
+  const bought = await sql<{ n: string }>`
+    SELECT count(DISTINCT payload->>'bargain') AS n FROM order_events
+    WHERE room_id = ${roomId} AND type = 'order.held' AND payload ? 'bargain'`.execute(db);
+  const count = (type: string) => Number(rows.find((e) => e.type === type)?.n ?? 0);
+  return { started: count('bargain.started'), helped: count('bargain.helped'), bought: Number(bought.rows[0]?.n ?? 0) };
+}
+
+export function bargainMetrics(f: BargainFigures): MetricValue[] {
+  return [metric('bargains_started', f.started), metric('bargains_helped', f.helped), metric('bargains_bought', f.bought)];
 }
 
 export function teamMetrics(f: TeamFigures): MetricValue[] {

@@ -67,6 +67,8 @@ export const orderHeld = z.object({
   idem: z.string().max(128).optional(),
   /** The team of a team buy this hold is a seat of (held at the team price). */
   team: id.optional(),
+  /** The bargain this hold bought (held at the bargain's price). */
+  bargain: id.optional(),
 });
 
 /** A hold became sold. `amount` is what was charged. */
@@ -238,6 +240,32 @@ export const teamFailed = z.object({
   refunded: fen,
 });
 
+/** A shopper started a bargain (砍价) at the start price; helpers cut it down to the floor. */
+export const bargainStarted = z.object({
+  ...base,
+  type: z.literal('bargain.started'),
+  bargain: id,
+  user,
+  start: fen,
+  floor: fen,
+  helpers: z.number().int().min(1),
+  endsAt: ms,
+  /** The seed of the bargain's cuts (inventory/bargain.ts bargainCuts). */
+  seed: z.number().int().min(1),
+});
+
+/** A helper cut a bargain's price. */
+export const bargainHelped = z.object({
+  ...base,
+  type: z.literal('bargain.helped'),
+  bargain: id,
+  user,
+  cut: fen,
+  /** The price after the cut. */
+  price: fen,
+  helped: z.number().int().min(1),
+});
+
 export const inventoryEvent = z.discriminatedUnion('type', [
   orderHeld,
   orderPaid,
@@ -258,6 +286,8 @@ export const inventoryEvent = z.discriminatedUnion('type', [
   teamOpened,
   teamFormed,
   teamFailed,
+  bargainStarted,
+  bargainHelped,
 ]);
 
 export type OrderHeld = z.infer<typeof orderHeld>;

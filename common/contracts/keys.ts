@@ -27,6 +27,7 @@ export function assertId(kind: string, id: string): void {
  *   lock       string the rebuild lock (one rebuilder per item)
  *   teams      hash   a team buy's settings and teams (inventory/lua/team-join-8.lua)
  *   teamEnds   zset   open team ids scored by the end of their window (ms)
+ *   bargains   hash   a bargain offer's settings and bargains (inventory/lua/includes/bargain.lua)
  */
 export class ItemKeys {
   readonly tag: string;
@@ -39,6 +40,7 @@ export class ItemKeys {
   readonly lock: string;
   readonly teams: string;
   readonly teamEnds: string;
+  readonly bargains: string;
 
   constructor(prefix: string, readonly id: string) {
     assertId('item', id);
@@ -52,6 +54,7 @@ export class ItemKeys {
     this.lock = `${this.tag}:lock`;
     this.teams = `${this.tag}:teams`;
     this.teamEnds = `${this.tag}:teamends`;
+    this.bargains = `${this.tag}:bargains`;
   }
 
   /** The expiring record of one refused buy or join (inventory/lua/includes/buy.lua). */
@@ -61,7 +64,7 @@ export class ItemKeys {
 
   /** Every key of the item (the rebuild and tests read or clear them together). */
   get all(): readonly string[] {
-    return [this.item, this.users, this.holds, this.deadlines, this.subs, this.outbox, this.lock, this.teams, this.teamEnds];
+    return [this.item, this.users, this.holds, this.deadlines, this.subs, this.outbox, this.lock, this.teams, this.teamEnds, this.bargains];
   }
 }
 
