@@ -98,6 +98,10 @@ export const policies = {
   'order.pay': only('shopper', 'shopper (the holder)'),
   'order.cancel': only('shopper', 'shopper (the holder)'),
   'sale.subscribe': only('shopper'),
+  /** Opening or joining a team of a team buy. */
+  'team.join': only('shopper'),
+  /** Offering a flash-sale item in teams: the room's host and ops. */
+  'team.configure': opsOrOwner<RoomRef>("the room's host, ops", 'team buys are set by ops and the room host', (r) => `this host token is not for room ${r.id}`),
   /** A lottery entry, over HTTP and WebSocket (eligibility is the lottery's own rule). */
   'lottery.enter': only('shopper'),
 

@@ -12,6 +12,7 @@ import { checkIdem, checkInt, checkOrderId, checkUser } from './validate.ts';
  *   open(itemId, userId, idempotencyKey)             -> TeamHeld (a new team, the opener's seat) | refusal | duplicate
  *   join(itemId, teamId, userId, idempotencyKey)     -> TeamHeld | refusal | duplicate
  *   settle(itemId, teamId)                           -> TeamSettled (formed | failed | open)
+ *   afterPaid(itemId, orderId)                       -> TeamSettled of the order's team | undefined
  *   settleDue(itemId, limit?)                        -> TeamSettled[] of the teams whose window ended
  *   team(itemId, teamId)                             -> TeamView | undefined
  *   counts(itemId)                                   -> { opened, formed, failed, refunded, open }
@@ -209,6 +210,12 @@ export class TeamBuy extends ItemOps {
       ver: Number(f[6]),
       already: a.code === ScriptCode.ALREADY,
     };
+  }
+
+  /** After a payment: settles the order's team if it is a seat of one (forms it when every seat is paid). */
+  async afterPaid(itemId: string, orderId: string): Promise<TeamSettled | undefined> {
+    const teamId = await this.redis.hget(this.keys.item(itemId).teams, `o ${orderId}`);
+    return teamId ? this.settle(itemId, teamId) : undefined;
   }
 
   /** Settles the teams whose window has ended (by the Redis clock), at most `limit` per call. */

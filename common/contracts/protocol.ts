@@ -958,3 +958,46 @@ export const lotteryEnterBody = z.strictObject({});
 export const lotteryEnterMessage = z
   .strictObject({ type: z.literal('lottery.enter'), reqId, lotteryId: idSchema })
   .describe("Enters a lottery of the socket's room (shoppers; once per user)");
+
+// ---------------------------------------------------------------------------------------------
+// Team buys (拼团, docs/team-buy-bargain.md): HTTP bodies and replies
+
+export const teamBuyBody = z.strictObject({
+  size: z.number().int().min(2).max(100).describe('Members a team needs'),
+  teamPrice: fen.describe('Unit price of a team seat (fen)'),
+  windowSeconds: z.number().int().min(1).max(604_800).describe('How long a team has to form from its opening (at most until the sale ends)'),
+  teamsPerUser: z.number().int().min(1).max(100).optional().describe('Live teams of the item a user may be in at once (default 1)'),
+});
+export const teamBuySettingsSchema = z.object({ itemId: idSchema, size: z.number().int(), price: fen, windowMs: z.number().int(), teamsPerUser: z.number().int() });
+
+export const teamJoinBody = z.strictObject({ idempotencyKey: idempotencyKey.describe('Names one opening, or the join of one team (the team id scopes it); at most 60 characters') });
+
+const teamHeldSchema = z.object({
+  outcome: z.literal('held'),
+  orderId: idSchema,
+  teamId: idSchema.describe('The share code others join with'),
+  qty: z.literal(1),
+  unitPrice: fen,
+  amount: fen,
+  deadline: epochMs,
+  available: count,
+  ver: z.number().int(),
+  version: z.literal(1),
+  seats: count.describe('Seats held or paid after this join'),
+  size: count,
+  teamEndsAt: epochMs,
+});
+const teamRefusalSchema = z.object({ outcome: z.string(), code: z.string(), message: z.string() });
+export const teamJoinResultSchema = z.union([teamHeldSchema, teamRefusalSchema, z.object({ outcome: z.literal('duplicate'), first: z.union([teamHeldSchema, teamRefusalSchema]) })]);
+export const teamViewSchema = z.object({
+  itemId: idSchema,
+  teamId: idSchema,
+  state: z.enum(['open', 'formed', 'failed']),
+  leader: z.string(),
+  size: count,
+  price: fen,
+  endsAt: epochMs,
+  seats: count,
+  paid: count,
+  members: z.array(z.object({ userId: z.string(), state: z.enum(['held', 'paid', 'cancelled', 'expired', 'refunded']) })),
+});

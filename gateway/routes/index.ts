@@ -6,6 +6,7 @@ import type { Scripts } from '../../common/platform/lua-loader.ts';
 import type { Database } from '../../common/contracts/ledger-schema.ts';
 import type { FlashSale } from '../../inventory/flash-sale.ts';
 import type { GroupBuy } from '../../inventory/group-buy.ts';
+import type { TeamBuy } from '../../inventory/team-buy.ts';
 import type { Payments } from '../../inventory/payments.ts';
 import type { Catalog } from '../../orders/catalog.ts';
 import type { Lotteries } from '../../orders/lottery.ts';
@@ -27,6 +28,7 @@ import { registerRoomRoutes } from './rooms.ts';
 import { registerShowRoutes } from './shows.ts';
 import { registerStatsRoutes } from './stats.ts';
 import { registerSystemRoutes } from './system.ts';
+import { registerTeamRoutes } from './teams.ts';
 import type { PipelineHealthReader } from '../pipeline-health.ts';
 import { registerWebRoutes } from './web.ts';
 
@@ -46,6 +48,8 @@ export interface GatewayServices {
   readonly hub: RoomHub;
   readonly flash: FlashSale;
   readonly groups: GroupBuy;
+  /** Team buys on flash-sale items (拼团). */
+  readonly teams: TeamBuy;
   /** Payments, answered only once durable in Kafka. */
   readonly payments: Payments;
   readonly catalog: Catalog;
@@ -75,6 +79,7 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
     flash: s.flash,
     groups: s.groups,
     payments: s.payments,
+    teams: s.teams,
     hub: s.hub,
     store: s.store,
     metrics: s.metrics,
@@ -83,5 +88,6 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
   registerStatsRoutes(router, { db: s.db, hub: s.hub });
   registerShowRoutes(router, { db: s.db, catalog: s.catalog });
   registerLotteryRoutes(router, { lotteries: s.lotteries, presence: s.presence, hub: s.hub, log: s.log, stockTickMs: s.config.stockTickMs });
+  registerTeamRoutes(router, { teams: s.teams, catalog: s.catalog, hub: s.hub, log: s.log });
   registerWebRoutes(router, { log: s.log });
 }

@@ -16,6 +16,7 @@
                               "t <team>" -> "state,endsAt,size,price,leader" (state o open, f formed, x failed);
                               "m <team>" -> member order ids, space-separated, in joining order;
                               "u <user>" -> "team:order" pairs of the user, space-separated;
+                              "o <order>" -> the team of a seat's order;
                               "opened", "formed", "failed" -> counters
     KEYS[8] teamEnds   zset   open team ids scored by the end of their window (ms)
     ARGV[1] user id            no spaces
@@ -131,7 +132,7 @@ emitJson(outboxKey, '{"id":"' .. orderId .. ':held","type":"order.held","kind":"
   ',"user":' .. cjson.encode(userId) .. ',"idem":' .. cjson.encode(idem) .. ',"qty":' .. qty .. ',"price":' .. price ..
   ',"amount":' .. (price * qty) .. ',"deadline":' .. deadline .. ',"team":"' .. teamId .. '","at":' .. now .. ',"ver":' .. ver .. '}')
 members[#members + 1] = orderId
-redis.call('HSET', teamsKey, 'm ' .. teamId, table.concat(members, ' '), 'u ' .. userId, (mineText == '' and '' or mineText .. ' ') .. teamId .. ':' .. orderId)
+redis.call('HSET', teamsKey, 'o ' .. orderId, teamId, 'm ' .. teamId, table.concat(members, ' '), 'u ' .. userId, (mineText == '' and '' or mineText .. ' ') .. teamId .. ':' .. orderId)
 redis.call('HSET', itemKey, 'avail', avail, 'held', tonumber(item[2]) + qty, 'ver', ver)
 local seats = 0
 for _, o in ipairs(members) do
