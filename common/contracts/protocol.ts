@@ -1001,3 +1001,42 @@ export const teamViewSchema = z.object({
   paid: count,
   members: z.array(z.object({ userId: z.string(), state: z.enum(['held', 'paid', 'cancelled', 'expired', 'refunded']) })),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Bargains (砍价, docs/team-buy-bargain.md): HTTP bodies and replies
+
+export const bargainOfferBody = z
+  .strictObject({
+    start: fen.refine((n) => n >= 1, 'at least 1 fen').describe('Start price (fen)'),
+    floor: fen.describe('Floor price (fen): start − floor ≥ helpers'),
+    helpers: z.number().int().min(1).max(1000).describe('Helps that reach the floor'),
+    windowSeconds: z.number().int().min(1).max(604_800).describe('How long a bargain stays open from its start (at most until the sale ends)'),
+    newUsersOnly: z.boolean().optional().describe('Only users who never held or bought the item may help'),
+  })
+  .refine((b) => b.start - b.floor >= b.helpers, { message: 'start - floor must be at least helpers (every help cuts at least 1 fen)', path: ['floor'] });
+export const bargainSettingsSchema = z.object({ itemId: idSchema, start: fen, floor: fen, helpers: count, windowMs: z.number().int(), newUsersOnly: z.boolean() });
+export const bargainEmptyBody = z.strictObject({});
+
+const bargainRefusalSchema = z.object({ outcome: z.string(), code: z.string(), message: z.string() });
+export const bargainStartResultSchema = z.union([
+  z.object({ outcome: z.enum(['started', 'existing']), bargainId: idSchema, price: fen, floor: fen, helpers: count, endsAt: epochMs }),
+  bargainRefusalSchema,
+]);
+export const bargainHelpResultSchema = z.union([z.object({ outcome: z.literal('helped'), cut: fen, price: fen, helped: count, helpers: count, floor: fen }), bargainRefusalSchema]);
+export const bargainBuyResultSchema = z.union([
+  z.object({ outcome: z.literal('held'), orderId: idSchema, qty: z.literal(1), unitPrice: fen, amount: fen, deadline: epochMs, available: count, ver: z.number().int(), already: z.boolean() }),
+  bargainRefusalSchema,
+]);
+export const bargainViewSchema = z.object({
+  itemId: idSchema,
+  bargainId: idSchema,
+  state: z.enum(['open', 'bought', 'expired']),
+  starter: z.string(),
+  start: fen,
+  floor: fen,
+  price: fen,
+  helpers: count,
+  helped: count,
+  endsAt: epochMs,
+  helperIds: z.array(z.string()),
+});

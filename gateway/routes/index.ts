@@ -7,6 +7,7 @@ import type { Database } from '../../common/contracts/ledger-schema.ts';
 import type { FlashSale } from '../../inventory/flash-sale.ts';
 import type { GroupBuy } from '../../inventory/group-buy.ts';
 import type { TeamBuy } from '../../inventory/team-buy.ts';
+import type { Bargains } from '../../inventory/bargain.ts';
 import type { Payments } from '../../inventory/payments.ts';
 import type { Catalog } from '../../orders/catalog.ts';
 import type { Lotteries } from '../../orders/lottery.ts';
@@ -29,6 +30,7 @@ import { registerShowRoutes } from './shows.ts';
 import { registerStatsRoutes } from './stats.ts';
 import { registerSystemRoutes } from './system.ts';
 import { registerTeamRoutes } from './teams.ts';
+import { registerBargainRoutes } from './bargains.ts';
 import type { PipelineHealthReader } from '../pipeline-health.ts';
 import { registerWebRoutes } from './web.ts';
 
@@ -50,6 +52,8 @@ export interface GatewayServices {
   readonly groups: GroupBuy;
   /** Team buys on flash-sale items (拼团). */
   readonly teams: TeamBuy;
+  /** Bargains on flash-sale items (砍价). */
+  readonly bargains: Bargains;
   /** Payments, answered only once durable in Kafka. */
   readonly payments: Payments;
   readonly catalog: Catalog;
@@ -89,5 +93,6 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
   registerShowRoutes(router, { db: s.db, catalog: s.catalog });
   registerLotteryRoutes(router, { lotteries: s.lotteries, presence: s.presence, hub: s.hub, log: s.log, stockTickMs: s.config.stockTickMs });
   registerTeamRoutes(router, { teams: s.teams, catalog: s.catalog, hub: s.hub, log: s.log });
+  registerBargainRoutes(router, { bargains: s.bargains, catalog: s.catalog, hub: s.hub });
   registerWebRoutes(router, { log: s.log });
 }
