@@ -84,6 +84,8 @@ export interface TeamSettled {
   readonly cancelled: number;
   readonly available?: number;
   readonly ver?: number;
+  /** The team's size (formed or failed teams). */
+  readonly size?: number;
   /** Settled before this call. */
   readonly already: boolean;
 }
@@ -108,6 +110,8 @@ export interface TeamView {
   readonly paid: number;
   /** Every member that ever joined, in joining order (a seat freed by an expiry stays listed). */
   readonly members: readonly TeamMember[];
+  /** The item's inventory version when this was read (a higher version is newer). */
+  readonly ver: number;
 }
 
 export interface TeamCounts {
@@ -208,6 +212,7 @@ export class TeamBuy extends ItemOps {
       cancelled: Number(f[4]),
       available: Number(f[5]),
       ver: Number(f[6]),
+      size: Number(f[7]),
       already: a.code === ScriptCode.ALREADY,
     };
   }
@@ -232,7 +237,7 @@ export class TeamBuy extends ItemOps {
   async team(itemId: string, teamId: string): Promise<TeamView | undefined> {
     checkTeamId(teamId);
     const k = this.keys.item(itemId);
-    const [t, m] = await this.redis.hmget(k.teams, `t ${teamId}`, `m ${teamId}`);
+    const [[t, m], ver] = await Promise.all([this.redis.hmget(k.teams, `t ${teamId}`, `m ${teamId}`), this.redis.hget(k.item, 'ver')]);
     if (!t) return undefined;
     const r = /^([a-z]),(\d+),(\d+),(\d+),(.+)$/s.exec(t);
     if (!r) throw new LivesaleError('INTERNAL', `malformed team record ${teamId}`);
@@ -254,6 +259,7 @@ export class TeamBuy extends ItemOps {
       seats: members.filter((x) => x.state === 'held' || x.state === 'paid').length,
       paid: members.filter((x) => x.state === 'paid').length,
       members,
+      ver: Number(ver ?? 0),
     };
   }
 

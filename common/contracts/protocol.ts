@@ -195,6 +195,9 @@ export const deltaSchema = z
       .describe('A run-of-show step (next, swap, skip): the item on air, the listing and a sale it opened, in one change (event)'),
     z.object({ t: z.literal('lottery'), lottery: lotteryInfoSchema }).describe('A lottery was created (event)'),
     z.object({ t: z.literal('lotteryEntries'), lottery: idSchema, entrants: count }).describe('Entrants of a lottery so far (state, coalesced)'),
+    z
+      .object({ t: z.literal('team'), item: idSchema, team: idSchema, state: z.enum(['open', 'formed', 'failed']), seats: count, paid: count, size: count, ver: z.number().int().min(0) })
+      .describe("A team buy's team: seats taken and paid of its size, and its state (state, latest version wins; formed or failed at once)"),
     z.object({ t: z.literal('lotteryDrawn'), lottery: lotteryInfoSchema }).describe('A lottery was drawn: seed, entrant hash and winners (event)'),
   ])
   .describe('One ordered change of a room');
@@ -248,6 +251,7 @@ export function nextDoc(doc: RoomDoc, d: Delta): RoomDoc {
     case 'stock':
     case 'group':
     case 'lotteryEntries':
+    case 'team':
       return doc;
   }
 }
@@ -310,6 +314,8 @@ export function laneOf(d: Delta): Lane {
       return d.tier !== undefined ? { lane: 'event', urgent: true } : { lane: 'state', keys: [`group:${d.item}`], urgent: false };
     case 'lotteryEntries':
       return { lane: 'state', keys: [`lottery:${d.lottery}`], urgent: false };
+    case 'team':
+      return { lane: 'state', keys: [`team:${d.team}`], urgent: d.state !== 'open' };
     case 'sale':
     case 'groupClosed':
     case 'lotteryDrawn':

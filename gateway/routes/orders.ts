@@ -8,6 +8,7 @@ import type { FlashSale } from '../../inventory/flash-sale.ts';
 import type { GroupBuy, JoinResult as InventoryJoinResult } from '../../inventory/group-buy.ts';
 import type { Payments } from '../../inventory/payments.ts';
 import type { TeamBuy } from '../../inventory/team-buy.ts';
+import { publishTeam } from './teams.ts';
 import type { Principal } from '../auth.ts';
 import { parseBody } from '../http.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -177,7 +178,8 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
         const r = await payments.pay(itemId, orderId, p.sub, version);
         hub.noteStock(roomId, itemId, r.available, r.ver);
         // The last seat of a team paid: the team forms now (the sweeper settles it at its end otherwise).
-        await teams.afterPaid(itemId, orderId).catch((err: unknown) => log.warn({ err: (err as Error).message, itemId, orderId }, 'settling the team of a paid seat failed'));
+        const team = await teams.afterPaid(itemId, orderId).catch((err: unknown) => void log.warn({ err: (err as Error).message, itemId, orderId }, 'settling the team of a paid seat failed'));
+        if (team) void publishTeam(teams, hub, log, roomId, itemId, team.teamId);
         return { outcome: 'paid' as const, orderId: r.orderId, qty: r.qty, amount: r.amount, already: r.already };
       } catch (err) {
         // An overdue hold was expired by this very payment: its stock is back.

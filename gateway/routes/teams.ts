@@ -22,7 +22,7 @@ export interface TeamRouteDeps {
 }
 
 export function registerTeamRoutes(router: Router, deps: TeamRouteDeps): void {
-  const { teams, catalog, hub } = deps;
+  const { teams, catalog, hub, log } = deps;
 
   /** The item must be a flash-sale item of the room. */
   async function flashItemIn(roomId: string, itemId: string): Promise<void> {
@@ -38,7 +38,10 @@ export function registerTeamRoutes(router: Router, deps: TeamRouteDeps): void {
     call.authorize();
     await flashItemIn(roomId, itemId);
     const r = teamId === undefined ? await teams.open(itemId, call.principal.sub, idempotencyKey) : await teams.join(itemId, teamId, call.principal.sub, idempotencyKey);
-    if (r.outcome === 'held') hub.noteStock(roomId, itemId, r.available, r.ver);
+    if (r.outcome === 'held') {
+      hub.noteStock(roomId, itemId, r.available, r.ver);
+      await publishTeam(teams, hub, log, roomId, itemId, r.teamId);
+    }
     return r;
   }
 
@@ -74,4 +77,14 @@ export function registerTeamRoutes(router: Router, deps: TeamRouteDeps): void {
     // Members by user and state only: order ids stay with their holders.
     return { status: 200, body: { ...t, members: t.members.map((m) => ({ userId: m.userId, state: m.state })) } };
   });
+}
+
+/** The team's progress to its room (state, latest version wins). A failure to publish is logged: the GET route still tells. */
+export async function publishTeam(teams: TeamBuy, hub: RoomHub, log: Logger, roomId: string, itemId: string, teamId: string): Promise<void> {
+  try {
+    const t = await teams.team(itemId, teamId);
+    if (t) await hub.publish(roomId, { t: 'team', item: itemId, team: teamId, state: t.state, seats: t.seats, paid: t.paid, size: t.size, ver: t.ver });
+  } catch (err) {
+    log.warn({ err: (err as Error).message, roomId, itemId, teamId }, 'team progress publish given up');
+  }
 }

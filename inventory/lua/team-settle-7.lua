@@ -15,8 +15,8 @@
     KEYS[7] teamEnds   zset   open team ids by the end of their window
     ARGV[1] team id
   Answers (the one format of common/contracts/script-codes.ts):
-    { 1, outcome, paid, refunds, refundTotal, cancelled, avail, ver }   formed | failed now
-    { 2, outcome, paid, 0, 0, 0, avail, ver }    settled before (outcome formed | failed)
+    { 1, outcome, paid, refunds, refundTotal, cancelled, avail, ver, size }   formed | failed now
+    { 2, outcome, paid, 0, 0, 0, avail, ver, size }    settled before (outcome formed | failed)
     { 4, 'open', paid, seats, endsAt }           still open: fewer than size paid, window not over
     { -28 }                 no such team
     { -10 }                 item unavailable
@@ -50,7 +50,7 @@ for o in string.gmatch(redis.call('HGET', teamsKey, 'm ' .. teamId) or '', '%S+'
     if h.st == 'h' or h.st == 'p' then seats = seats + 1 end
   end
 end
-if st ~= 'o' then return { 2, names[st], st == 'f' and paid or 0, 0, 0, 0, item.avail, item.ver } end
+if st ~= 'o' then return { 2, names[st], st == 'f' and paid or 0, 0, 0, 0, item.avail, item.ver, size } end
 if item.retired then return { -26 } end
 
 local now = nowMs()
@@ -61,7 +61,7 @@ if paid >= size then
   redis.call('HINCRBY', teamsKey, 'formed', 1)
   emitEvent(outboxKey, item, now, { id = item.id .. ':team:' .. teamId .. ':formed', type = 'team.formed', team = teamId, size = size, paid = paid })
   saveCounters(itemKey, item)
-  return { 1, 'formed', paid, 0, 0, 0, item.avail, item.ver }
+  return { 1, 'formed', paid, 0, 0, 0, item.avail, item.ver, size }
 end
 if now < endsAt then return { 4, 'open', paid, seats, endsAt } end
 
@@ -93,4 +93,4 @@ redis.call('HINCRBY', teamsKey, 'failed', 1)
 redis.call('HINCRBY', teamsKey, 'refunded', refundTotal)
 emitEvent(outboxKey, item, now, { id = item.id .. ':team:' .. teamId .. ':failed', type = 'team.failed', team = teamId, size = size, paid = paid, refunds = refunds, refunded = refundTotal })
 saveCounters(itemKey, item)
-return { 1, 'failed', paid, refunds, refundTotal, cancelled, item.avail, item.ver }
+return { 1, 'failed', paid, refunds, refundTotal, cancelled, item.avail, item.ver, size }

@@ -1,10 +1,20 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Envelope, ServerFrame } from '../../common/contracts/protocol.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /** Team buys over HTTP on the whole system: offered by the host, opened and joined by shoppers, formed by the last payment. */
 
 let sys: System;
+
+function deltasOf(frames: ServerFrame[]): Envelope['d'][] {
+  const out: Envelope['d'][] = [];
+  for (const f of frames) {
+    if (f.type === 'delta') out.push(f.d);
+    else if (f.type === 'deltas' || f.type === 'catchup') for (const e of f.items) out.push(e.d);
+  }
+  return out;
+}
 
 beforeAll(async () => {
   sys = await startSystem();
@@ -21,6 +31,8 @@ it('the host offers an item in teams of 3; shoppers open and join by share code;
   const added = await host.command(room.id, { command: 'addItem', title: 'beans', price: 12900, stock: 100, perUserLimit: 2, startsAt: now - 60_000, endsAt: now + 3600_000 });
   const itemId = (added.data as { item: { id: string } }).item.id;
   const base = `/rooms/${room.id}/items/${itemId}`;
+  const viewer = await sys.connect(room.id, await sys.token('shopper', 'team-viewer'));
+  viewer.keepFrames = true;
 
   const shopper = async (sub: string) => sys.http(await sys.token('shopper', sub));
   const [a, b, c, d] = await Promise.all(['ta', 'tb', 'tc', 'td'].map(shopper));
@@ -48,6 +60,13 @@ it('the host offers an item in teams of 3; shoppers open and join by share code;
   expect(formed).toMatchObject({ status: 200, body: { state: 'formed', seats: 3, paid: 3, leader: 'ta' } });
   expect(formed.body.members.map((m: { userId: string }) => m.userId)).toEqual(['ta', 'tb', 'tc']);
   expect((await d!.request('POST', `${base}/teams/${teamId}/join`, { idempotencyKey: 'j3' })).body.outcome).toBe('team_closed');
+
+  // The room saw the team fill up and form.
+  await waitFor('the team formed in the room', () => deltasOf(viewer.frames).some((x) => x.t === 'team' && x.team === teamId && x.state === 'formed'));
+  const progress = deltasOf(viewer.frames).filter((x) => x.t === 'team' && x.team === teamId);
+  expect(progress.some((x) => x.t === 'team' && x.seats === 3 && x.paid < 3)).toBe(true);
+  expect(progress.at(-1)).toMatchObject({ state: 'formed', seats: 3, paid: 3, size: 3 });
+  viewer.close();
 
   const rows = await waitFor('the team orders in the ledger', async () => {
     const r = await sys.db.selectFrom('orders').select(['state', 'paid_amount']).where('item_id', '=', itemId as never).execute();
