@@ -16,8 +16,8 @@
   Answers (the one format of common/contracts/script-codes.ts):
     { 1, orderId, 1, unitPrice, deadlineMs, avail, ver }   held (order.held with the bargain)
     { 2, orderId, 1, unitPrice, deadlineMs, avail, ver }   the bargain's hold, held or paid before
-    { -32 }          no such bargain for this user
-    { -33 }          its window ended
+    { -44 }          no such bargain for this user
+    { -45 }          its window ended
     { -1, 0 }  { -2, limit, already }  { -3, startMs }  { -4, endMs }   as for reserve
     { -10 }          item unavailable
     { -20, reason }  invalid argument
@@ -35,13 +35,13 @@ if not orderId or #orderId > 64 or not string.match(orderId, '^[%w_-]+$') then r
 local item = redis.call('HMGET', itemKey, 'avail', 'held', 'limit', 'start', 'end', 'hold_ms', 'ver', 'ej', 'kind', 'retired')
 if not item[1] then return { -10 } end
 local b = parseBargain(redis.call('HGET', bargainsKey, 'b ' .. id))
-if not b or b.starter ~= userId then return { -32 } end
+if not b or b.starter ~= userId then return { -44 } end
 if b.st == 'b' then
   local h = parseHold(redis.call('HGET', holdsKey, b.order))
   if h and (h.st == 'h' or h.st == 'p') then return { 2, b.order, h.qty, h.price, h.deadline, tonumber(item[1]), tonumber(item[7]) } end
 end
 local now = nowMs()
-if now >= b.ends then return { -33 } end
+if now >= b.ends then return { -45 } end
 local startMs, endMs = tonumber(item[4]), tonumber(item[5])
 if item[10] or now >= endMs then return { -4, endMs } end
 if now < startMs then return { -3, startMs } end

@@ -12,11 +12,11 @@
     ARGV[2] helper user id
   Answers (the one format of common/contracts/script-codes.ts):
     { 1, cut, current, helped, helpers, floor }   helped (bargain.helped)
-    { -32 }          no such bargain
-    { -33 }          bought, or its window ended
-    { -34 }          this user helped it already, or is its starter
-    { -35 }          it is at its floor: every help is in
-    { -36 }          the bargain takes new users only, and this user has held or bought the item
+    { -44 }          no such bargain
+    { -45 }          bought, or its window ended
+    { -46 }          this user helped it already, or is its starter
+    { -47 }          it is at its floor: every help is in
+    { -48 }          the bargain takes new users only, and this user has held or bought the item
     { -10 }          item unavailable
     { -20, reason }  invalid argument
 ]]
@@ -31,17 +31,17 @@ if not helper or helper == '' or #helper > 128 or string.find(helper, ' ', 1, tr
 local item = redis.call('HMGET', itemKey, 'ej', 'ver', 'retired')
 if not item[1] then return { -10 } end
 local b = parseBargain(redis.call('HGET', bargainsKey, 'b ' .. id))
-if not b then return { -32 } end
+if not b then return { -44 } end
 local now = nowMs()
-if b.st ~= 'o' or now >= b.ends or item[3] then return { -33 } end
-if helper == b.starter then return { -34 } end
+if b.st ~= 'o' or now >= b.ends or item[3] then return { -45 } end
+if helper == b.starter then return { -46 } end
 local helpers = redis.call('HGET', bargainsKey, 'h ' .. id) or ''
 for h in string.gmatch(helpers, '%S+') do
-  if h == helper then return { -34 } end
+  if h == helper then return { -46 } end
 end
-if b.helped >= b.k then return { -35 } end
+if b.helped >= b.k then return { -47 } end
 local cfg = redis.call('HGET', bargainsKey, 'cfg') or ''
-if string.match(cfg, ',1$') and redis.call('HEXISTS', usersKey, helper) == 1 then return { -36 } end
+if string.match(cfg, ',1$') and redis.call('HEXISTS', usersKey, helper) == 1 then return { -48 } end
 
 local cut = nextCut(b)
 b.cur = b.cur - cut

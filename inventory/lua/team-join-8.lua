@@ -30,10 +30,10 @@
     { -5, <first answer> }   duplicate (its fields as text)
     { -20, 'team id in use' } opening a team under an id that exists (nothing recorded)
     { -27 }                  key reused for another request
-    { -28 }                  no such team
-    { -29, size }            the team is full
-    { -30 }                  the team formed, failed or its window ended
-    { -31, teamsPerUser }    the user is in this team already, or in as many live teams as allowed
+    { -40 }                  no such team
+    { -41, size }            the team is full
+    { -42 }                  the team formed, failed or its window ended
+    { -43, teamsPerUser }    the user is in this team already, or in as many live teams as allowed
     { -1, 0 }  { -6, avail }  { -2, limit, already }  { -3, startMs }  { -4, endMs }   as for reserve
     { -17 }                  not a team buy (no team settings on the item)
     { -10 }                  item unavailable
@@ -78,20 +78,20 @@ if opening == '1' then
   size, price, endsAt, leader = tonumber(s), tonumber(p), math.min(now + tonumber(w), tonumber(item[5])), userId
 else
   local t = redis.call('HGET', teamsKey, 't ' .. teamId)
-  if not t then return answer({ -28 }) end
+  if not t then return answer({ -40 }) end
   local st, e, s, p, l = string.match(t, '^(%a),(%d+),(%d+),(%d+),(.+)$')
-  if st ~= 'o' or now >= tonumber(e) then return answer({ -30 }) end
+  if st ~= 'o' or now >= tonumber(e) then return answer({ -42 }) end
   size, price, endsAt, leader = tonumber(s), tonumber(p), tonumber(e), l
   local live = 0
   for o in string.gmatch(redis.call('HGET', teamsKey, 'm ' .. teamId) or '', '%S+') do
     members[#members + 1] = o
     local h = parseHold(redis.call('HGET', holdsKey, o))
     if h and (h.st == 'h' or h.st == 'p') then
-      if h.user == userId then return answer({ -31, 0 }) end
+      if h.user == userId then return answer({ -43, 0 }) end
       live = live + 1
     end
   end
-  if live >= size then return answer({ -29, size }) end
+  if live >= size then return answer({ -41, size }) end
 end
 
 -- The user's live teams: a seat held or paid in a team that has not failed.
@@ -102,7 +102,7 @@ for _, o in string.gmatch(mineText, '([%w_-]+):([%w_-]+)') do
   local h = parseHold(redis.call('HGET', holdsKey, o))
   if h and (h.st == 'h' or h.st == 'p') then liveTeams = liveTeams + 1 end
 end
-if liveTeams >= perUser then return answer({ -31, perUser }) end
+if liveTeams >= perUser then return answer({ -43, perUser }) end
 
 local startMs, endMs = tonumber(item[4]), tonumber(item[5])
 if now < startMs then return answer({ -3, startMs }) end

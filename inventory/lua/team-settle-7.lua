@@ -18,7 +18,7 @@
     { 1, outcome, paid, refunds, refundTotal, cancelled, avail, ver, size }   formed | failed now
     { 2, outcome, paid, 0, 0, 0, avail, ver, size }    settled before (outcome formed | failed)
     { 4, 'open', paid, seats, endsAt }           still open: fewer than size paid, window not over
-    { -28 }                 no such team
+    { -40 }                 no such team
     { -10 }                 item unavailable
     { -26 }                 retired
     { -20, reason }         invalid argument
@@ -34,7 +34,7 @@ if not teamId or #teamId > 64 or not string.match(teamId, '^[%w_-]+$') then retu
 local item = loadItem(itemKey)
 if not item then return { -10 } end
 local t = redis.call('HGET', teamsKey, 't ' .. teamId)
-if not t then return { -28 } end
+if not t then return { -40 } end
 local st, e, s, p, leader = string.match(t, '^(%a),(%d+),(%d+),(%d+),(.+)$')
 local endsAt, size = tonumber(e), tonumber(s)
 local names = { f = 'formed', x = 'failed' }
