@@ -100,6 +100,16 @@ export const policies = {
   'order.pay': only('shopper', 'shopper (the holder)'),
   'order.cancel': only('shopper', 'shopper (the holder)'),
   'sale.subscribe': only('shopper'),
+  /** Opening or joining a team of a team buy. */
+  'team.join': only('shopper'),
+  /** Bargains: a shopper starts one, other shoppers help, the starter buys. */
+  'bargain.start': only('shopper'),
+  'bargain.help': only('shopper'),
+  'bargain.buy': only('shopper', 'shopper (the starter)'),
+  /** Offering a flash-sale item for bargains: the room's host and ops. */
+  'bargain.configure': opsOrOwner<RoomRef>("the room's host, ops", 'bargains are set by ops and the room host', (r) => `this host token is not for room ${r.id}`),
+  /** Offering a flash-sale item in teams: the room's host and ops. */
+  'team.configure': opsOrOwner<RoomRef>("the room's host, ops", 'team buys are set by ops and the room host', (r) => `this host token is not for room ${r.id}`),
   /** A lottery entry, over HTTP and WebSocket (eligibility is the lottery's own rule). */
   'lottery.enter': only('shopper'),
 

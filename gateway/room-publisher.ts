@@ -28,6 +28,11 @@ export class RoomPublisher {
     if (s.settled && !s.settled.already) {
       deltas.push({ t: 'groupClosed', item: s.itemId, count: s.settled.count, finalPrice: s.settled.finalPrice, outcome: s.settled.outcome });
     }
+    // Teams settled at the end of their window: formed, or failed with their members refunded.
+    for (const t of s.teams ?? []) {
+      if (t.outcome === 'open' || t.already) continue;
+      deltas.push({ t: 'team', item: s.itemId, team: t.teamId, state: t.outcome, seats: t.outcome === 'formed' ? t.paid : 0, paid: t.outcome === 'formed' ? t.paid : 0, size: t.size ?? 0, ver: t.ver ?? 0 });
+    }
     if (s.available !== undefined && s.ver !== undefined) {
       deltas.push({ t: 'stock', items: [{ id: s.itemId, available: s.available, ver: s.ver }] });
       // Expired joins lower an open group's count (and maybe its tier).
@@ -52,7 +57,7 @@ export class RoomPublisher {
       ...(this.#signal ? { signal: this.#signal } : {}),
       onRetry: (err: unknown, attempt: number) => this.#log?.warn({ err: (err as Error).message, roomId, itemId, delta: d.t, attempt }, 'room update from the sweeper not published yet; retrying'),
     };
-    if (d.t === 'stock' || d.t === 'group') return this.#store.publish(roomId, d, opts);
+    if (d.t === 'stock' || d.t === 'group' || d.t === 'team') return this.#store.publish(roomId, d, opts);
     return this.#store.publish(
       roomId,
       async () => {

@@ -55,6 +55,7 @@ function versionedParts(d: Delta): (string | number)[] {
   if (d.t === 'stock') return d.items.flatMap((s) => [`stock:${s.id}`, s.ver, JSON.stringify({ id: s.id, available: s.available, ver: s.ver })]);
   if (d.t === 'group') return [`group:${d.item}`, d.ver, ''];
   if (d.t === 'lotteryEntries') return [`lottery:${d.lottery}`, d.entrants, ''];
+  if (d.t === 'team') return [`team:${d.team}`, d.ver, ''];
   return [];
 }
 

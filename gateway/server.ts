@@ -14,6 +14,8 @@ import type { Database } from '../common/contracts/ledger-schema.ts';
 import { FlashSale } from '../inventory/flash-sale.ts';
 import { Promotions } from '../inventory/promotions.ts';
 import { GroupBuy } from '../inventory/group-buy.ts';
+import { TeamBuy } from '../inventory/team-buy.ts';
+import { Bargains } from '../inventory/bargain.ts';
 import { Payments } from '../inventory/payments.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';
 import { Catalog } from '../orders/catalog.ts';
@@ -138,6 +140,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const flash = new FlashSale({ redis, keys, scripts });
   const promotions = new Promotions({ redis, keys, scripts });
   const groups = new GroupBuy({ redis, keys, scripts });
+  const teams = new TeamBuy({ redis, keys, scripts });
+  const bargains = new Bargains({ redis, keys, scripts });
   // Payments are confirmed only once Kafka acknowledged them (inventory/payments.ts).
   const payments = new Payments({ redis, keys, scripts, kafka, topic: config.topics.orders });
   await payments.start();
@@ -155,7 +159,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     commands: hostCommands({ config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries }),
   });
   const pipeline = createPipelineHealth({ redis, keys, kafka, config, registry: metrics.registry, log: log.child({ component: 'pipeline-health' }) });
-  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, auditDrainer, fanout, hub, flash, groups, keys, promotions, payments, catalog, runOfShow, commands, lotteries, presence, pipeline };
+  const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, auditDrainer, fanout, hub, flash, groups, teams, bargains, keys, promotions, payments, catalog, runOfShow, commands, lotteries, presence, pipeline };
 
   // ---- HTTP
   const limits = new HttpLimits(config);

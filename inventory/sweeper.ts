@@ -3,6 +3,7 @@ import { RoundLoop } from '../common/platform/round-loop.ts';
 import { ScriptCode, assertOk, decodeAnswer, expectOk } from '../common/contracts/script-codes.ts';
 import type { PriceSet } from './flash-sale.ts';
 import { GroupBuy, type Settled } from './group-buy.ts';
+import { TeamBuy, type TeamSettled } from './team-buy.ts';
 import type { InventoryDeps } from './item-ops.ts';
 import { relayGroup } from '../common/contracts/keys.ts';
 import type { Retired } from './retirement.ts';
@@ -57,6 +58,8 @@ export interface ItemSweep {
   readonly reminded: number;
   readonly price?: PriceSet;
   readonly settled?: Settled;
+  /** Teams of a team buy settled in this sweep (their window ended, or every seat was paid). */
+  readonly teams?: readonly TeamSettled[];
   /** After the sweep, when anything changed. */
   readonly available?: number;
   readonly ver?: number;
@@ -74,12 +77,14 @@ const maxCallsPerItem = 100;
 export class Sweeper {
   readonly #o: SweeperOptions & { batch: number; preheatLeadMs: number; intervalMs: number; concurrency: number; retentionMs: number; retireGraceMs: number };
   readonly #groups: GroupBuy;
+  readonly #teams: TeamBuy;
   readonly #rounds: RoundLoop;
 
   constructor(opts: SweeperOptions) {
     this.#o = { batch: 500, preheatLeadMs: 60_000, intervalMs: 250, concurrency: 8, retentionMs: 0, retireGraceMs: 0, ...opts };
     this.#rounds = RoundLoop.logged(() => this.sweepAll(), this.#o.intervalMs, this.#o.log, 'sweep round');
     this.#groups = new GroupBuy(opts);
+    this.#teams = new TeamBuy(opts);
   }
 
   start(): void {
@@ -110,7 +115,7 @@ export class Sweeper {
             const at = await this.retireItem(id);
             if (at !== undefined) retired.push({ itemId: id, retiredAt: at });
           }
-          if (r.expired || r.paymentReminders || r.reminded || r.price || r.settled) {
+          if (r.expired || r.paymentReminders || r.reminded || r.price || r.settled || r.teams) {
             out.push(r);
             await this.#o.onChange?.(r);
           }
@@ -139,7 +144,12 @@ export class Sweeper {
     );
     if (a.code === ScriptCode.ITEM_UNAVAILABLE || a.code === ScriptCode.NOTHING_DUE) return undefined;
     assertOk(a);
-    if (a.code === ScriptCode.OK) this.#o.log?.info({ itemId, retentionMs: this.#o.retentionMs }, 'item retired: its keys expire after the retention');
+    if (a.code === ScriptCode.OK) {
+      // A team buy's keys expire with the rest (every team was settled before the sale's end + grace).
+      await this.#o.redis.pexpire(k.teams, this.#o.retentionMs);
+      await this.#o.redis.pexpire(k.teamEnds, this.#o.retentionMs);
+      this.#o.log?.info({ itemId, retentionMs: this.#o.retentionMs }, 'item retired: its keys expire after the retention');
+    }
     return Number(a.fields[0]);
   }
 
@@ -187,6 +197,12 @@ export class Sweeper {
     if (kind === 'group' && gstate !== 'settled' && (gstate === 'closed' || (await this.#groups.serverTime()) >= Number(end))) {
       settled = await this.#groups.settle(itemId, 'sweeper');
     }
+    // A team buy: the teams whose window ended are settled (formed, or failed and refunded).
+    let teams: TeamSettled[] | undefined;
+    if (kind === 'flash' && retired === null && (await this.#o.redis.zrange(k.teamEnds, 0, 0)).length > 0) {
+      const due = await this.#teams.settleDue(itemId);
+      if (due.length) teams = due;
+    }
     const base = {
       itemId,
       roomId: roomId ?? undefined,
@@ -197,8 +213,9 @@ export class Sweeper {
       ...(retired !== null ? { retiredAt: Number(retired) } : {}),
       ...(price ? { price } : {}),
       ...(settled ? { settled } : {}),
+      ...(teams ? { teams } : {}),
     };
-    if (!expired && !price && !settled) return base;
+    if (!expired && !price && !settled && !teams) return base;
     const view = await this.#groups.view(itemId);
     if (!view) return base;
     return { ...base, available: view.available, ver: view.ver, ...(view.group ? { group: { count: view.group.count, tier: view.group.tier, priceNow: view.group.priceNow, nextThreshold: view.group.nextThreshold } } : {}) };

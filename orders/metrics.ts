@@ -103,6 +103,23 @@ export const metricDictionary = {
   coupons_used: { unit: 'count', version: 1, definition: 'coupons on orders paid and not refunded (a cancelled, expired or refunded order gave its coupon back)', scopes: ['show', 'product'] },
   coupon_discount: { unit: 'fen', version: 1, definition: 'sum of the coupon discounts of the orders counted in coupons_used', scopes: ['show', 'product'] },
   member_discount: { unit: 'fen', version: 1, definition: 'sum of the member-day discounts of orders paid and not refunded', scopes: ['show'] },
+  teams_opened: { unit: 'count', version: 1, definition: 'team-buy teams opened (a shopper opened a team at the team price)', scopes: ['show'] },
+  teams_formed: { unit: 'count', version: 1, definition: 'team-buy teams that formed: every seat paid within the team window', scopes: ['show'] },
+  teams_failed: {
+    unit: 'count',
+    version: 1,
+    definition: 'team-buy teams whose window ended before every seat was paid (holds cancelled, paid members refunded in full)',
+    scopes: ['show'],
+  },
+  team_refunded: { unit: 'fen', version: 1, definition: 'sum of the refunds to paid members of failed teams (refund reason team_failed); part of refunded', scopes: ['show'] },
+  bargains_started: { unit: 'count', version: 1, definition: 'bargains started by shoppers (one open bargain per shopper and item)', scopes: ['show'] },
+  bargains_helped: { unit: 'count', version: 1, definition: 'helps given to bargains (each a distinct helper cutting the price once)', scopes: ['show'] },
+  bargains_bought: {
+    unit: 'count',
+    version: 1,
+    definition: "bargains whose starter bought: a hold at the bargain's price was taken (its payment counts in paid_gmv like any order)",
+    scopes: ['show'],
+  },
 } as const satisfies Record<string, Definition>;
 
 export type MetricName = keyof typeof metricDictionary;

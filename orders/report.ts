@@ -3,6 +3,7 @@ import { LivesaleError } from '../common/platform/errors.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { metric, metricDictionary, type MetricName, type MetricValue } from './metrics.ts';
 import { itemCouponMetrics, promotionFigures, promotionMetrics } from './coupon-stats.ts';
+import { bargainFigures, bargainMetrics, teamFigures, teamMetrics } from './team-stats.ts';
 import { sheetRows } from './run-of-show.ts';
 import { reportLotteries, type ReportLottery } from './lottery.ts';
 import { referrerTotals, type ReferrerTotal } from './referrals.ts';
@@ -98,6 +99,10 @@ export interface ShowReport {
   referralTotals: MetricValue[];
   /** The lifecycle stages and RFM score counts of the room's buyers (their segment over the whole ledger). */
   segments: SegmentSizes;
+  /** Team buys (拼团) of the show: teams opened, formed, failed, and refunded to failed teams' members. */
+  teamBuys: MetricValue[];
+  /** Bargains (砍价) of the show: started, helps, bought. */
+  bargains: MetricValue[];
   /** The definitions (and versions) of every metric in this report. */
   dictionary: { metric: MetricName; unit: string; version: number; definition: string }[];
 }
@@ -224,7 +229,9 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
   const stillOn = allIntervals.some((i) => i.end === null);
   const actualEnd = allIntervals.length && !stillOn ? Math.max(...allIntervals.map((i) => i.end!)) : null;
 
-  const [series, lotteries] = await Promise.all([minuteSeries(db, scope), reportLotteries(db, show.id)]);
+  const [series, lotteries, teams, bargainFigs] = await Promise.all([minuteSeries(db, scope), reportLotteries(db, show.id), teamFigures(db, roomId, show.id), bargainFigures(db, roomId, show.id)]);
+  const teamBuys = teamMetrics(teams);
+  const bargains = bargainMetrics(bargainFigs);
   const firstData = series[0]?.minute;
   const lastData = series[series.length - 1]?.minute;
   const from = Math.min(show.plannedStart, firstData ?? show.plannedStart);
@@ -245,7 +252,7 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     .slice(0, 5)
     .map((p, i) => ({ rank: i + 1, ...p }));
 
-  const used = new Set<MetricName>([...metrics.map((m) => m.metric), ...referrerMetrics(referralTotal).map((m) => m.metric), ...productRows.flatMap((p) => p.metrics.map((m) => m.metric)), ...minutes.flatMap((m) => minuteMetrics(m).map((x) => x.metric))]);
+  const used = new Set<MetricName>([...metrics.map((m) => m.metric), ...teamBuys.map((m) => m.metric), ...bargains.map((m) => m.metric), ...referrerMetrics(referralTotal).map((m) => m.metric), ...productRows.flatMap((p) => p.metrics.map((m) => m.metric)), ...minutes.flatMap((m) => minuteMetrics(m).map((x) => x.metric))]);
   return {
     show: {
       id: show.id,
@@ -270,6 +277,8 @@ export async function buildReport(db: Kysely<Database>, show: Show, now = Date.n
     referrers,
     referralTotals: referrerMetrics(referralTotal),
     segments,
+    teamBuys,
+    bargains,
     dictionary: [...used].map((metric) => {
       const d = metricDictionary[metric];
       return { metric, unit: d.unit, version: d.version, definition: d.definition };
@@ -307,7 +316,7 @@ export function reportCsv(r: ShowReport, part: CsvPart): string {
     case 'summary':
       return csv(
         ['metric', 'value', 'unit', 'version', 'definition'],
-        r.metrics.map((m) => [m.metric, m.value, m.unit, m.version, metricDictionary[m.metric].definition]),
+        [...r.metrics, ...r.teamBuys, ...r.bargains].map((m) => [m.metric, m.value, m.unit, m.version, metricDictionary[m.metric].definition]),
       );
     case 'products': {
       const cols = metricColumns(r.products);
@@ -484,6 +493,18 @@ export function reportText(r: ShowReport): string {
   out.push(`  R 1-5   ${sg.r.join(' / ')}`);
   out.push(`  F 1-5   ${sg.f.join(' / ')}`);
   out.push(`  M 1-5   ${sg.m.join(' / ')}`);
+  out.push('');
+  out.push('Team buys');
+  const team = (name: MetricName) => r.teamBuys.find((m) => m.metric === name)?.value ?? 0;
+  out.push(
+    team('teams_opened')
+      ? `  ${team('teams_opened')} opened · ${team('teams_formed')} formed · ${team('teams_failed')} failed · ${yuan(team('team_refunded'))} refunded to members of failed teams`
+      : '(no team buys)',
+  );
+  out.push('');
+  out.push('Bargains');
+  const bargain = (name: MetricName) => r.bargains.find((m) => m.metric === name)?.value ?? 0;
+  out.push(bargain('bargains_started') ? `  ${bargain('bargains_started')} started · ${bargain('bargains_helped')} helps · ${bargain('bargains_bought')} bought` : '(no bargains)');
   out.push('');
   out.push('Per minute (UTC; minutes with activity)');
   const active = r.minutes.filter((m) => m.metrics.some((x) => x.value));

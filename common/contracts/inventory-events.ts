@@ -69,6 +69,10 @@ export const orderHeld = z.object({
   discount: fen.optional(),
   /** The price steps as the reserve script records them (common/contracts/pricing.ts parseBreakdown). */
   breakdown: z.string().max(400).optional(),
+  /** The team of a team buy this hold is a seat of (held at the team price). */
+  team: id.optional(),
+  /** The bargain this hold bought (held at the bargain's price). */
+  bargain: id.optional(),
 });
 
 /** A hold became sold. `amount` is what was charged. */
@@ -93,7 +97,7 @@ export const orderCancelled = z.object({
   order: id,
   user,
   qty: z.number().int().min(1),
-  reason: z.enum(['user', 'host', 'group_failed']),
+  reason: z.enum(['user', 'host', 'group_failed', 'team_failed']),
 });
 
 /** A hold passed its deadline unpaid; its stock returned to available (exactly once). */
@@ -203,7 +207,67 @@ export const refundIssued = z.object({
   order: id,
   user,
   amount: fen,
-  reason: z.enum(['tier_settlement', 'group_failed', 'cancelled_after_payment']),
+  reason: z.enum(['tier_settlement', 'group_failed', 'cancelled_after_payment', 'team_failed']),
+});
+
+/** A shopper opened a team of a team buy (拼团); their own hold follows (order.held with `team`). */
+export const teamOpened = z.object({
+  ...base,
+  type: z.literal('team.opened'),
+  team: id,
+  leader: user,
+  size: z.number().int().min(2),
+  /** The team's unit price (fen). */
+  price: fen,
+  /** The end of the team's window (Redis clock). */
+  endsAt: ms,
+});
+
+/** A team formed: `size` members paid within its window. */
+export const teamFormed = z.object({
+  ...base,
+  type: z.literal('team.formed'),
+  team: id,
+  size: z.number().int().min(2),
+  paid: z.number().int().min(0),
+});
+
+/** A team's window ended before it formed: its holds were cancelled and its paid members refunded in full. */
+export const teamFailed = z.object({
+  ...base,
+  type: z.literal('team.failed'),
+  team: id,
+  size: z.number().int().min(2),
+  paid: z.number().int().min(0),
+  refunds: z.number().int().min(0),
+  /** The sum of the refunds (fen). */
+  refunded: fen,
+});
+
+/** A shopper started a bargain (砍价) at the start price; helpers cut it down to the floor. */
+export const bargainStarted = z.object({
+  ...base,
+  type: z.literal('bargain.started'),
+  bargain: id,
+  user,
+  start: fen,
+  floor: fen,
+  helpers: z.number().int().min(1),
+  endsAt: ms,
+  /** The seed of the bargain's cuts (inventory/bargain.ts bargainCuts). */
+  seed: z.number().int().min(1),
+});
+
+/** A helper cut a bargain's price. */
+export const bargainHelped = z.object({
+  ...base,
+  type: z.literal('bargain.helped'),
+  bargain: id,
+  user,
+  cut: fen,
+  /** The price after the cut. */
+  price: fen,
+  helped: z.number().int().min(1),
 });
 
 /**
@@ -237,6 +301,11 @@ export const inventoryEvent = z.discriminatedUnion('type', [
   saleSubscribed,
   saleReminder,
   itemCreated,
+  teamOpened,
+  teamFormed,
+  teamFailed,
+  bargainStarted,
+  bargainHelped,
 ]);
 
 export type OrderHeld = z.infer<typeof orderHeld>;

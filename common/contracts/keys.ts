@@ -41,6 +41,9 @@ export const couponFields = {
  *   subs       set    users waiting for the pre-heat reminder
  *   outbox     stream events for the relay
  *   lock       string the rebuild lock (one rebuilder per item)
+ *   teams      hash   a team buy's settings and teams (inventory/lua/team-join-8.lua)
+ *   teamEnds   zset   open team ids scored by the end of their window (ms)
+ *   bargains   hash   a bargain offer's settings and bargains (inventory/lua/includes/bargain.lua)
  */
 export class ItemKeys {
   readonly tag: string;
@@ -51,6 +54,9 @@ export class ItemKeys {
   readonly subs: string;
   readonly outbox: string;
   readonly lock: string;
+  readonly teams: string;
+  readonly teamEnds: string;
+  readonly bargains: string;
 
   constructor(prefix: string, readonly id: string) {
     assertId('item', id);
@@ -62,6 +68,9 @@ export class ItemKeys {
     this.subs = `${this.tag}:subs`;
     this.outbox = `${this.tag}:outbox`;
     this.lock = `${this.tag}:lock`;
+    this.teams = `${this.tag}:teams`;
+    this.teamEnds = `${this.tag}:teamends`;
+    this.bargains = `${this.tag}:bargains`;
   }
 
   /** The expiring record of one refused buy or join (inventory/lua/includes/buy.lua). */
@@ -71,7 +80,7 @@ export class ItemKeys {
 
   /** Every key of the item (the rebuild and tests read or clear them together). */
   get all(): readonly string[] {
-    return [this.item, this.users, this.holds, this.deadlines, this.subs, this.outbox, this.lock];
+    return [this.item, this.users, this.holds, this.deadlines, this.subs, this.outbox, this.lock, this.teams, this.teamEnds, this.bargains];
   }
 }
 

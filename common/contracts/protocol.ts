@@ -202,6 +202,9 @@ export const deltaSchema = z
       .describe('A run-of-show step (next, swap, skip): the item on air, the listing and a sale it opened, in one change (event)'),
     z.object({ t: z.literal('lottery'), lottery: lotteryInfoSchema }).describe('A lottery was created (event)'),
     z.object({ t: z.literal('lotteryEntries'), lottery: idSchema, entrants: count }).describe('Entrants of a lottery so far (state, coalesced)'),
+    z
+      .object({ t: z.literal('team'), item: idSchema, team: idSchema, state: z.enum(['open', 'formed', 'failed']), seats: count, paid: count, size: count, ver: z.number().int().min(0) })
+      .describe("A team buy's team: seats taken and paid of its size, and its state (state, latest version wins; formed or failed at once)"),
     z.object({ t: z.literal('lotteryDrawn'), lottery: lotteryInfoSchema }).describe('A lottery was drawn: seed, entrant hash and winners (event)'),
   ])
   .describe('One ordered change of a room');
@@ -247,6 +250,8 @@ export function laneOf(d: Delta): Lane {
       return { lane: 'state', keys: ['show'], urgent: true };
     case 'lotteryEntries':
       return { lane: 'state', keys: [`lottery:${d.lottery}`], urgent: false };
+    case 'team':
+      return { lane: 'state', keys: [`team:${d.team}`], urgent: d.state !== 'open' };
     case 'sale':
     case 'groupClosed':
     case 'lotteryDrawn':
@@ -1087,3 +1092,85 @@ export const couponCampaignReplySchema = z
     spent: count.describe('Coupons spent on paid orders, less those restored by refunds'),
   })
   .describe('The campaign and its coupons now');
+
+// ---------------------------------------------------------------------------------------------
+// Team buys (拼团, docs/team-buy-bargain.md): HTTP bodies and replies
+
+export const teamBuyBody = z.strictObject({
+  size: z.number().int().min(2).max(100).describe('Members a team needs'),
+  teamPrice: fen.describe('Unit price of a team seat (fen)'),
+  windowSeconds: z.number().int().min(1).max(604_800).describe('How long a team has to form from its opening (at most until the sale ends)'),
+  teamsPerUser: z.number().int().min(1).max(100).optional().describe('Live teams of the item a user may be in at once (default 1)'),
+});
+export const teamBuySettingsSchema = z.object({ itemId: idSchema, size: z.number().int(), price: fen, windowMs: z.number().int(), teamsPerUser: z.number().int() });
+
+export const teamJoinBody = z.strictObject({ idempotencyKey: idempotencyKey.describe('Names one opening, or the join of one team (the team id scopes it); at most 60 characters') });
+
+const teamHeldSchema = z.object({
+  outcome: z.literal('held'),
+  orderId: idSchema,
+  teamId: idSchema.describe('The share code others join with'),
+  qty: z.literal(1),
+  unitPrice: fen,
+  amount: fen,
+  deadline: epochMs,
+  available: count,
+  ver: z.number().int(),
+  version: z.literal(1),
+  seats: count.describe('Seats held or paid after this join'),
+  size: count,
+  teamEndsAt: epochMs,
+});
+const teamRefusalSchema = z.object({ outcome: z.string(), code: z.string(), message: z.string() });
+export const teamJoinResultSchema = z.union([teamHeldSchema, teamRefusalSchema, z.object({ outcome: z.literal('duplicate'), first: z.union([teamHeldSchema, teamRefusalSchema]) })]);
+export const teamViewSchema = z.object({
+  itemId: idSchema,
+  teamId: idSchema,
+  state: z.enum(['open', 'formed', 'failed']),
+  leader: z.string(),
+  size: count,
+  price: fen,
+  endsAt: epochMs,
+  seats: count,
+  paid: count,
+  members: z.array(z.object({ userId: z.string(), state: z.enum(['held', 'paid', 'cancelled', 'expired', 'refunded']) })),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Bargains (砍价, docs/team-buy-bargain.md): HTTP bodies and replies
+
+export const bargainOfferBody = z
+  .strictObject({
+    start: fen.refine((n) => n >= 1, 'at least 1 fen').describe('Start price (fen)'),
+    floor: fen.describe('Floor price (fen): start − floor ≥ helpers'),
+    helpers: z.number().int().min(1).max(1000).describe('Helps that reach the floor'),
+    windowSeconds: z.number().int().min(1).max(604_800).describe('How long a bargain stays open from its start (at most until the sale ends)'),
+    newUsersOnly: z.boolean().optional().describe('Only users who never held or bought the item may help'),
+  })
+  .refine((b) => b.start - b.floor >= b.helpers, { message: 'start - floor must be at least helpers (every help cuts at least 1 fen)', path: ['floor'] });
+export const bargainSettingsSchema = z.object({ itemId: idSchema, start: fen, floor: fen, helpers: count, windowMs: z.number().int(), newUsersOnly: z.boolean() });
+export const bargainEmptyBody = z.strictObject({});
+
+const bargainRefusalSchema = z.object({ outcome: z.string(), code: z.string(), message: z.string() });
+export const bargainStartResultSchema = z.union([
+  z.object({ outcome: z.enum(['started', 'existing']), bargainId: idSchema, price: fen, floor: fen, helpers: count, endsAt: epochMs }),
+  bargainRefusalSchema,
+]);
+export const bargainHelpResultSchema = z.union([z.object({ outcome: z.literal('helped'), cut: fen, price: fen, helped: count, helpers: count, floor: fen }), bargainRefusalSchema]);
+export const bargainBuyResultSchema = z.union([
+  z.object({ outcome: z.literal('held'), orderId: idSchema, qty: z.literal(1), unitPrice: fen, amount: fen, deadline: epochMs, available: count, ver: z.number().int(), already: z.boolean() }),
+  bargainRefusalSchema,
+]);
+export const bargainViewSchema = z.object({
+  itemId: idSchema,
+  bargainId: idSchema,
+  state: z.enum(['open', 'bought', 'expired']),
+  starter: z.string(),
+  start: fen,
+  floor: fen,
+  price: fen,
+  helpers: count,
+  helped: count,
+  endsAt: epochMs,
+  helperIds: z.array(z.string()),
+});

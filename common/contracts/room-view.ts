@@ -47,6 +47,7 @@ export function nextDoc(doc: RoomDoc, d: Delta): RoomDoc {
     case 'stock':
     case 'group':
     case 'lotteryEntries':
+    case 'team':
       return doc;
   }
 }

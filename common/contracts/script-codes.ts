@@ -71,6 +71,15 @@ export const scriptCodeTable = {
   // A buy's coupon (the reason follows: unknown, not_valid_now, below_min_spend / budget, user).
   COUPON_NOT_APPLICABLE: { code: -28, error: 'COUPON_NOT_APPLICABLE', meaning: 'the coupon does not apply to this buy' },
   COUPON_EXHAUSTED: { code: -29, error: 'COUPON_EXHAUSTED', meaning: 'the coupon campaign has none left (for this user)' },
+  TEAM_NOT_FOUND: { code: -40, error: 'TEAM_NOT_FOUND', meaning: 'no such team of this team buy' },
+  TEAM_FULL: { code: -41, error: 'TEAM_FULL', meaning: 'every seat of the team is taken' },
+  TEAM_CLOSED: { code: -42, error: 'TEAM_CLOSED', meaning: 'the team formed, failed or its window ended' },
+  BARGAIN_NOT_FOUND: { code: -44, error: 'BARGAIN_NOT_FOUND', meaning: 'no such bargain (for this user)' },
+  BARGAIN_CLOSED: { code: -45, error: 'BARGAIN_CLOSED', meaning: 'the bargain was bought or its window ended' },
+  ALREADY_HELPED: { code: -46, error: 'ALREADY_HELPED', meaning: 'this user helped the bargain already, or started it' },
+  BARGAIN_AT_FLOOR: { code: -47, error: 'BARGAIN_AT_FLOOR', meaning: 'the bargain is at its floor price: every help is in' },
+  NOT_NEW_USER: { code: -48, error: 'NOT_NEW_USER', meaning: 'the bargain takes new users only' },
+  TEAM_LIMIT: { code: -43, error: 'TEAM_LIMIT', meaning: 'the user is in this team already, or in as many live teams of the item as allowed' },
 } as const satisfies Record<string, CodeEntry>;
 
 export type ScriptCodeName = keyof typeof scriptCodeTable;

@@ -54,6 +54,17 @@ export const errorTable = {
   // coupons (refusals: nothing changed)
   COUPON_NOT_APPLICABLE: { status: 409, message: 'the coupon does not apply to this buy (unknown, not valid now, or below its minimum spend)' },
   COUPON_EXHAUSTED: { status: 409, message: 'the coupon campaign has no coupon left for you' },
+  // team buys (refusals: nothing changed)
+  TEAM_NOT_FOUND: { status: 404, message: 'no such team' },
+  TEAM_FULL: { status: 409, message: 'the team is full' },
+  TEAM_CLOSED: { status: 409, message: 'the team has formed, failed or run out of time' },
+  TEAM_LIMIT: { status: 409, message: 'this user is in this team already, or in as many teams of this item as allowed' },
+  // bargains (refusals: nothing changed)
+  BARGAIN_NOT_FOUND: { status: 404, message: 'no such bargain' },
+  BARGAIN_CLOSED: { status: 409, message: 'the bargain was bought or has run out of time' },
+  ALREADY_HELPED: { status: 409, message: 'each user helps a bargain once, and never their own' },
+  BARGAIN_AT_FLOOR: { status: 409, message: 'the bargain is at its floor price already' },
+  NOT_NEW_USER: { status: 409, message: 'only new users may help this bargain' },
   // the run of show (refusals: nothing changed)
   NO_SHOW: { status: 409, message: 'the room has no live show' },
   NOTHING_NEXT: { status: 409, message: 'no slot is on air and no main slot is left to go on air' },

@@ -6,6 +6,8 @@ import type { Scripts } from '../../common/platform/lua-loader.ts';
 import type { Database } from '../../common/contracts/ledger-schema.ts';
 import type { FlashSale } from '../../inventory/flash-sale.ts';
 import type { GroupBuy } from '../../inventory/group-buy.ts';
+import type { TeamBuy } from '../../inventory/team-buy.ts';
+import type { Bargains } from '../../inventory/bargain.ts';
 import type { Payments } from '../../inventory/payments.ts';
 import type { Promotions } from '../../inventory/promotions.ts';
 import type { Keys } from '../../common/contracts/keys.ts';
@@ -31,6 +33,8 @@ import { registerRoomRoutes } from './rooms.ts';
 import { registerShowRoutes } from './shows.ts';
 import { registerStatsRoutes } from './stats.ts';
 import { registerSystemRoutes } from './system.ts';
+import { registerTeamRoutes } from './teams.ts';
+import { registerBargainRoutes } from './bargains.ts';
 import type { PipelineHealthReader } from '../pipeline-health.ts';
 import { registerWebRoutes } from './web.ts';
 
@@ -55,6 +59,10 @@ export interface GatewayServices {
   readonly keys: Keys;
   /** Member-day rules and coupon campaigns of flash-sale items. */
   readonly promotions: Promotions;
+  /** Team buys on flash-sale items (拼团). */
+  readonly teams: TeamBuy;
+  /** Bargains on flash-sale items (砍价). */
+  readonly bargains: Bargains;
   /** Payments, answered only once durable in Kafka. */
   readonly payments: Payments;
   readonly catalog: Catalog;
@@ -86,6 +94,7 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
     payments: s.payments,
     redis: s.redis,
     keys: s.keys,
+    teams: s.teams,
     hub: s.hub,
     store: s.store,
     metrics: s.metrics,
@@ -96,5 +105,7 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
   registerStatsRoutes(router, { db: s.db, hub: s.hub });
   registerShowRoutes(router, { db: s.db, catalog: s.catalog, store: s.store, audit: s.audit, log: s.log });
   registerLotteryRoutes(router, { lotteries: s.lotteries, presence: s.presence, hub: s.hub, log: s.log, stockTickMs: s.config.stockTickMs });
+  registerTeamRoutes(router, { teams: s.teams, catalog: s.catalog, hub: s.hub, log: s.log });
+  registerBargainRoutes(router, { bargains: s.bargains, catalog: s.catalog, hub: s.hub });
   registerWebRoutes(router, { log: s.log });
 }

@@ -10,6 +10,8 @@ import type { Logger } from '../../common/platform/logger.ts';
 import type { FlashSale } from '../../inventory/flash-sale.ts';
 import type { GroupBuy, JoinResult as InventoryJoinResult } from '../../inventory/group-buy.ts';
 import type { Payments } from '../../inventory/payments.ts';
+import type { TeamBuy } from '../../inventory/team-buy.ts';
+import { publishTeam } from './teams.ts';
 import type { Principal } from '../auth.ts';
 import { parseBody } from '../http.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -85,6 +87,8 @@ export interface OrderRouteDeps {
   groups: GroupBuy;
   /** Payments, answered only once durable in Kafka. */
   payments: Payments;
+  /** Team buys: a paid seat may complete its team. */
+  teams: TeamBuy;
   hub: RoomHub;
   store: RoomStore;
   metrics: GatewayMetrics;
@@ -96,7 +100,7 @@ export interface OrderRouteDeps {
 }
 
 export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void {
-  const { stockTickMs, log, flash, groups, payments, hub, metrics, db, redis, keys } = deps;
+  const { stockTickMs, log, flash, groups, payments, teams, hub, metrics, db, redis, keys } = deps;
 
   // Group progress per item, latest version wins, published once per tick.
   const pendingGroups = new Map<string, { roomId: string; itemId: string; p: GroupProgress }>();
@@ -180,6 +184,9 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
       try {
         const r = await payments.pay(itemId, orderId, p.sub, version);
         hub.noteStock(roomId, itemId, r.available, r.ver);
+        // The last seat of a team paid: the team forms now (the sweeper settles it at its end otherwise).
+        const team = await teams.afterPaid(itemId, orderId).catch((err: unknown) => void log.warn({ err: (err as Error).message, itemId, orderId }, 'settling the team of a paid seat failed'));
+        if (team) void publishTeam(teams, hub, log, roomId, itemId, team.teamId);
         return { outcome: 'paid' as const, orderId: r.orderId, qty: r.qty, amount: r.amount, already: r.already };
       } catch (err) {
         // An overdue hold was expired by this very payment: its stock is back.

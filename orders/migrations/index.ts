@@ -12,6 +12,7 @@ import * as ordersByUser from './2026-12-02-0501-orders-by-user.ts';
 import * as hostCommandOutbox from './2026-12-02-0201-host-command-outbox.ts';
 import * as referrals from './2026-12-02-0801-referrals.ts';
 import * as memberPrices from './2026-12-02-0701-member-prices.ts';
+import * as teamEvents from './2026-12-02-0601-team-events.ts';
 
 /**
  * Every migration, by name (names sort in the order they run). Imported statically so they load
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02-0201-host-command-outbox': hostCommandOutbox,
   '2026-12-02-0801-referrals': referrals,
   '2026-12-02-0701-member-prices': memberPrices,
+  '2026-12-02-0601-team-events': teamEvents,
 };

@@ -42,6 +42,9 @@ describe('every route and message type is authorized by a policy', () => {
         // Lotteries are public so that anyone can verify a draw.
         'get /lotteries/:lotteryId',
         'get /shows/:showId/lotteries',
+        // A team's progress is public so that a share code can be opened by anyone.
+        'get /rooms/:roomId/items/:itemId/teams/:teamId',
+        'get /rooms/:roomId/items/:itemId/bargains/:bargainId',
       ].sort(),
     );
     // A WebSocket message always comes from an authenticated connection: none is public.

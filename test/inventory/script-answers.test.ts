@@ -11,6 +11,8 @@ import { Scripts, loadScripts, type LoadedScript } from '../../common/platform/l
 import { FlashSale } from '../../inventory/flash-sale.ts';
 import { GroupBuy } from '../../inventory/group-buy.ts';
 import { Sweeper } from '../../inventory/sweeper.ts';
+import { TeamBuy } from '../../inventory/team-buy.ts';
+import { Bargains } from '../../inventory/bargain.ts';
 import { loadInventoryScripts } from '../../inventory/scripts.ts';
 import { dropNamespace, testConfig } from '../helpers/namespace.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -150,7 +152,7 @@ describe('script answers', () => {
     // Every script with no arguments at all: an invalid argument or an unavailable item.
     const noArgs = keys.item('none');
     for (const s of inventory.values()) {
-      const k = [noArgs.lock, noArgs.item, noArgs.users, noArgs.holds, noArgs.deadlines, noArgs.outbox, noArgs.subs].slice(0, s.numberOfKeys);
+      const k = [noArgs.lock, noArgs.item, noArgs.users, noArgs.holds, noArgs.deadlines, noArgs.outbox, noArgs.subs, noArgs.teams].slice(0, s.numberOfKeys);
       const a = decodeAnswer(await scripts.call(s.name, k, []));
       expect([ScriptCode.INVALID_ARGUMENT, ScriptCode.ITEM_UNAVAILABLE], s.name).toContain(a.code);
     }
@@ -207,6 +209,39 @@ describe('script answers', () => {
     expect((await groups.join('g', 'z', 1, 'k')).outcome).toBe('group_closed');
     await groups.settle('g', 'h');
     expect((await groups.settle('g', 'h')).already).toBe(true);
+
+    const teams = new TeamBuy(deps);
+    await teams.configure('f', { size: 2, price: 50, windowMs: 60_000 });
+    await expect(teams.configure('g', { size: 2, price: 50, windowMs: 60_000 })).rejects.toMatchObject({ code: 'WRONG_ITEM_KIND' });
+    const tA = await teams.open('f', 'tA', 'kt');
+    if (tA.outcome !== 'held') throw new Error('no team');
+    expect((await teams.open('f', 'tA', 'kt')).outcome).toBe('duplicate');
+    expect((await teams.join('f', tA.teamId, 'tA', 'kt2')).outcome).toBe('team_limit');
+    expect((await teams.join('f', 'nosuch', 'tB', 'kt')).outcome).toBe('team_not_found');
+    const tB = await teams.join('f', tA.teamId, 'tB', 'kt');
+    if (tB.outcome !== 'held') throw new Error('no seat');
+    expect((await teams.join('f', tA.teamId, 'tC', 'kt')).outcome).toBe('team_full');
+    expect((await teams.settle('f', tA.teamId)).outcome).toBe('open');
+    await pay(tA.orderId, 'tA');
+    await pay(tB.orderId, 'tB');
+    expect((await teams.settle('f', tA.teamId)).outcome).toBe('formed');
+    expect((await teams.settle('f', tA.teamId)).already).toBe(true);
+    expect((await teams.join('f', tA.teamId, 'tD', 'kt')).outcome).toBe('team_closed');
+
+    const bargains = new Bargains(deps);
+    await bargains.configure('f', { start: 100, floor: 50, helpers: 2, windowMs: 60_000 });
+    const bA = await bargains.start('f', 'bA');
+    if (bA.outcome !== 'started') throw new Error('no bargain');
+    expect((await bargains.start('f', 'bA')).outcome).toBe('existing');
+    expect((await bargains.help('f', bA.bargainId, 'bA')).outcome).toBe('already_helped');
+    expect((await bargains.help('f', bA.bargainId, 'bB')).outcome).toBe('helped');
+    expect((await bargains.help('f', bA.bargainId, 'bC')).outcome).toBe('helped');
+    expect((await bargains.help('f', bA.bargainId, 'bD')).outcome).toBe('bargain_at_floor');
+    expect((await bargains.help('f', 'nosuch', 'bD')).outcome).toBe('bargain_not_found');
+    expect((await bargains.buy('f', bA.bargainId, 'bB')).outcome).toBe('bargain_not_found');
+    expect(await bargains.buy('f', bA.bargainId, 'bA')).toMatchObject({ outcome: 'held', unitPrice: 50, already: false });
+    expect(await bargains.buy('f', bA.bargainId, 'bA')).toMatchObject({ outcome: 'held', already: true });
+    expect((await bargains.help('f', bA.bargainId, 'bE')).outcome).toBe('bargain_closed');
 
     const k = keys.item('lost');
     await redis.set(k.lock, 'token');

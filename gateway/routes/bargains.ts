@@ -1,0 +1,82 @@
+import { LivesaleError } from '../../common/platform/errors.ts';
+import { bargainEmptyBody, bargainOfferBody } from '../../common/contracts/protocol.ts';
+import type { Bargains } from '../../inventory/bargain.ts';
+import type { Catalog } from '../../orders/catalog.ts';
+import { parseBody } from '../http.ts';
+import type { RoomHub } from '../room-hub.ts';
+import type { Router } from '../router.ts';
+
+/**
+ * Bargains (砍价, docs/team-buy-bargain.md) over HTTP: the room's host (or ops) offers a
+ * flash-sale item for bargains; a shopper starts one, other shoppers help (each once), and the
+ * starter buys at the current price within the window (a hold, paid with the pay route).
+ */
+export interface BargainRouteDeps {
+  bargains: Bargains;
+  catalog: Catalog;
+  hub: RoomHub;
+}
+
+export function registerBargainRoutes(router: Router, deps: BargainRouteDeps): void {
+  const { bargains, catalog, hub } = deps;
+
+  async function flashItemIn(roomId: string, itemId: string): Promise<void> {
+    const room = await hub.require(roomId);
+    const item = room.view.doc.items[itemId];
+    if (!item) throw new LivesaleError('ITEM_NOT_FOUND', `room ${roomId} has no item ${itemId}`);
+    if (item.kind !== 'flash') throw new LivesaleError('WRONG_ITEM_KIND', 'bargains apply to flash-sale items');
+  }
+
+  const status = (outcome: string, ok: number) =>
+    outcome === 'bargain_not_found' ? 404 : ['started', 'helped', 'held'].includes(outcome) ? ok : outcome === 'existing' ? 200 : 409;
+
+  router.route('put', '/rooms/:roomId/items/:itemId/bargain', 'items.bargainOffer', 'bargain.configure', async (r, call) => {
+    call.authorize();
+    const b = parseBody(bargainOfferBody, r.body);
+    const roomId = r.params[0]!;
+    const room = await catalog.room(roomId);
+    if (!room) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${JSON.stringify(roomId.slice(0, 40))}`);
+    call.authorize({ id: room.id, hostId: room.hostId });
+    await flashItemIn(roomId, r.params[1]!);
+    const settings = await bargains.configure(r.params[1]!, { start: b.start, floor: b.floor, helpers: b.helpers, windowMs: b.windowSeconds * 1000, newUsersOnly: b.newUsersOnly ?? false });
+    return { status: 200, body: settings };
+  });
+
+  router.route('post', '/rooms/:roomId/items/:itemId/bargains', 'items.bargainStart', 'bargain.start', async (r, call) => {
+    call.authorize();
+    if (r.body.length) parseBody(bargainEmptyBody, r.body);
+    await flashItemIn(r.params[0]!, r.params[1]!);
+    const result = await bargains.start(r.params[1]!, call.principal.sub);
+    return { status: status(result.outcome, 201), body: result };
+  });
+
+  router.route('post', '/rooms/:roomId/items/:itemId/bargains/:bargainId/help', 'items.bargainHelp', 'bargain.help', async (r, call) => {
+    call.authorize();
+    if (r.body.length) parseBody(bargainEmptyBody, r.body);
+    await flashItemIn(r.params[0]!, r.params[1]!);
+    const result = await bargains.help(r.params[1]!, r.params[2]!, call.principal.sub);
+    return { status: status(result.outcome, 200), body: result };
+  });
+
+  router.route('post', '/rooms/:roomId/items/:itemId/bargains/:bargainId/buy', 'items.bargainBuy', 'bargain.buy', async (r, call) => {
+    call.authorize();
+    if (r.body.length) parseBody(bargainEmptyBody, r.body);
+    await flashItemIn(r.params[0]!, r.params[1]!);
+    const result = await bargains.buy(r.params[1]!, r.params[2]!, call.principal.sub);
+    if (result.outcome === 'held') {
+      hub.noteStock(r.params[0]!, r.params[1]!, result.available, result.ver);
+      return { status: result.already ? 200 : 201, body: result };
+    }
+    return { status: status(result.outcome, 201), body: result };
+  });
+
+  router.route('get', '/rooms/:roomId/items/:itemId/bargains/:bargainId', 'items.bargain', 'room.read', async (r, call) => {
+    call.authorize();
+    await flashItemIn(r.params[0]!, r.params[1]!);
+    const b = await bargains.bargain(r.params[1]!, r.params[2]!);
+    if (!b) throw new LivesaleError('BARGAIN_NOT_FOUND');
+    // The purchase's order id stays with the starter.
+    const { orderId: _orderId, ...view } = b;
+    return { status: 200, body: view };
+  });
+}

@@ -1,0 +1,90 @@
+import { LivesaleError } from '../../common/platform/errors.ts';
+import type { Logger } from '../../common/platform/logger.ts';
+import { teamBuyBody, teamJoinBody } from '../../common/contracts/protocol.ts';
+import type { TeamBuy, TeamJoinResult } from '../../inventory/team-buy.ts';
+import type { Catalog } from '../../orders/catalog.ts';
+import { parseBody } from '../http.ts';
+import type { RoomHub } from '../room-hub.ts';
+import type { Call, Router } from '../router.ts';
+
+/**
+ * Team buys (拼团, docs/team-buy-bargain.md) over HTTP: the room's host (or ops) offers a
+ * flash-sale item in teams; shoppers open a team (its id is the share code) and join one by its
+ * id; anyone reads a team's progress. A team forms when its last seat is paid (the pay route
+ * settles the order's team) and fails, refunding its paid members, when its window ends (the
+ * sweeper).
+ */
+export interface TeamRouteDeps {
+  teams: TeamBuy;
+  catalog: Catalog;
+  hub: RoomHub;
+  log: Logger;
+}
+
+export function registerTeamRoutes(router: Router, deps: TeamRouteDeps): void {
+  const { teams, catalog, hub, log } = deps;
+
+  /** The item must be a flash-sale item of the room. */
+  async function flashItemIn(roomId: string, itemId: string): Promise<void> {
+    const room = await hub.require(roomId);
+    const item = room.view.doc.items[itemId];
+    if (!item) throw new LivesaleError('ITEM_NOT_FOUND', `room ${roomId} has no item ${itemId}`);
+    if (item.kind !== 'flash') throw new LivesaleError('WRONG_ITEM_KIND', 'team buys apply to flash-sale items');
+  }
+
+  const status = (r: TeamJoinResult) => (r.outcome === 'held' ? 201 : r.outcome === 'duplicate' ? 200 : r.outcome === 'team_not_found' ? 404 : 409);
+
+  async function seat(call: Call, roomId: string, itemId: string, teamId: string | undefined, idempotencyKey: string): Promise<TeamJoinResult> {
+    call.authorize();
+    await flashItemIn(roomId, itemId);
+    const r = teamId === undefined ? await teams.open(itemId, call.principal.sub, idempotencyKey) : await teams.join(itemId, teamId, call.principal.sub, idempotencyKey);
+    if (r.outcome === 'held') {
+      hub.noteStock(roomId, itemId, r.available, r.ver);
+      await publishTeam(teams, hub, log, roomId, itemId, r.teamId);
+    }
+    return r;
+  }
+
+  router.route('put', '/rooms/:roomId/items/:itemId/team-buy', 'items.teamBuy', 'team.configure', async (r, call) => {
+    call.authorize();
+    const b = parseBody(teamBuyBody, r.body);
+    const roomId = r.params[0]!;
+    const room = await catalog.room(roomId);
+    if (!room) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${JSON.stringify(roomId.slice(0, 40))}`);
+    call.authorize({ id: room.id, hostId: room.hostId });
+    await flashItemIn(roomId, r.params[1]!);
+    const settings = await teams.configure(r.params[1]!, { size: b.size, price: b.teamPrice, windowMs: b.windowSeconds * 1000, ...(b.teamsPerUser ? { teamsPerUser: b.teamsPerUser } : {}) });
+    return { status: 200, body: settings };
+  });
+
+  router.route('post', '/rooms/:roomId/items/:itemId/teams', 'items.teamOpen', 'team.join', async (r, call) => {
+    const b = parseBody(teamJoinBody, r.body);
+    const result = await seat(call, r.params[0]!, r.params[1]!, undefined, r.headers['idempotency-key'] ?? b.idempotencyKey);
+    return { status: status(result), body: result };
+  });
+
+  router.route('post', '/rooms/:roomId/items/:itemId/teams/:teamId/join', 'items.teamJoin', 'team.join', async (r, call) => {
+    const b = parseBody(teamJoinBody, r.body);
+    const result = await seat(call, r.params[0]!, r.params[1]!, r.params[2]!, r.headers['idempotency-key'] ?? b.idempotencyKey);
+    return { status: status(result), body: result };
+  });
+
+  router.route('get', '/rooms/:roomId/items/:itemId/teams/:teamId', 'items.team', 'room.read', async (r, call) => {
+    call.authorize();
+    await flashItemIn(r.params[0]!, r.params[1]!);
+    const t = await teams.team(r.params[1]!, r.params[2]!);
+    if (!t) throw new LivesaleError('TEAM_NOT_FOUND');
+    // Members by user and state only: order ids stay with their holders.
+    return { status: 200, body: { ...t, members: t.members.map((m) => ({ userId: m.userId, state: m.state })) } };
+  });
+}
+
+/** The team's progress to its room (state, latest version wins). A failure to publish is logged: the GET route still tells. */
+export async function publishTeam(teams: TeamBuy, hub: RoomHub, log: Logger, roomId: string, itemId: string, teamId: string): Promise<void> {
+  try {
+    const t = await teams.team(itemId, teamId);
+    if (t) await hub.publish(roomId, { t: 'team', item: itemId, team: teamId, state: t.state, seats: t.seats, paid: t.paid, size: t.size, ver: t.ver });
+  } catch (err) {
+    log.warn({ err: (err as Error).message, roomId, itemId, teamId }, 'team progress publish given up');
+  }
+}
