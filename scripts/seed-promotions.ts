@@ -1,4 +1,5 @@
 import type { HttpClient } from '../web/client.ts';
+import { paced } from './paced.ts';
 
 /**
  * A flash-sale item for the demo with the seeds' member-day rule (gold, silver, regular members
@@ -27,7 +28,7 @@ export const demoPromotion = {
  */
 export async function seedPromotions(host: HttpClient, shopper: (sub: string) => Promise<HttpClient>, roomId: string): Promise<SeededPromotions> {
   const now = Date.now();
-  const item = await host.addItem(roomId, { ...demoPromotion.item, startsAt: now, endsAt: now + 2 * 3600_000, holdSeconds: 900 });
+  const item = await paced(() => host.addItem(roomId, { ...demoPromotion.item, startsAt: now, endsAt: now + 2 * 3600_000, holdSeconds: 900 }));
   await host.setMemberDay(roomId, item.id, demoPromotion.memberDay);
   await host.addCoupon(roomId, item.id, { ...demoPromotion.coupon, startsAt: now - 60_000, endsAt: now + 2 * 3600_000 });
   const buyers: SeededPromotions['buyers'] = [];

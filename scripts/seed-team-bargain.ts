@@ -4,6 +4,7 @@ import { Bargains } from '../inventory/bargain.ts';
 import { inventoryScripts } from '../inventory/scripts.ts';
 import { TeamBuy } from '../inventory/team-buy.ts';
 import type { HttpClient } from '../web/client.ts';
+import { paced } from './paced.ts';
 
 /**
  * A team buy (拼团) and a bargain (砍价) for the demo, in one room. The host adds two items; the
@@ -42,7 +43,7 @@ export async function seedTeamBuyAndBargain(
   const bargains = new Bargains(deps);
   const window = { startsAt: now - 60_000, endsAt: now + 4 * 3600_000 };
 
-  const added = await host.command(roomId, { command: 'addItem', title: demoTeam.title, price: demoTeam.price, stock: 300, perUserLimit: 2, ...window });
+  const added = await paced(() => host.command(roomId, { command: 'addItem', title: demoTeam.title, price: demoTeam.price, stock: 300, perUserLimit: 2, ...window }));
   const teamItemId = (added.data as { item: { id: string } }).item.id;
   await teams.configure(teamItemId, { size: demoTeam.size, price: demoTeam.teamPrice, windowMs: 2 * 3600_000 });
   const seat = async (sub: string, teamId?: string) => {
@@ -58,7 +59,7 @@ export async function seedTeamBuyAndBargain(
   if (formed.outcome !== 'formed') throw new Error(`demo team did not form: ${formed.outcome}`);
   const open = await seat('demo-team-4');
 
-  const addedBargain = await host.command(roomId, { command: 'addItem', title: demoBargain.title, price: demoBargain.price, stock: 50, perUserLimit: 1, ...window });
+  const addedBargain = await paced(() => host.command(roomId, { command: 'addItem', title: demoBargain.title, price: demoBargain.price, stock: 50, perUserLimit: 1, ...window }));
   const bargainItemId = (addedBargain.data as { item: { id: string } }).item.id;
   await bargains.configure(bargainItemId, { start: demoBargain.price, floor: demoBargain.floor, helpers: demoBargain.helpers, windowMs: 24 * 3600_000 });
   const started = await bargains.start(bargainItemId, 'demo-bargain-starter');

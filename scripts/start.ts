@@ -18,7 +18,11 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
-import { loadConfig } from '../common/platform/config.ts';
+import { loadConfig, type Config } from '../common/platform/config.ts';
+import { createRedis } from '../common/platform/redis.ts';
+import { Keys } from '../common/contracts/keys.ts';
+import { seedPromotions } from './seed-promotions.ts';
+import { seedTeamBuyAndBargain } from './seed-team-bargain.ts';
 import { createLogger } from '../common/platform/logger.ts';
 import { Auth } from '../gateway/auth.ts';
 import { HttpClient, metricValue } from '../web/client.ts';
@@ -31,6 +35,25 @@ import { waitFor } from './stack/proc.ts';
 import { exitPlan, supervise, type Service } from './supervise.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The marketing tools in the demo's live show: a member-day rule and a coupon campaign (with a
+ * gold and a silver member's buys), a team buy with a formed and an open team, and a bargain
+ * three helpers cut. A failure here is reported and the demo goes on without them.
+ */
+async function seedMarketing(host: HttpClient, auth: Auth, baseUrl: string, config: Config, roomId: string): Promise<string> {
+  const shopper = async (sub: string) => new HttpClient(baseUrl, await auth.issue(sub, 'shopper'));
+  const redis = createRedis(config, 'start-seed');
+  try {
+    const promo = await seedPromotions(host, shopper, roomId);
+    const tb = await seedTeamBuyAndBargain(host, shopper, { redis, keys: new Keys(config.keyPrefix) }, roomId);
+    return `member-day + coupon ${promo.campaignId} on item ${promo.itemId}; team buy item ${tb.teamItemId} (team ${tb.formedTeamId} formed, ${tb.openTeamId} open); bargain ${tb.bargainId} on item ${tb.bargainItemId} at ${(tb.bargainPrice / 100).toFixed(2)} yuan`;
+  } catch (err) {
+    return `not seeded: ${err instanceof Error ? err.message : String(err)}`;
+  } finally {
+    redis.disconnect();
+  }
+}
 const say = (line: string) => {
   if (process.stdout.isTTY) process.stdout.write('\r\x1b[K');
   process.stdout.write(`${line}\n`);
@@ -124,6 +147,7 @@ try {
   const opsToken = await auth.issue('demo-ops', 'ops');
   const shopperToken = await auth.issue('demo-shopper', 'shopper');
   const show = await seedDemoShow(new HttpClient(baseUrl, hostToken));
+  const marketing = await seedMarketing(new HttpClient(baseUrl, hostToken), auth, baseUrl, config, show.roomId);
   const wsUrl = `${baseUrl.replace('http', 'ws')}/rooms/${show.roomId}/ws?token=${shopperToken}`;
 
   say('');
@@ -131,10 +155,13 @@ try {
   say(`  gateway        ${baseUrl}   (health: ${baseUrl}/healthz, metrics: ${baseUrl}/metrics)`);
   say(`  demo room      ${baseUrl}/rooms/${show.roomId}   (item ${show.onAir} on air; items ${show.itemIds.join(', ')})`);
   say(`  watch (WS)     ${wsUrl}`);
-  say(`  demo page      ${baseUrl}/web/?role=shopper&user=alice&room=${show.roomId}   (host console: ?role=host&user=demo-host&room=${show.roomId})`);
+  say(`  shopper page   ${baseUrl}/web/shop.html?room=${show.roomId}&user=alice   (a phone-size window suits it)`);
+  say(`  host console   ${baseUrl}/web/host.html?room=${show.roomId}&user=demo-host`);
+  say(`  ops dashboard  ${baseUrl}/web/ops.html?room=${show.roomId}&user=demo-ops`);
   say(`  buy (HTTP)     curl -X POST ${baseUrl}/rooms/${show.roomId}/items/${show.onAir}/buy -H 'authorization: Bearer ${shopperToken}' -H 'content-type: application/json' -d '{"qty":1,"idempotencyKey":"try-1"}'`);
   say(`  stats (ops)    curl ${baseUrl}/rooms/${show.roomId}/stats -H 'authorization: Bearer ${opsToken}'`);
   say(`  shows          live show ${show.showId} (run of show: ${baseUrl}/shows/${show.showId}/run), earlier show ${show.earlierShowId}`);
+  say(`  marketing      ${marketing}`);
   say(`  lottery        ${baseUrl}/lotteries/${show.lotteryId}   (verify after the draw: npm run lottery:verify -- ${show.lotteryId})`);
   say(`  report (ops)   npm run report -- ${show.showId}   or   curl '${baseUrl}/shows/${show.showId}/report?format=text' -H 'authorization: Bearer ${opsToken}'`);
   say(`  demo tokens    POST ${baseUrl}/auth/demo {"role":"shopper","sub":"alice"}`);
