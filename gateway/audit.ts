@@ -3,6 +3,8 @@ import type { Counter } from 'prom-client';
 import type { Kysely } from 'kysely';
 import type { Logger } from '../common/platform/logger.ts';
 import { pgDataError } from '../common/platform/driver-errors.ts';
+import { createBackoff, retryPolicy } from '../common/platform/retry.ts';
+import { RoundLoop } from '../common/platform/round-loop.ts';
 import { auditGroup, type Keys } from '../common/contracts/keys.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { ensureAuditGroup, type RefusalCount, type RoomStore } from './room-store.ts';
@@ -150,9 +152,7 @@ type Row = Database['host_commands'] extends infer T ? { [K in keyof T as K exte
  */
 export class AuditDrainer {
   readonly #o: Required<Omit<AuditDrainerOptions, 'counter'>> & Pick<AuditDrainerOptions, 'counter'>;
-  #running = false;
-  #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #loop: RoundLoop;
   #ownPending = true;
   #claimAt = 0;
   #allAt = 0;
@@ -161,6 +161,16 @@ export class AuditDrainer {
 
   constructor(opts: AuditDrainerOptions) {
     this.#o = { idleMs: 100, batchSize: 200, claimIdleMs: 10_000, ...opts };
+    // A round that moved records runs the next at once; a failed one backs off (jittered, capped).
+    this.#loop = new RoundLoop(
+      async () => ((await this.drainOnce()) > 0 ? 0 : this.#o.idleMs),
+      this.#o.idleMs,
+      (err, retryInMs) => {
+        this.#ownPending = true;
+        this.#o.log.warn({ err: err.message, retryInMs: Math.round(retryInMs) }, 'audit drain round failed; retrying');
+      },
+      createBackoff(retryPolicy({ initialMs: 100, maxMs: 5000 })),
+    );
   }
 
   /** Records inserted (or found already there) and acknowledged so far. */
@@ -174,41 +184,12 @@ export class AuditDrainer {
   }
 
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#loop = this.#run();
+    this.#loop.start();
   }
 
   /** Stops after the round in progress; what is left stays in the streams for the next drainer. */
   async stop(): Promise<void> {
-    this.#running = false;
-    this.#wake?.();
-    await this.#loop;
-  }
-
-  async #run(): Promise<void> {
-    let backoff = 0;
-    while (this.#running) {
-      let wait = this.#o.idleMs;
-      try {
-        const moved = await this.drainOnce();
-        backoff = 0;
-        if (moved > 0) wait = 0;
-      } catch (err) {
-        this.#ownPending = true;
-        backoff = Math.min(5000, backoff ? backoff * 2 : 100);
-        wait = backoff / 2 + Math.random() * (backoff / 2);
-        this.#o.log.warn({ err: (err as Error).message, retryInMs: Math.round(wait) }, 'audit drain round failed; retrying');
-      }
-      if (!this.#running) break;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, wait);
-        this.#wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
+    await this.#loop.stop();
   }
 
   /** The rooms to read this round: those registered recently, and once in a while every one. */

@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { LivesaleError } from '../common/platform/errors.ts';
 import type { Database, ShowState, SlotStatus } from '../common/contracts/ledger-schema.ts';
 import type { RunOfShow, RunRow, RunSlot } from '../common/contracts/protocol.ts';
+import type { RunSheetRow } from './shows.ts';
 
 /**
  * The run of show: what the host's `next`, `swap` and `skip` commands do to a show's run sheet,
@@ -24,13 +25,8 @@ export interface LiveShow {
   state: ShowState;
 }
 
-export interface SheetRow {
-  position: number;
-  role: 'main' | 'backup' | 'lottery';
-  title: string;
-  itemId: string | null;
-  plannedStart: number | null;
-  plannedEnd: number | null;
+/** A run-sheet row with what the run of show recorded of it. */
+export interface SheetRow extends RunSheetRow {
   status: SlotStatus;
   actualStart: number | null;
   actualEnd: number | null;

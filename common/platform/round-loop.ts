@@ -1,8 +1,12 @@
 import type { Logger } from './logger.ts';
+import type { Backoff } from './retry.ts';
 
 /**
- * Runs `round` again and again with `intervalMs` between rounds until stopped. A failed round is
- * logged and the loop goes on; `stop` wakes the pause and waits for the round in progress.
+ * Runs `round` again and again with `intervalMs` between rounds until stopped. A round may return
+ * the pause before the next one instead (0: at once, say when it found more work). A failed round
+ * is reported to `onError` and the loop goes on, after `intervalMs` or, given a backoff, after its
+ * next delay (reset by the next round that succeeds). `stop` wakes the pause and waits for the
+ * round in progress.
  */
 export class RoundLoop {
   #running = false;
@@ -12,7 +16,8 @@ export class RoundLoop {
   constructor(
     private readonly round: () => Promise<unknown>,
     private readonly intervalMs: number,
-    private readonly onError: (err: Error) => void,
+    private readonly onError: (err: Error, retryInMs: number) => void,
+    private readonly backoff?: Backoff,
   ) {}
 
   /** A loop whose failed rounds are logged as a warning with `what`. */
@@ -34,13 +39,18 @@ export class RoundLoop {
 
   async #run(): Promise<void> {
     while (this.#running) {
+      let pause = this.intervalMs;
       try {
-        await this.round();
+        const next = await this.round();
+        this.backoff?.reset();
+        if (typeof next === 'number') pause = next;
       } catch (err) {
-        this.onError(err as Error);
+        if (this.backoff) pause = this.backoff.next();
+        this.onError(err as Error, pause);
       }
+      if (!this.#running) break;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, this.intervalMs);
+        const t = setTimeout(resolve, pause);
         this.#wake = () => {
           clearTimeout(t);
           resolve();
