@@ -58,16 +58,9 @@ if item[16] then return { -4, tonumber(item[6]) } end
 
 if item[11] ~= 'open' then return answer({ -7 }) end
 local now = nowMs()
-local startMs, endMs = tonumber(item[5]), tonumber(item[6])
-if now < startMs then return answer({ -3, startMs }) end
-if now >= endMs then return answer({ -4, endMs }) end
-
-local already = tonumber(mine[1] or '0')
-local limit = tonumber(item[4])
-if already + qty > limit then return answer({ -2, limit, already }) end
-local avail = tonumber(item[1])
-if avail <= 0 then return answer({ -1, 0 }) end
-if avail < qty then return answer({ -6, avail }) end
+local already, avail = tonumber(mine[1] or '0'), tonumber(item[1])
+local refused = saleRefusal(answer, now, tonumber(item[5]), tonumber(item[6]), already, tonumber(item[4]), avail, qty)
+if refused then return refused end
 
 local count = tonumber(item[13])
 if item[12] == 'p' then

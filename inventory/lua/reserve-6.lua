@@ -77,16 +77,9 @@ local price, ver = tonumber(item[3]), tonumber(item[8])
 if item[11] and now >= tonumber(item[12]) then
   price, ver = applyScheduledPrice(itemKey, outboxKey, item[9], price, tonumber(item[11]), tonumber(item[12]), ver)
 end
-local startMs, endMs = tonumber(item[5]), tonumber(item[6])
-if now < startMs then return answer({ -3, startMs }) end
-if now >= endMs then return answer({ -4, endMs }) end
-
-local already = tonumber(mine[1] or '0')
-local limit = tonumber(item[4])
-if already + qty > limit then return answer({ -2, limit, already }) end
-local avail = tonumber(item[1])
-if avail <= 0 then return answer({ -1, 0 }) end
-if avail < qty then return answer({ -6, avail }) end
+local already, avail = tonumber(mine[1] or '0'), tonumber(item[1])
+local refused = saleRefusal(answer, now, tonumber(item[5]), tonumber(item[6]), already, tonumber(item[4]), avail, qty)
+if refused then return refused end
 local p = resolvePrice(holdsKey, price, qty, tier, campaign, userId, now)
 if p.refuse then return answer(p.refuse) end
 

@@ -50,3 +50,15 @@ local function userRecord(usersKey, refusedKey, userId, idem, qty, refusalTtl)
   end
   return field, mine, repeated, answer
 end
+
+-- The refusals every buy and join shares, in this order: before the sale window, after it, past
+-- the user's limit, sold out, not enough left. Answers the first that applies through `answer`
+-- (which records it under the key), or nil when the buy may go on.
+local function saleRefusal(answer, now, startMs, endMs, already, limit, avail, qty)
+  if now < startMs then return answer({ -3, startMs }) end
+  if now >= endMs then return answer({ -4, endMs }) end
+  if already + qty > limit then return answer({ -2, limit, already }) end
+  if avail <= 0 then return answer({ -1, 0 }) end
+  if avail < qty then return answer({ -6, avail }) end
+  return nil
+end
