@@ -9,7 +9,7 @@ import type { Catalog, CreateKey } from '../orders/catalog.ts';
 import { appliedStep, applyStep, decideNext, decideSkip, decideSwap, requireLiveShow, sheetRows, type LiveShow, type RunStep, type SheetRow } from '../orders/run-of-show.ts';
 import { prizeOrderId, type Lotteries } from '../orders/lottery.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
-import type { CommandName, CommandResult, Delta, ItemInfo } from '../common/contracts/protocol.ts';
+import { maxAnnouncements, type CommandName, type CommandResult, type Delta, type ItemInfo } from '../common/contracts/protocol.ts';
 import type { ActivityPublisher } from './activity.ts';
 import type { ExecContext, HostCommands } from './commands.ts';
 import type { RoomHub } from './room-hub.ts';
@@ -141,6 +141,15 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
       run: async (x, c) => ({
         delta: { t: 'announce', announcement: { id: `${x.now.toString(36)}-${randomBytes(3).toString('hex')}`, text: c.text, at: x.now } },
       }),
+    },
+
+    pin: {
+      run: async (x, c) => {
+        if (c.announcementId === null) return { delta: { t: 'pin', announcement: null } };
+        const a = (x.room.doc.announcements ?? []).find((n) => n.id === c.announcementId);
+        if (!a) throw new LivesaleError('INVALID_ARGUMENT', `the room has no announcement ${c.announcementId} among its last ${maxAnnouncements}`);
+        return { delta: { t: 'pin', announcement: { ...a } } };
+      },
     },
 
     // ---- inventory first, then the room document

@@ -320,7 +320,14 @@ function announcePanel(v: RoomView) {
       const text = field(f, 'text');
       if (text) void command(`announce-${text}`, { command: 'announce', text }, () => f.reset());
     }}><label>${t('ann.text')} <input name="text" required></label> <button type="submit">${t('ann.post')}</button></form>
-    <ul>${(v.doc.announcements ?? []).slice(-5).reverse().map((a) => html`<li>${time(a.at)} ${a.text}</li>`)}</ul></section>`;
+    <ul class="announcements">${(v.doc.announcements ?? [])
+      .slice(-5)
+      .reverse()
+      .map((a) => {
+        const pinned = v.doc.pinned?.id === a.id;
+        return html`<li data-announcement=${a.id}>${time(a.at)} ${pinned ? html`<strong>📌 ${t('ann.pinned')}</strong> ` : ''}${a.text}
+          <button type="button" aria-pressed=${pinned ? 'true' : 'false'} @click=${() => void command(`pin-${a.id}-${pinned}`, { command: 'pin', announcementId: pinned ? null : a.id })}>${t(pinned ? 'ann.unpin' : 'ann.pin')}</button></li>`;
+      })}</ul></section>`;
 }
 
 function auditPanel() {

@@ -278,12 +278,14 @@ function draw(): void {
   const onAir = v?.doc.onAir ? v.doc.items[v.doc.onAir] : undefined;
   const others = v ? v.doc.listing.filter((id) => id !== v.doc.onAir && v.doc.items[id]).map((id) => v.doc.items[id]!) : [];
   const last = v?.doc.announcements?.at(-1);
+  const pinned = v?.doc.pinned ?? undefined;
   render(
     html`${header(v ? v.doc.title : t('shop.title'), draw)}
     <main class="shop">
       ${connLine(state)}
       ${!roomId ? html`<p class="status bad" role="alert">${t('conn.noRoomGiven')}</p>` : ''}
-      ${last ? html`<p class="announce" role="status"><strong>${t('ann.title')}</strong> ${last.text}</p>` : ''}
+      ${pinned ? html`<p class="announce pinned" role="status"><strong>📌 ${t('ann.pinned')}</strong> ${pinned.text}</p>` : ''}
+      ${last && last.id !== pinned?.id ? html`<p class="announce" role="status"><strong>${t('ann.title')}</strong> ${last.text}</p>` : ''}
       ${v ? (onAir ? itemCard(v, onAir, true) : html`<p class="muted">${t('shop.nothingOnAir')}</p>`) : ''}
       ${holdList()}
       ${v ? lotteries(v) : ''}

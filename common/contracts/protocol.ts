@@ -158,6 +158,7 @@ export const roomDocSchema = z
     onAir: idSchema.nullable().describe('The item the host is presenting'),
     items: z.record(idSchema, itemInfoSchema).describe('Every item of the room, listed or not'),
     announcements: z.array(announcementSchema).optional().describe(`The last ${20} announcements, oldest first`),
+    pinned: announcementSchema.nullable().optional().describe('The pinned announcement, shown first until unpinned (absent or null: none)'),
     show: roomShowSchema.nullable().optional().describe('The show last started or ended in the room (absent until one starts)'),
     lotteries: z.array(lotteryInfoSchema).optional().describe(`The last ${20} lotteries, oldest first`),
   })
@@ -188,6 +189,7 @@ export const deltaSchema = z
     z.object({ t: z.literal('price'), item: idSchema, price: fen }).describe('A price change in effect now (state)'),
     z.object({ t: z.literal('stock'), items: z.array(stockItem) }).describe('Stock levels (state; reaching 0 is an event)'),
     z.object({ t: z.literal('announce'), announcement: announcementSchema }).describe('A host announcement (event)'),
+    z.object({ t: z.literal('pin'), announcement: announcementSchema.nullable() }).describe('An announcement was pinned, or the pin removed (null) (state)'),
     z.object({ t: z.literal('sale'), item: idSchema, startsAt: epochMs, endsAt: epochMs }).describe('A sale opened, closed or rescheduled (event)'),
     z.object({ t: z.literal('group'), item: idSchema, ...groupProgressSchema.shape, tier: z.number().int().min(0).optional() }).describe('Group buy progress (state; a tier crossing, with `tier`, is an event)'),
     z.object({ t: z.literal('groupClosed'), item: idSchema, count, finalPrice: fen, outcome: z.enum(['succeeded', 'failed', 'base_price']) }).describe('A group buy closed (event)'),
@@ -248,6 +250,8 @@ export function laneOf(d: Delta): Lane {
       return d.tier !== undefined ? { lane: 'event', urgent: true } : { lane: 'state', keys: [`group:${d.item}`], urgent: false };
     case 'show':
       return { lane: 'state', keys: ['show'], urgent: true };
+    case 'pin':
+      return { lane: 'state', keys: ['pin'], urgent: false };
     case 'lotteryEntries':
       return { lane: 'state', keys: [`lottery:${d.lottery}`], urgent: false };
     case 'team':
@@ -875,6 +879,11 @@ export const commandShapes = {
   setPrice: { itemId: idSchema, price: fen, at: epochMs.optional().describe('Server-clock time the price takes effect; now when absent') },
   adjustStock: { itemId: idSchema, delta: z.number().int().min(-1_000_000_000).max(1_000_000_000).refine((n) => n !== 0, 'delta must not be 0') },
   announce: { text: text({ trim: true, min: 1, max: 1000 }) },
+  pin: {
+    announcementId: text({ min: 1, max: 64 })
+      .nullable()
+      .describe("The announcement to pin (one of the room's last announcements); null removes the pin"),
+  },
   openSale: { itemId: idSchema, endsAt: epochMs.optional().describe('When the sale ends; the current end when absent') },
   closeSale: { itemId: idSchema },
   openGroup: {
@@ -929,6 +938,7 @@ function commandVariants(ws: boolean) {
     v('setPrice'),
     v('adjustStock'),
     v('announce'),
+    v('pin'),
     v('openSale'),
     v('closeSale'),
     v('openGroup').refine((b) => b.tiers.every((t) => t.price < b.basePrice), { message: 'tier prices must be below the base price', path: ['tiers'] }),

@@ -29,6 +29,8 @@ export function nextDoc(doc: RoomDoc, d: Delta): RoomDoc {
       return withItem(doc, d.item, { price: d.price }, 'scheduledPrice');
     case 'announce':
       return { ...doc, announcements: [...(doc.announcements ?? []), d.announcement].slice(-maxAnnouncements) };
+    case 'pin':
+      return { ...doc, pinned: d.announcement };
     case 'sale':
       return withItem(doc, d.item, { startsAt: d.startsAt, endsAt: d.endsAt });
     case 'groupClosed':

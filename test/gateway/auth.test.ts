@@ -33,6 +33,7 @@ function sample(name: CommandName): CommandInput {
     setPrice: { command: 'setPrice', itemId, price: 1 },
     adjustStock: { command: 'adjustStock', itemId, delta: -50 },
     announce: { command: 'announce', text: 'free stuff' },
+    pin: { command: 'pin', announcementId: null },
     openSale: { command: 'openSale', itemId },
     closeSale: { command: 'closeSale', itemId },
     openGroup: { command: 'openGroup', title: 'Group', basePrice: 1000, stock: 10, perUserLimit: 1, tiers: [{ threshold: 2, price: 900 }], endsAt: w.endsAt },

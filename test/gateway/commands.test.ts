@@ -105,6 +105,27 @@ describe('host commands', () => {
     expect((await sys.http().snapshot(roomId)).room.listing).toEqual([b.id, a.id]);
   });
 
+  it('pin and unpin an announcement: viewers see the pinned one after newer ones; an unknown one is refused and changes nothing', async () => {
+    const { http, roomId } = await hostWithRoom(sys, 'pin-host');
+    await http.command(roomId, { command: 'announce', text: 'first: free shipping tonight' });
+    const first = (await sys.http().snapshot(roomId)).room.announcements!.at(-1)!;
+    await http.command(roomId, { command: 'pin', announcementId: first.id });
+    await http.command(roomId, { command: 'announce', text: 'second: next item at 9' });
+    const shopper = await sys.connect(roomId, await sys.token('shopper', 'pin-viewer'));
+    try {
+      expect(shopper.view?.doc.pinned).toEqual(first);
+      expect(shopper.view?.doc.announcements?.at(-1)?.text).toBe('second: next item at 9');
+      const before = await roomState(roomId);
+      expect((await refusal(http.command(roomId, { command: 'pin', announcementId: 'no-such-announcement' }))).code).toBe('INVALID_ARGUMENT');
+      expect(await roomState(roomId)).toEqual(before);
+      await http.command(roomId, { command: 'pin', announcementId: null });
+      await waitFor('the pin removed on the socket', () => shopper.view?.doc.pinned === null);
+      expect((await sys.http().snapshot(roomId)).room.pinned).toBeNull();
+    } finally {
+      shopper.close();
+    }
+  });
+
   it('applied and repeated commands land in the audit log with their envelope and outcome; a refused one is counted', async () => {
     const { http, roomId } = await hostWithRoom(sys, 'audit-host');
     const v = await http.version(roomId);
