@@ -7,7 +7,7 @@
  * writer, sweeper, relay and gateway against the local Redis, Postgres and Kafka (starting whichever
  * of them is not running, as the tests do, and stopping only what it started) in a namespace of
  * their own (fresh DATABASE_SCHEMA, KEY_PREFIX, KAFKA_TOPIC_PREFIX). It waits for /readyz, loads
- * the page and its bundle, seeds the demo show with the built seed, watches the room over a
+ * the landing page and the three consoles (shopper, host, ops) with their bundles, seeds the demo show with the built seed, watches the room over a
  * WebSocket, buys and pays there and over HTTP, waits for the paid order in the ledger's figures
  * (so the relay and the writer did their part), reads the sweeper's /metrics, runs the built
  * report, and stops everything. Any failure exits non-zero with the processes' last log lines;
@@ -189,6 +189,18 @@ async function main(): Promise<void> {
     check(bundle.status === 200 && /javascript/.test(bundle.headers.get('content-type') ?? ''), `GET /web/app.js answered ${bundle.status} ${bundle.headers.get('content-type')}`);
     check(js.length > 10_000 && !/^import\s/m.test(js), `the bundle is not one self-contained module (${js.length} bytes)`);
     say(`/readyz 200; /web/ 200 html; /web/app.js 200 javascript (${(js.length / 1024).toFixed(1)} KB)`);
+    // The three consoles: each page and its own bundle, with no zod inside.
+    const weights: string[] = [];
+    for (const name of ['shop', 'host', 'ops']) {
+      const p = await fetch(`${base}/web/${name}.html`);
+      check(p.status === 200 && (await p.text()).includes(`/web/${name}.js`), `GET /web/${name}.html answered ${p.status} without its bundle`);
+      const b = await fetch(`${base}/web/${name}.js`);
+      const code = await b.text();
+      check(b.status === 200 && /javascript/.test(b.headers.get('content-type') ?? '') && code.length > 5_000, `GET /web/${name}.js answered ${b.status} (${code.length} bytes)`);
+      check(!/ZodError|zod\.dev/.test(code), `/web/${name}.js carries zod`);
+      weights.push(`${name}.js ${(code.length / 1024).toFixed(1)} KB`);
+    }
+    say(`the shopper page, host console and ops dashboard load: ${weights.join(', ')}`);
 
     const seed = spawnSync(process.execPath, ['dist/scripts/seed-main.js'], { cwd: dir, env: { ...env, GATEWAY_URL: base }, encoding: 'utf8', timeout: 60_000 });
     check(seed.status === 0, `the built seed failed (${seed.signal ?? seed.status}): ${seed.stderr}`);
