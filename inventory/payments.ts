@@ -132,19 +132,40 @@ export class Payments {
 
   async #confirm(producer: Producer, itemId: string, event: string): Promise<void> {
     const timeoutMs = this.#timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        producer.send({ topic: this.#d.topic, acks: -1, timeout: Math.floor(timeoutMs / 2), messages: [{ key: itemId, value: event }] }),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no acknowledgement within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
-    } catch (err) {
-      this.#renew();
-      throw new LivesaleError('PAYMENT_NOT_CONFIRMED', undefined, undefined, { cause: err });
-    } finally {
-      clearTimeout(timer);
+    const started = Date.now();
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          producer.send({ topic: this.#d.topic, acks: -1, timeout: Math.floor(timeoutMs / 2), messages: [{ key: itemId, value: event }] }),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no acknowledgement within ${timeoutMs} ms`)), timeoutMs - (Date.now() - started));
+          }),
+        ]);
+        return;
+      } catch (err) {
+        // The broker refused the write because the partition's leader was moving (a topic just
+        // created, a broker restarting): nothing was written, so sending again is safe, while
+        // half the confirmation time is left.
+        if (leaderMoving(err) && Date.now() - started < timeoutMs / 2) {
+          await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 100));
+          continue;
+        }
+        this.#renew();
+        throw new LivesaleError('PAYMENT_NOT_CONFIRMED', undefined, undefined, { cause: err });
+      } finally {
+        clearTimeout(timer);
+      }
     }
   }
+}
+
+/** Kafka's answers meaning the partition has no leader at the moment (the write was refused). */
+const leaderMovingTypes = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_OR_FOLLOWER']);
+
+function leaderMoving(err: unknown): boolean {
+  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.type === 'string' && leaderMovingTypes.has(e.type)) return true;
+  }
+  return false;
 }

@@ -98,6 +98,27 @@ async function command(intent: string, cmd: CommandInput, done?: (r: CommandResu
   }
 }
 
+/** Starts (planned → live) or ends (live → ended) the room's show; ending asks first. */
+async function showTransition(kind: 'start' | 'end'): Promise<void> {
+  if (!live || !showId || busy.has(`show-${kind}`)) return;
+  if (kind === 'end' && !(await confirmBox(t('show.endConfirm', { title: showId })))) return;
+  busy.add(`show-${kind}`);
+  draw();
+  try {
+    const r = await live.http.request('POST', `/shows/${showId}/${kind}`, {});
+    if (r.status >= 300) {
+      const e = (r.body as { error?: { code?: string; message?: string } })?.error;
+      throw new ApiError(r.status, e?.code ?? 'UNKNOWN', e?.message ?? `the show did not ${kind}`);
+    }
+    toast(t(kind === 'start' ? 'show.started' : 'show.ended.toast'));
+  } catch (err) {
+    toast(errorText(err), 'bad');
+  } finally {
+    busy.delete(`show-${kind}`);
+    await refreshRun();
+  }
+}
+
 const field = (form: HTMLFormElement, name: string): string => String(new FormData(form).get(name) ?? '').trim();
 const minutes = (s: string, dflt: number): number => {
   const n = Number(s || dflt);
@@ -189,7 +210,9 @@ function runSheet() {
   const left = cur?.timeLeftMs === null || cur === null ? null : cur.timeLeftMs - (Date.now() - runAt);
   const backups = run.rows.filter((r) => r.role === 'backup' && r.status === 'pending');
   return html`<section class="run" aria-label=${t('run.title')}>
-    <h2>${t('run.title')} <span class="muted">${t(`show.${run.state}` as StringKey)} · ${t('run.drift', { d: drift(run.driftMs) })}</span></h2>
+    <h2>${t('run.title')} <span class="muted">${t(`show.${run.state}` as StringKey)} · ${t('run.drift', { d: drift(run.driftMs) })}</span>
+      ${run.state === 'planned' ? html`<button type="button" class="primary show-start" ?disabled=${busy.has('show-start')} @click=${() => void showTransition('start')}>${t('show.start')}</button>` : ''}
+      ${run.state === 'live' ? html`<button type="button" class="show-end" ?disabled=${busy.has('show-end')} @click=${() => void showTransition('end')}>${t('show.end')}</button>` : ''}</h2>
     <div class="run-now">
       <div><span class="muted">${t('run.current')}</span> <strong class="run-current">${cur ? `#${cur.position} ${cur.title}` : t('run.nothing')}</strong>
         ${left === null ? '' : html` · <span role="timer" class=${left < 0 ? 'over' : ''}>${left < 0 ? t('run.over', { t: clock(-left) }) : t('run.left', { t: clock(left) })}</span>`}</div>

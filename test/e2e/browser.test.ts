@@ -99,10 +99,13 @@ describe('the pages in Chromium: a mini-show with host, two shoppers and ops', {
     ];
     const created = await hostHttp.request('POST', '/shows', { roomId, title: '晚间直播', plannedStart: now, plannedEnd: now + 3 * slot, runSheet });
     expect(created.status).toBe(201);
-    // The show goes live (the show lifecycle's job; set directly here).
-    await sys.db.updateTable('shows').set({ state: 'live', started_at: new Date() }).where('id', '=', created.body.show.id).execute();
-
     host = await open(`/web/host.html${await q('host', 'mini-host')}`, { width: 1280, height: 900 });
+    // The host takes the planned show live from the console.
+    await sees(host.locator('.run h2', { hasText: '未开播' }));
+    expect(await host.getByRole('button', { name: '下一个商品' }).isDisabled()).toBe(true);
+    await host.getByRole('button', { name: '开播' }).click();
+    await sees(host.locator('.run h2', { hasText: '直播中' }));
+    expect((await sys.db.selectFrom('shows').select('state').where('id', '=', created.body.show.id).executeTakeFirstOrThrow()).state).toBe('live');
     alice = await open(`/web/shop.html${await q('shopper', 'alice')}`, { width: 390, height: 844 }, true);
     bob = await open(`/web/shop.html${await q('shopper', 'bob')}`, { width: 800, height: 900 });
     ops = await open(`/web/ops.html${await q('ops', 'mini-ops')}`, { width: 1280, height: 900 });
