@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
+import { retry, retryPolicy } from './retry.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -45,7 +46,17 @@ export async function ensureTopics(kafka: Kafka, config: Pick<Config, 'topics' |
       { topic: config.topics.deadLetter, numPartitions: 1 },
       { topic: config.topics.activity, numPartitions: config.kafkaPartitions },
     ].filter((t) => !existing.has(t.topic));
-    if (wanted.length) await admin.createTopics({ topics: wanted, waitForLeaders: true });
+    if (wanted.length) {
+      await admin.createTopics({ topics: wanted, waitForLeaders: true });
+      // A partition's leader can be known before its log answers (NOT_LEADER_FOR_PARTITION for a
+      // moment): the topics are ready once every partition answers a ListOffsets.
+      await retry(
+        async () => {
+          for (const t of wanted) await admin.fetchTopicOffsets(t.topic);
+        },
+        { policy: retryPolicy({ initialMs: 50, maxMs: 1000, retries: 40 }) },
+      );
+    }
   } finally {
     await admin.disconnect();
   }
