@@ -427,5 +427,21 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
         return { delta: { t: 'lotteryDrawn', lottery }, data: { lottery } };
       },
     },
+
+    // ---- marketing offers (contract in common/contracts/protocol.ts; being built)
+
+    setTeamBuy: { run: async () => pending('setTeamBuy') },
+    setBargain: { run: async () => pending('setBargain') },
+    setMemberDay: { run: async () => pending('setMemberDay') },
+    addCoupon: { run: async () => pending('addCoupon') },
+    setCommission: { run: async () => pending('setCommission') },
+
+    // ---- reminders
+
+    remind: { run: async () => pending('remind') },
   };
+}
+
+function pending(name: string): never {
+  throw new LivesaleError('INVALID_ARGUMENT', `${name} is not available yet`);
 }

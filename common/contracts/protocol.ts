@@ -58,6 +58,47 @@ export const tierSchema = z.object({
 });
 export type Tier = z.infer<typeof tierSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Marketing offers on an item (docs/team-buy-bargain.md, docs/referrals.md): what a viewer sees of
+// the item's team buy, bargain, member-day rule, coupon campaigns and referral rate, set by the
+// host commands setTeamBuy, setBargain, setMemberDay, addCoupon and setCommission.
+
+export const memberTierSchema = z.enum(['regular', 'silver', 'gold']);
+export const lifecycleStageSchema = z.enum(['new', 'active', 'dormant', 'churned']).describe('Lifecycle stage from the ledger (orders/segments.ts)');
+/** Who a coupon campaign or a reminder is for: absent fields admit everyone. */
+export const audienceSchema = z
+  .strictObject({
+    tiers: z.array(memberTierSchema).min(1).max(3).optional().describe('Only shoppers of these member tiers'),
+    stages: z.array(lifecycleStageSchema).min(1).max(4).optional().describe('Only shoppers in these lifecycle stages (a shopper who never paid is in none)'),
+  })
+  .describe('Targeting: a shopper must match every field given');
+export type Audience = z.infer<typeof audienceSchema>;
+
+export const teamOfferSchema = z.object({ size: z.number().int().min(2).max(100), price: fen, windowMs: z.number().int().min(1000), teamsPerUser: z.number().int().min(1).max(100) });
+export const bargainOfferSchema = z.object({ start: fen, floor: fen, helpers: z.number().int().min(1).max(1000), windowMs: z.number().int().min(1000), newUsersOnly: z.boolean() });
+export const memberDayOfferSchema = z.object({ threshold: fen, off: z.object({ regular: fen, silver: fen, gold: fen }) });
+export const couponOfferSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  kind: z.enum(['fixed', 'percent', 'spend']),
+  amount: fen,
+  percent: z.number().int().min(0).max(99),
+  minSpend: fen,
+  perUser: z.number().int().min(1),
+  startsAt: z.number().int(),
+  endsAt: z.number().int(),
+  audience: audienceSchema.optional(),
+});
+export const itemOffersSchema = z
+  .object({
+    team: teamOfferSchema.optional().describe('Team buy (拼团): seats per team, the seat price, the window'),
+    bargain: bargainOfferSchema.optional().describe('Bargain (砍价): start and floor price, helps to the floor, the window'),
+    memberDay: memberDayOfferSchema.optional().describe('Member-day rule: fen off per tier from the threshold'),
+    coupons: z.array(couponOfferSchema).max(50).optional().describe("The item's coupon campaigns (their terms; counts come from the campaign's own read)"),
+    commissionBp: z.number().int().min(0).max(10_000).optional().describe('Referral commission rate, basis points of the paid amount'),
+  })
+  .describe("The item's marketing offers");
+export type ItemOffers = z.infer<typeof itemOffersSchema>;
+
 export const itemInfoSchema = z.object({
   id: idSchema,
   kind: z.enum(['flash', 'group']),
@@ -77,6 +118,7 @@ export const itemInfoSchema = z.object({
     .optional()
     .describe('Group buys: the result once closed'),
   showId: idSchema.optional().describe('The show the item belongs to (absent: the room shelf, in no show)'),
+  offers: itemOffersSchema.optional(),
 });
 export type ItemInfo = z.infer<typeof itemInfoSchema>;
 
@@ -916,6 +958,41 @@ export const commandShapes = {
     showId: idSchema.optional().describe("The show (of this room, not ended); the room's live show when absent"),
   },
   drawLottery: { lotteryId: idSchema },
+  setTeamBuy: {
+    itemId: idSchema,
+    size: z.number().int().min(2).max(100).describe('Members a team needs'),
+    teamPrice: fen.describe('Unit price of a team seat (fen)'),
+    windowSeconds: z.number().int().min(1).max(604_800).describe('How long a team has to form from its opening (at most until the sale ends)'),
+    teamsPerUser: z.number().int().min(1).max(100).optional().describe('Live teams of the item a user may be in at once (default 1)'),
+  },
+  setBargain: {
+    itemId: idSchema,
+    start: fen.refine((n) => n >= 1, 'at least 1 fen').describe('Start price (fen)'),
+    floor: fen.describe('Floor price (fen): start − floor ≥ helpers'),
+    helpers: z.number().int().min(1).max(1000).describe('Helps that reach the floor'),
+    windowSeconds: z.number().int().min(1).max(604_800).describe('How long a bargain stays open from its start'),
+    newUsersOnly: z.boolean().optional().describe('Only users who never held or bought the item may help'),
+  },
+  setMemberDay: { itemId: idSchema, threshold: fen, off: z.strictObject({ regular: fen, silver: fen, gold: fen }) },
+  addCoupon: {
+    itemId: idSchema,
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a campaign id of 1 to 64 letters, digits, - or _'),
+    kind: z.enum(['fixed', 'percent', 'spend']).describe('fixed: amount off (无门槛 with minSpend 0); percent: percent off; spend: 满减, amount off from minSpend'),
+    amount: fen.default(0),
+    percent: z.number().int().min(0).max(99).default(0),
+    minSpend: fen.default(0),
+    budget: z.number().int().min(1).max(100_000_000),
+    perUser: z.number().int().min(1).max(1_000_000).default(1),
+    startsAt: epochMs,
+    endsAt: epochMs,
+    audience: audienceSchema.optional(),
+  },
+  setCommission: { itemId: idSchema, rateBp: z.number().int().min(0).max(10_000).describe('Commission, basis points of the paid amount (0 turns it off)') },
+  remind: {
+    itemId: idSchema,
+    audience: audienceSchema,
+    text: text({ trim: true, min: 1, max: 200 }).optional().describe('What the reminder says; the item title when absent'),
+  },
 } as const;
 
 export type CommandName = keyof typeof commandShapes;
@@ -948,6 +1025,14 @@ function commandVariants(ws: boolean) {
     v('skip'),
     v('createLottery').refine((b) => b.opensAt === undefined || b.closesAt > b.opensAt, { message: 'closesAt must be after opensAt', path: ['closesAt'] }),
     v('drawLottery'),
+    v('setTeamBuy'),
+    v('setBargain').refine((b) => b.start - b.floor >= b.helpers, { message: 'start - floor must be at least helpers (every help cuts at least 1 fen)', path: ['floor'] }),
+    v('setMemberDay'),
+    v('addCoupon')
+      .refine((c) => c.endsAt > c.startsAt, { message: 'endsAt must be after startsAt', path: ['endsAt'] })
+      .refine((c) => c.kind !== 'percent' || c.percent >= 1, { message: 'a percent coupon takes 1..99 percent off', path: ['percent'] }),
+    v('setCommission'),
+    v('remind'),
   ] as const;
 }
 

@@ -43,6 +43,12 @@ function sample(name: CommandName): CommandInput {
     skip: { command: 'skip', position: 1 },
     createLottery: { command: 'createLottery', title: 'Intruder lottery', prize: { kind: 'coupon', title: 'Coupon' }, winners: 1, eligibility: { kind: 'anyone' }, closesAt: w.endsAt },
     drawLottery: { command: 'drawLottery', lotteryId: '1' },
+    setTeamBuy: { command: 'setTeamBuy', itemId, size: 3, teamPrice: 100, windowSeconds: 600 },
+    setBargain: { command: 'setBargain', itemId, start: 4200, floor: 100, helpers: 5, windowSeconds: 600 },
+    setMemberDay: { command: 'setMemberDay', itemId, threshold: 0, off: { regular: 1, silver: 2, gold: 3 } },
+    addCoupon: { command: 'addCoupon', itemId, id: 'intruder', kind: 'fixed', amount: 100, percent: 0, minSpend: 0, perUser: 1, budget: 10, startsAt: w.startsAt, endsAt: w.endsAt },
+    setCommission: { command: 'setCommission', itemId, rateBp: 500 },
+    remind: { command: 'remind', itemId, audience: { tiers: ['gold'] } },
   };
   return all[name];
 }
