@@ -136,7 +136,7 @@ export class Sweeper {
   async retireItem(itemId: string): Promise<number | undefined> {
     const k = this.#o.keys.item(itemId);
     const a = decodeAnswer(
-      await this.#o.scripts.call('retire-item', [k.item, k.users, k.holds, k.deadlines, k.subs, k.outbox, k.lock], [
+      await this.#o.scripts.call('retire-item', [k.item, k.users, k.holds, k.deadlines, k.subs, k.outbox, k.lock, k.teams, k.teamEnds, k.bargains], [
         this.#o.retentionMs,
         this.#o.retireGraceMs,
         relayGroup,
@@ -145,9 +145,6 @@ export class Sweeper {
     if (a.code === ScriptCode.ITEM_UNAVAILABLE || a.code === ScriptCode.NOTHING_DUE) return undefined;
     assertOk(a);
     if (a.code === ScriptCode.OK) {
-      // A team buy's keys expire with the rest (every team was settled before the sale's end + grace).
-      await this.#o.redis.pexpire(k.teams, this.#o.retentionMs);
-      await this.#o.redis.pexpire(k.teamEnds, this.#o.retentionMs);
       this.#o.log?.info({ itemId, retentionMs: this.#o.retentionMs }, 'item retired: its keys expire after the retention');
     }
     return Number(a.fields[0]);

@@ -2,8 +2,10 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LivesaleError } from '../../common/platform/errors.ts';
 import { createRedis } from '../../common/platform/redis.ts';
+import { Bargains } from '../../inventory/bargain.ts';
 import { recordRetired } from '../../inventory/retirement.ts';
 import { Sweeper } from '../../inventory/sweeper.ts';
+import { TeamBuy } from '../../inventory/team-buy.ts';
 import { idleLoad, type IdleLoad } from '../../scripts/stack/idle-load.ts';
 import { privateRedis } from '../helpers/services.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -151,4 +153,29 @@ describe('state that retires', () => {
     expect(p.rebuilt).toEqual([]);
     expect(await redis.exists(p.keys.item(flashId).item)).toBe(0);
   }, 240_000);
+
+  it('an item with a team buy and a bargain retires only once its teams are settled, and every one of its keys expires', async () => {
+    const teams = new TeamBuy({ redis, keys: p.keys, scripts: p.scripts });
+    const bargains = new Bargains({ redis, keys: p.keys, scripts: p.scripts });
+    const now = await redisNow(redis);
+    const row = await p.catalog.createItem({ roomId: p.roomId, kind: 'flash', title: 'team and bargain', price: 1000, totalStock: 10, perUserLimit: 2, startsAt: now - 1000, endsAt: now + 600_000, holdSeconds: 2 });
+    await p.flash.createItem({ itemId: row.id, roomId: p.roomId, total: 10, price: 1000, perUserLimit: 2, startsAt: now - 1000, endsAt: now + 600_000, holdMs: 2000 });
+    await teams.configure(row.id, { size: 3, price: 800, windowMs: 6000 });
+    await bargains.configure(row.id, { start: 1000, floor: 100, helpers: 3, windowMs: 60_000 });
+    const opened = await teams.open(row.id, 't1', 'k-team');
+    if (opened.outcome !== 'held') throw new Error('no team');
+    const started = await bargains.start(row.id, 'b1');
+    if (!('bargainId' in started)) throw new Error('no bargain');
+    expect(await bargains.help(row.id, started.bargainId, 'b2')).toMatchObject({ outcome: 'helped' });
+    // The sale ends while the team is still open: the item waits for the team's window.
+    await p.flash.setWindow(row.id, undefined, 'now', 'host');
+    const k = p.keys.item(row.id);
+    await waitFor('the team settled (failed: its window ended unformed)', async () => (await redis.zcard(k.teamEnds)) === 0, 60_000, 50);
+    await waitFor('the item retired', () => redis.hget(k.item, 'retired'), 60_000, 50);
+    for (const key of [k.item, k.users, k.holds, k.teams, k.bargains]) {
+      const ttl = await redis.pttl(key);
+      expect({ key, expires: ttl > 0 && ttl <= retentionMs }).toEqual({ key, expires: true });
+    }
+    for (const key of k.all) expect({ key, persists: (await redis.pttl(key)) === -1 }).toEqual({ key, persists: false });
+  }, 120_000);
 });
