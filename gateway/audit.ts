@@ -2,7 +2,7 @@ import { Cluster, type Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import type { Kysely } from 'kysely';
 import type { Logger } from '../common/platform/logger.ts';
-import { pgDataError } from '../common/platform/driver-errors.ts';
+import { pgDataError, redisReplyCode } from '../common/platform/driver-errors.ts';
 import { createBackoff, retryPolicy } from '../common/platform/retry.ts';
 import { RoundLoop } from '../common/platform/round-loop.ts';
 import { auditGroup, type Keys } from '../common/contracts/keys.ts';
@@ -326,7 +326,7 @@ export class AuditDrainer {
         if (got.length >= batchSize) full = true;
       }
     } catch (err) {
-      if (retried || !/NOGROUP/.test((err as Error).message)) throw err;
+      if (retried || redisReplyCode(err) !== 'NOGROUP') throw err;
       // A stream without its group (Redis lost it): the group starts at 0, so no record appended before it is skipped.
       await ensureAuditGroup(redis, stream);
       return this.#read(stream, own, claim, fresh, true);
@@ -349,7 +349,7 @@ export class AuditDrainer {
       try {
         r = (await redis.call('XREADGROUP', 'GROUP', auditGroup, consumer, 'COUNT', batchSize, 'STREAMS', ...chunk, ...chunk.map(() => '>'))) as [string, StreamEntry[]][] | null;
       } catch (err) {
-        if (/NOGROUP/.test((err as Error).message)) return undefined;
+        if (redisReplyCode(err) === 'NOGROUP') return undefined;
         throw err;
       }
       for (const [stream, entries] of r ?? []) out.set(stream, dedupe(entries));

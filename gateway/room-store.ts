@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { redisReplyCode } from '../common/platform/driver-errors.ts';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
 import { LivesaleError } from '../common/platform/errors.ts';
@@ -94,7 +95,7 @@ export interface RefusalCount {
 /** Creates the audit group of a room's stream (and the stream), reading from its first entry; a group that exists is kept. */
 export async function ensureAuditGroup(redis: Redis | Cluster, stream: string): Promise<void> {
   await redis.xgroup('CREATE', stream, auditGroup, '0', 'MKSTREAM').catch((e: Error) => {
-    if (!/BUSYGROUP/.test(e.message)) throw e;
+    if (redisReplyCode(e) !== 'BUSYGROUP') throw e;
   });
 }
 

@@ -1,4 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
+import { redisReplyCode } from '../common/platform/driver-errors.ts';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from '../common/platform/logger.ts';
 import { relayGroup, type Keys } from '../common/contracts/keys.ts';
@@ -159,7 +160,7 @@ export class Relay {
         if (r?.[0]) entries.push(...r[0][1]);
       }
     } catch (err) {
-      if (/NOGROUP/.test((err as Error).message)) {
+      if (redisReplyCode(err) === 'NOGROUP') {
         // The stream lost its group (Redis lost data and the item was rebuilt): recreate it, never the stream.
         await redis.xgroup('CREATE', stream, relayGroup, '0').catch(() => {});
         return [];
@@ -186,12 +187,12 @@ export class Relay {
     try {
       r = (await conn.call('XREADGROUP', ...args)) as [string, StreamEntry[]][] | null;
     } catch (err) {
-      if (!/NOGROUP/.test((err as Error).message)) throw err;
+      if (redisReplyCode(err) !== 'NOGROUP') throw err;
       // A stream lost its group (Redis lost data and the item was rebuilt): recreate it, never the
       // stream; a stream whose key is gone is left out until the registry is read again.
       for (const stream of streams) {
         await redis.xgroup('CREATE', stream, relayGroup, '0').catch((e: Error) => {
-          if (!/BUSYGROUP/.test(e.message)) this.#broken.add(stream);
+          if (redisReplyCode(e) !== 'BUSYGROUP') this.#broken.add(stream);
         });
       }
       return out;

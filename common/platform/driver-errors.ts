@@ -50,6 +50,11 @@ export function pgDataError(err: unknown): boolean {
  * replica has no primary yet or was just demoted (MASTERDOWN, READONLY). The first word of a
  * Redis error reply is the protocol's own error code; ioredis exposes no other.
  */
+/** The protocol error code of a Redis error reply (BUSYGROUP, NOGROUP, WRONGTYPE, ...), or undefined for any other error. */
+export function redisReplyCode(err: unknown): string | undefined {
+  return err instanceof ReplyError ? String((err as Error).message).split(' ', 1)[0]! : undefined;
+}
+
 const transientRedisReplies: ReadonlySet<string> = new Set(['LOADING', 'BUSY', 'TRYAGAIN', 'CLUSTERDOWN', 'MASTERDOWN', 'READONLY']);
 
 /**
@@ -59,10 +64,8 @@ const transientRedisReplies: ReadonlySet<string> = new Set(['LOADING', 'BUSY', '
  * never reached a server that answered.
  */
 export function redisRetriable(err: unknown): boolean | undefined {
-  if (err instanceof ReplyError) {
-    const word = String((err as Error).message).split(' ', 1)[0]!;
-    return transientRedisReplies.has(word);
-  }
+  const word = redisReplyCode(err);
+  if (word !== undefined) return transientRedisReplies.has(word);
   if (err instanceof Error && err.name === 'MaxRetriesPerRequestError') return true;
   return systemErrorRetriable(err);
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
+import { redisReplyCode } from './driver-errors.ts';
 
 /**
  * The Lua script loader.
@@ -190,7 +191,7 @@ export class Scripts {
     return Promise.all(
       res.map(([err, v], i) => {
         if (!err) return v;
-        if (err.message.includes('NOSCRIPT')) return this.call(calls[i]!.name, calls[i]!.keys, calls[i]!.args);
+        if (redisReplyCode(err) === 'NOSCRIPT') return this.call(calls[i]!.name, calls[i]!.keys, calls[i]!.args);
         throw err;
       }),
     );
@@ -209,7 +210,7 @@ export class Scripts {
     const run = () => fn.call(this.#client, ...keys, ...args);
     return run().catch(async (err: unknown) => {
       for (let attempt = 2; ; attempt++) {
-        if (attempt > 5 || !(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err;
+        if (attempt > 5 || redisReplyCode(err) !== 'NOSCRIPT') throw err;
         try {
           return await run();
         } catch (again) {
