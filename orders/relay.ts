@@ -187,6 +187,12 @@ export class Relay {
     try {
       r = (await conn.call('XREADGROUP', ...args)) as [string, StreamEntry[]][] | null;
     } catch (err) {
+      // A stream was deleted while the read waited on it (an item's keys expired after it retired,
+      // or a namespace was dropped): nothing was read; the registry is read again next round.
+      if (redisReplyCode(err) === 'UNBLOCKED') {
+        this.#streamsAt = 0;
+        return out;
+      }
       if (redisReplyCode(err) !== 'NOGROUP') throw err;
       // A stream lost its group (Redis lost data and the item was rebuilt): recreate it, never the
       // stream; a stream whose key is gone is left out until the registry is read again.
