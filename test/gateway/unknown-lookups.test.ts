@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Keys } from '../../common/contracts/keys.ts';
@@ -9,6 +7,7 @@ import { createLogger } from '../../common/platform/logger.ts';
 import { createRedis } from '../../common/platform/redis.ts';
 import { startGateway, type Gateway } from '../../gateway/server.ts';
 import { testConfig } from '../helpers/namespace.ts';
+import { redisMemory, settledHeap } from '../helpers/memory.ts';
 import { privateRedis } from '../helpers/services.ts';
 
 /**
@@ -18,8 +17,6 @@ import { privateRedis } from '../helpers/services.ts';
  * this heap; Redis is a private instance, so other tests' writes do not move its figure.
  */
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 const lookups = 100_000;
 const heapBoundBytes = 4 * 1024 * 1024;
@@ -46,16 +43,6 @@ afterAll(async () => {
   await close?.();
   await redisProc?.destroy();
 });
-
-function settledHeap(): number {
-  for (let i = 0; i < 4; i++) gc();
-  return process.memoryUsage().heapUsed;
-}
-
-async function redisMemory(): Promise<number> {
-  const info = await redis.info('memory');
-  return Number(/used_memory:(\d+)/.exec(info)![1]);
-}
 
 /** `n` anonymous GETs of `path(i)` over keep-alive connections, `concurrency` at a time; counts by status. */
 async function hammer(base: string, n: number, path: (i: number) => string, concurrency = 32): Promise<Record<number, number>> {
@@ -90,11 +77,11 @@ it(`${lookups.toLocaleString('en')} lookups of unknown rooms leave neither heap 
   // Warm up every path once (code, caches of fixed size, connection pools), then measure.
   await hammer(base, 2000, (i) => `/rooms/warm${salt}${i}`);
   const heapBefore = settledHeap();
-  const redisBefore = await redisMemory();
+  const redisBefore = await redisMemory(redis);
   const counts = await hammer(base, lookups, (i) => `/rooms/u${salt}${i.toString(36)}`);
   expect(counts).toEqual({ 404: lookups });
   const heapAfter = settledHeap();
-  const redisAfter = await redisMemory();
+  const redisAfter = await redisMemory(redis);
   console.log(`  heap ${(heapBefore / 2 ** 20).toFixed(1)} -> ${(heapAfter / 2 ** 20).toFixed(1)} MiB; redis used_memory ${redisBefore} -> ${redisAfter} B; rooms loaded ${gateway.hub.roomCount}`);
   expect(heapAfter - heapBefore).toBeLessThan(heapBoundBytes);
   expect(redisAfter - redisBefore).toBeLessThan(redisBoundBytes);

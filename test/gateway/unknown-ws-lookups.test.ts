@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Keys } from '../../common/contracts/keys.ts';
@@ -12,6 +10,7 @@ import { createRedis } from '../../common/platform/redis.ts';
 import { startGateway, type Gateway } from '../../gateway/server.ts';
 import { migrateToLatest } from '../../orders/migrate.ts';
 import { createSchema, dropNamespace, testConfig } from '../helpers/namespace.ts';
+import { redisMemory, settledHeap } from '../helpers/memory.ts';
 import { privateRedis } from '../helpers/services.ts';
 
 /**
@@ -25,8 +24,6 @@ import { privateRedis } from '../helpers/services.ts';
  * its lookup (the limits are tested elsewhere; here they would only refuse earlier).
  */
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 const lookups = 100_000;
 const heapBoundBytes = 4 * 1024 * 1024;
@@ -58,22 +55,12 @@ afterAll(async () => {
   await redisProc?.destroy();
 });
 
-function settledHeap(): number {
-  for (let i = 0; i < 4; i++) gc();
-  return process.memoryUsage().heapUsed;
-}
-
-async function redisMemory(): Promise<number> {
-  const info = await redis.info('memory');
-  return Number(/used_memory:(\d+)/.exec(info)![1]);
-}
-
 /** Redis memory once back within `bound` of `before` (counters with a TTL of a second or so expire first), or the last figure. */
 async function settledRedis(before: number, bound: number): Promise<number> {
-  let now = await redisMemory();
+  let now = await redisMemory(redis);
   for (let i = 0; i < 50 && now - before >= bound; i++) {
     await new Promise((r) => setTimeout(r, 200));
-    now = await redisMemory();
+    now = await redisMemory(redis);
   }
   return now;
 }
@@ -186,7 +173,7 @@ it(`${lookups.toLocaleString('en')} WebSocket upgrades to unknown rooms leave ne
   const path = (id: string) => `/rooms/${id}/ws?token=${token}`;
   await upgrades(gateway.port, 2000, (i) => path(`warm${salt}${i}`));
   const heapBefore = settledHeap();
-  const redisBefore = await redisMemory();
+  const redisBefore = await redisMemory(redis);
   const counts = await upgrades(gateway.port, lookups, (i) => path(`u${salt}${i.toString(36)}`));
   expect(counts).toEqual({ 404: lookups });
   const heapAfter = settledHeap();
@@ -253,7 +240,7 @@ it(`${lookups.toLocaleString('en')} WebSocket messages naming unknown items leav
 
   await run(2000, 'warm');
   const heapBefore = settledHeap();
-  const redisBefore = await redisMemory();
+  const redisBefore = await redisMemory(redis);
   const counts = await run(lookups, 'u');
   const heapAfter = settledHeap();
   const redisAfter = await settledRedis(redisBefore, redisBoundBytes);
