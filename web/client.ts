@@ -275,12 +275,12 @@ export class HttpClient {
     return this.#ok('PUT', `/members/${encodeURIComponent(userId)}/tier`, { tier });
   }
 
-  /** Sets a flash-sale item's member-day rule (the room's host and ops). */
+  /** Sets a flash-sale item's member-day rule (the room's host and ops): its route runs the setMemberDay host command. */
   async setMemberDay(roomId: string, itemId: string, rule: { threshold: number; off: { regular: number; silver: number; gold: number } }): Promise<unknown> {
     return this.#ok('PUT', `/rooms/${roomId}/items/${itemId}/member-day`, rule);
   }
 
-  /** Adds a coupon campaign to a flash-sale item (the room's host and ops). */
+  /** Adds a coupon campaign to a flash-sale item (the room's host and ops): its route runs the addCoupon host command. */
   async addCoupon(
     roomId: string,
     itemId: string,
@@ -299,7 +299,7 @@ export class HttpClient {
     return this.#ok<ReferralClick>('POST', `/rooms/${roomId}/referrals`, { referrer, ...(itemId ? { itemId } : {}) });
   }
 
-  /** Sets an item's commission rate in basis points (the room's host and ops). */
+  /** Sets an item's commission rate in basis points (the room's host and ops): its route runs the setCommission host command. */
   async setCommissionRate(roomId: string, itemId: string, rateBp: number): Promise<{ itemId: string; rateBp: number }> {
     return this.#ok('PUT', `/rooms/${roomId}/items/${itemId}/commission`, { rateBp });
   }
