@@ -105,6 +105,17 @@ describe('each command sets its offer, viewers see it, the catalog keeps it and 
   }
 });
 
+it('over the host socket too: the same command, audited as ws', async () => {
+  const hostWs = await sys.connect(roomId, await sys.token('host', 'offers-host'));
+  const r = await hostWs.command({ command: 'setCommission', itemId, rateBp: 650 }, { idempotencyKey: 'ws-commission' });
+  expect(r).toMatchObject({ command: 'setCommission', duplicate: false, data: { itemId, rateBp: 650 } });
+  await offersSeen((o) => o.commissionBp === 650);
+  expect((await sys.db.selectFrom('referral_rates').select('rate_bp').where('item_id', '=', itemId).executeTakeFirstOrThrow()).rate_bp).toBe(650);
+  const entry = await waitFor('the ws command audited', async () => (await host.audit(roomId)).find((e) => e.idempotencyKey === 'ws-commission'));
+  expect(entry).toMatchObject({ command: 'setCommission', via: 'ws' });
+  hostWs.close();
+});
+
 describe('refusals change nothing', () => {
   it('a stale baseVersion is CONFLICT', async () => {
     const before = await state();
