@@ -30,8 +30,10 @@ import { isRetired } from './retirement.ts';
  *      and folds them (ledger-fold.ts): counters, holds and their versions, per-user quantities,
  *      the idempotency records of restored orders (events carry `idem`), paid events, pre-heat
  *      subscribers, group count and state, a scheduled price,
- *   5. writes users, holds, deadlines and subscribers while the item is still absent, then the
- *      item hash last (restore-item): from that moment it sells again.
+ *   5. writes users, holds, deadlines and subscribers while the item is still absent,
+ *   6. restores what the item's buys read outside its own keys (`beforeReopen`: the member tiers'
+ *      serving copy, so no gold member is priced as regular), then writes the item hash last
+ *      (restore-item): from that moment it sells again.
  * The version jumps far past the ledger's, beyond any version a lost, never-relayed change could
  * have shown viewers, so "a higher version is newer" keeps holding after the rebuild.
  */
@@ -44,6 +46,12 @@ export interface RebuildOptions extends InventoryDeps {
   graceMs?: number;
   /** How long the ledger writer may take to catch up. */
   fenceTimeoutMs?: number;
+  /**
+   * Run before a rebuilt item reopens: restores the shared state its buys read (the member
+   * tiers' serving copy, orders/members.ts ensureMemberTiers, wired by the process). A failure
+   * keeps the item closed and the rebuild is retried.
+   */
+  beforeReopen?: () => Promise<unknown>;
 }
 
 export interface RebuildReport {
@@ -111,6 +119,7 @@ export class Rebuilder {
       for (const [what, data] of restoreParts(folded)) {
         for (let i = 0; i < data.length; i += writeBatch * 2) await part(what, data.slice(i, i + writeBatch * 2));
       }
+      await this.#o.beforeReopen?.();
       // An item.created lost with Redis is written again, so the ledger has the settings.
       const created = all.some((e) => e.type === 'item.created') ? '' : JSON.stringify(createdEvent(settings, Date.now()));
       const r = expectOk(await scripts.call('restore-item', [k.lock, k.item, k.outbox], [token, relayGroup, created, ...itemFields(folded, ver)]));
