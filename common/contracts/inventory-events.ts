@@ -244,6 +244,34 @@ export const teamFailed = z.object({
   refunded: fen,
 });
 
+/**
+ * An item was offered as a team buy, or its team settings changed (inventory/lua/team-setup-3.lua):
+ * what new teams get. A rebuild after a Redis loss restores the latest.
+ */
+export const teamConfigured = z.object({
+  ...base,
+  type: z.literal('team.configured'),
+  size: z.number().int().min(2),
+  /** The unit price of a seat (fen). */
+  price: fen,
+  windowMs: z.number().int().min(1),
+  teamsPerUser: z.number().int().min(1),
+});
+
+/**
+ * An item was offered for bargains, or its bargain settings changed
+ * (inventory/lua/bargain-setup-3.lua): what new bargains get. A rebuild restores the latest.
+ */
+export const bargainConfigured = z.object({
+  ...base,
+  type: z.literal('bargain.configured'),
+  start: fen,
+  floor: fen,
+  helpers: z.number().int().min(1),
+  windowMs: z.number().int().min(1),
+  newUsersOnly: z.boolean(),
+});
+
 /** A shopper started a bargain (砍价) at the start price; helpers cut it down to the floor. */
 export const bargainStarted = z.object({
   ...base,
@@ -306,6 +334,8 @@ export const inventoryEvent = z.discriminatedUnion('type', [
   teamFailed,
   bargainStarted,
   bargainHelped,
+  teamConfigured,
+  bargainConfigured,
 ]);
 
 export type OrderHeld = z.infer<typeof orderHeld>;
