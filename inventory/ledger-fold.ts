@@ -354,6 +354,8 @@ export function foldLedger(settings: ItemSettings, events: readonly InventoryEve
         s.teams.cfg = `${e.size},${e.price},${e.windowMs},${e.teamsPerUser}`;
         break;
       case 'team.opened':
+        // The settings in force at the opening: they stand in for a team.configured the ledger lacks.
+        if (e.windowMs !== undefined && e.teamsPerUser !== undefined) s.teams.cfg = `${e.size},${e.price},${e.windowMs},${e.teamsPerUser}`;
         if (!s.teams.teams.has(e.team)) {
           s.teams.teams.set(e.team, { state: 'o', endsAt: e.endsAt, size: e.size, price: e.price, leader: e.leader, members: [] });
           s.teams.opened++;
@@ -377,9 +379,13 @@ export function foldLedger(settings: ItemSettings, events: readonly InventoryEve
         s.bargains.cfg = `${e.start},${e.floor},${e.helpers},${e.windowMs},${e.newUsersOnly ? 1 : 0}`;
         break;
       case 'bargain.started':
+        // The settings in force at the start (a start shares its version with the change before
+        // it, which was that settings change or one before it).
+        if (e.windowMs !== undefined && e.newUsersOnly !== undefined) s.bargains.cfg = `${e.start},${e.floor},${e.helpers},${e.windowMs},${e.newUsersOnly ? 1 : 0}`;
+        break;
       case 'bargain.helped':
-        // Folded after the loop: they carry the version of the change before them, so their
-        // place among equal versions is not theirs; their own fields order them.
+        // Folded after the loop with the starts: a help carries the version of the change before
+        // it, so its place among equal versions is not its own; `helped` orders them.
         break;
       case 'group.closed':
         if (s.group) {
@@ -393,6 +399,8 @@ export function foldLedger(settings: ItemSettings, events: readonly InventoryEve
     }
   }
   foldBargains(s, ordered);
+  if (s.teams.teams.size && !s.teams.cfg) s.anomalies.push('team buy settings unknown (no team.configured): no team can be opened or joined until they are set again');
+  if (s.bargains.bargains.size && !s.bargains.cfg) s.anomalies.push('bargain settings unknown (no bargain.configured): no bargain can be started until they are set again');
   return s;
 }
 

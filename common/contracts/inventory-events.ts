@@ -221,6 +221,9 @@ export const teamOpened = z.object({
   price: fen,
   /** The end of the team's window (Redis clock). */
   endsAt: ms,
+  /** The team settings it opened under (with size and price): a rebuild's fallback for a lost team.configured. */
+  windowMs: z.number().int().min(1).optional(),
+  teamsPerUser: z.number().int().min(1).optional(),
 });
 
 /** A team formed: `size` members paid within its window. */
@@ -284,6 +287,9 @@ export const bargainStarted = z.object({
   endsAt: ms,
   /** The seed of the bargain's cuts (inventory/bargain.ts bargainCuts). */
   seed: z.number().int().min(1),
+  /** The bargain settings it started under (with its terms): a rebuild's fallback for a lost bargain.configured. */
+  windowMs: z.number().int().min(1).optional(),
+  newUsersOnly: z.boolean().optional(),
 });
 
 /** A helper cut a bargain's price. */

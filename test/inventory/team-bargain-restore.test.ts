@@ -165,4 +165,28 @@ describe('team buys and bargains survive a Redis loss', () => {
     const [after] = await p.auditor.audit([id]);
     expect(after).toMatchObject({ ok: true, drift: [] });
   }, 120_000);
+
+  it('settings whose configured event the ledger lacks come back from the latest opening and start', async () => {
+    const now = await redisNow(redis);
+    const row = await p.catalog.createItem({ roomId: p.roomId, kind: 'flash', title: 'Rice', price: 5000, totalStock: 20, perUserLimit: 2, startsAt: now - 1000, endsAt: now + 600_000, holdSeconds: 600 });
+    const id = row.id;
+    await p.flash.createItem({ itemId: id, roomId: p.roomId, total: 20, price: 5000, perUserLimit: 2, startsAt: now - 1000, endsAt: now + 600_000, holdMs: 600_000 });
+    await teams.configure(id, { size: 2, price: 4000, windowMs: 600_000, teamsPerUser: 2 });
+    await bargains.configure(id, { start: 5000, floor: 3000, helpers: 2, windowMs: 600_000, newUsersOnly: true });
+    const t = held(await teams.open(id, 'o1', 'k1'));
+    const b = (await bargains.start(id, 'st')) as BargainStarted;
+    await p.drain();
+    const cfg = { team: await redis.hget(p.keys.item(id).teams, 'cfg'), bargain: await redis.hget(p.keys.item(id).bargains, 'cfg') };
+    // A ledger from before the settings were recorded as events of their own.
+    await p.db.deleteFrom('order_events').where('item_id', '=', id).where('type', 'in', ['team.configured', 'bargain.configured']).execute();
+
+    await redis.flushall();
+    expect(await p.rebuilder.rebuild(id)).toMatchObject({ outcome: 'rebuilt', anomalies: [] });
+    expect({ team: await redis.hget(p.keys.item(id).teams, 'cfg'), bargain: await redis.hget(p.keys.item(id).bargains, 'cfg') }).toEqual(cfg);
+    // Two teams per user and new users only, as configured.
+    expect(held(await teams.open(id, 'o1', 'k2')).size).toBe(2);
+    expect(held(await teams.join(id, t.teamId, 'j1', 'k3')).seats).toBe(2);
+    expect(await bargains.help(id, b.bargainId, 'o1')).toMatchObject({ outcome: 'not_new_user' });
+    expect((await bargains.start(id, 'st2')).outcome).toBe('started');
+  }, 60_000);
 });
