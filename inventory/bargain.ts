@@ -138,7 +138,7 @@ export class Bargains extends ItemOps {
     checkInt(spec.windowMs, 'bargain window', 1000, 604_800_000);
     if (spec.start - spec.floor < spec.helpers) throw new LivesaleError('INVALID_ARGUMENT', 'start - floor must be at least the number of helpers (every help cuts at least 1 fen)');
     const k = this.keys.item(itemId);
-    const f = expectOk(await this.scripts.call('bargain-setup', [k.item, k.bargains], [spec.start, spec.floor, spec.helpers, spec.windowMs, spec.newUsersOnly ? '1' : '0'])).fields.map(Number);
+    const f = expectOk(await this.scripts.call('bargain-setup', [k.item, k.bargains, k.outbox], [spec.start, spec.floor, spec.helpers, spec.windowMs, spec.newUsersOnly ? '1' : '0'])).fields.map(Number);
     return { itemId, start: f[0]!, floor: f[1]!, helpers: f[2]!, windowMs: f[3]!, newUsersOnly: f[4] === 1 };
   }
 

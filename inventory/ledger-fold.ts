@@ -48,6 +48,62 @@ export interface FoldedOrder {
   coupon?: { campaign: string; couponOff: number; memberOff: number; tier: string };
 }
 
+/** A team of a team buy, as team-join-8.lua keeps it. */
+export interface FoldedTeam {
+  state: 'o' | 'f' | 'x';
+  readonly endsAt: number;
+  readonly size: number;
+  readonly price: number;
+  readonly leader: string;
+  /** Seat order ids, in joining order. */
+  readonly members: string[];
+}
+
+/** An item's team buy (team.* events and the seats' holds). */
+export interface FoldedTeams {
+  /** The settings new teams get ("size,price,windowMs,teamsPerUser"), from team.configured. */
+  cfg?: string;
+  readonly teams: Map<string, FoldedTeam>;
+  /** Per user, the "team:order" pairs of their seats, in joining order. */
+  readonly users: Map<string, string[]>;
+  opened: number;
+  formed: number;
+  failed: number;
+  refunded: number;
+}
+
+/** A bargain, as includes/bargain.lua keeps it. */
+export interface FoldedBargain {
+  st: 'o' | 'b';
+  readonly start: number;
+  readonly floor: number;
+  readonly k: number;
+  helped: number;
+  cur: number;
+  readonly ends: number;
+  /** The generator's state: the seed advanced once per help. */
+  rng: number;
+  /** The hold of the latest buy ('' before one). */
+  order: string;
+  readonly starter: string;
+  /** Helper ids, in helping order. */
+  readonly helpers: string[];
+  /** When it started (the latest start of a user is their bargain). */
+  readonly at: number;
+}
+
+/** An item's bargains (bargain.* events and the holds that bought them). */
+export interface FoldedBargains {
+  /** The settings new bargains get ("start,floor,helpers,windowMs,newOnly"), from bargain.configured. */
+  cfg?: string;
+  readonly bargains: Map<string, FoldedBargain>;
+  /** Per user, their latest bargain. */
+  readonly latest: Map<string, string>;
+  started: number;
+  helps: number;
+  bought: number;
+}
+
 export interface FoldedItem {
   settings: ItemSettings;
   total: number;
@@ -65,6 +121,10 @@ export interface FoldedItem {
   group?: { count: number; tier: number; state: 'open' | 'closed'; finalPrice?: number; outcome?: string };
   /** The member-day rule and coupon campaigns, as the holds hash keeps them (promotion.set). */
   promotions: { memberDay?: string; campaigns: Map<string, string> };
+  /** The team buy: its settings, teams, seats and counters. */
+  teams: FoldedTeams;
+  /** The bargains: their settings, records, helpers and counters. */
+  bargains: FoldedBargains;
   /** Events seen (after de-duplication by id). */
   events: number;
   anomalies: string[];
@@ -128,6 +188,8 @@ export function foldLedger(settings: ItemSettings, events: readonly InventoryEve
     orders: new Map(),
     subs: new Set(),
     promotions: { campaigns: new Map() },
+    teams: { teams: new Map(), users: new Map(), opened: 0, formed: 0, failed: 0, refunded: 0 },
+    bargains: { bargains: new Map(), latest: new Map(), started: 0, helps: 0, bought: 0 },
     events: 0,
     anomalies: [],
     ...(settings.kind === 'group' ? { group: { count: 0, tier: 0, state: 'open' as const } } : {}),
@@ -181,7 +243,19 @@ export function foldLedger(settings: ItemSettings, events: readonly InventoryEve
         addUser(e.user, e.qty);
         const o: FoldedOrder = { orderId: e.order, userId: e.user, qty: e.qty, price: e.price, deadline: e.deadline, state: 'h', v: 1, reminded: false };
         if (e.breakdown) o.coupon = couponOf(e.breakdown);
-        if (e.idem) {
+        s.orders.set(e.order, o);
+        const team = e.team ? s.teams.teams.get(e.team) : undefined;
+        if (e.team && team) {
+          team.members.push(e.order);
+          const mine = s.teams.users.get(e.user) ?? [];
+          mine.push(`${e.team}:${e.order}`);
+          s.teams.users.set(e.user, mine);
+        } else if (e.team) s.anomalies.push(`${e.id}: a seat of team ${e.team}, which has no team.opened`);
+        if (e.idem && e.team && team) {
+          // A seat answers as team-join-8.lua does: with the team's seats taken after it.
+          const seats = team.members.filter((m) => ['h', 'p'].includes(s.orders.get(m)?.state ?? '')).length;
+          o.idem = { field: `${e.user} ${e.idem}`, answer: `1,${e.order},${e.qty},${e.price},${e.deadline},${s.avail},${e.ver},${e.team},${seats},${team.size},${team.endsAt}` };
+        } else if (e.idem) {
           let answer = `1,${e.order},${e.qty},${e.price},${e.deadline},${s.avail},${e.ver}`;
           if (!s.group) answer += `,${e.amount},${e.breakdown ?? `b.${e.price * e.qty}`}`;
           if (s.group) {
@@ -192,7 +266,6 @@ export function foldLedger(settings: ItemSettings, events: readonly InventoryEve
           }
           o.idem = { field: `${e.user} ${e.idem}`, answer };
         }
-        s.orders.set(e.order, o);
         break;
       }
       case 'order.paid': {
@@ -277,6 +350,43 @@ export function foldLedger(settings: ItemSettings, events: readonly InventoryEve
         break;
       case 'group.tier_reached':
         break;
+      case 'team.configured':
+        s.teams.cfg = `${e.size},${e.price},${e.windowMs},${e.teamsPerUser}`;
+        break;
+      case 'team.opened':
+        // The settings in force at the opening: they stand in for a team.configured the ledger lacks.
+        if (e.windowMs !== undefined && e.teamsPerUser !== undefined) s.teams.cfg = `${e.size},${e.price},${e.windowMs},${e.teamsPerUser}`;
+        if (!s.teams.teams.has(e.team)) {
+          s.teams.teams.set(e.team, { state: 'o', endsAt: e.endsAt, size: e.size, price: e.price, leader: e.leader, members: [] });
+          s.teams.opened++;
+        }
+        break;
+      case 'team.formed':
+      case 'team.failed': {
+        const t = s.teams.teams.get(e.team);
+        if (!t) s.anomalies.push(`${e.id}: no such team`);
+        else if (t.state === 'o') {
+          t.state = e.type === 'team.formed' ? 'f' : 'x';
+          if (e.type === 'team.formed') s.teams.formed++;
+          else {
+            s.teams.failed++;
+            s.teams.refunded += e.refunded;
+          }
+        }
+        break;
+      }
+      case 'bargain.configured':
+        s.bargains.cfg = `${e.start},${e.floor},${e.helpers},${e.windowMs},${e.newUsersOnly ? 1 : 0}`;
+        break;
+      case 'bargain.started':
+        // The settings in force at the start (a start shares its version with the change before
+        // it, which was that settings change or one before it).
+        if (e.windowMs !== undefined && e.newUsersOnly !== undefined) s.bargains.cfg = `${e.start},${e.floor},${e.helpers},${e.windowMs},${e.newUsersOnly ? 1 : 0}`;
+        break;
+      case 'bargain.helped':
+        // Folded after the loop with the starts: a help carries the version of the change before
+        // it, so its place among equal versions is not its own; `helped` orders them.
+        break;
       case 'group.closed':
         if (s.group) {
           s.group.state = 'closed';
@@ -288,5 +398,63 @@ export function foldLedger(settings: ItemSettings, events: readonly InventoryEve
         break;
     }
   }
+  foldBargains(s, ordered);
+  if (s.teams.teams.size && !s.teams.cfg) s.anomalies.push('team buy settings unknown (no team.configured): no team can be opened or joined until they are set again');
+  if (s.bargains.bargains.size && !s.bargains.cfg) s.anomalies.push('bargain settings unknown (no bargain.configured): no bargain can be started until they are set again');
   return s;
+}
+
+const minstd = 2_147_483_647;
+
+/**
+ * The bargains of an item from their events: each from its bargain.started (terms, seed,
+ * starter), its helps in the order they were counted (`helped`), and the holds that bought it.
+ * The record is the one the scripts keep (includes/bargain.lua): the generator's state is the
+ * seed advanced once per help, the price is the start less every cut.
+ */
+function foldBargains(s: FoldedItem, ordered: readonly InventoryEvent[]): void {
+  const b = s.bargains;
+  const helps = new Map<string, Extract<InventoryEvent, { type: 'bargain.helped' }>[]>();
+  for (const e of ordered) {
+    if (e.type === 'bargain.started' && !b.bargains.has(e.bargain)) {
+      b.bargains.set(e.bargain, { st: 'o', start: e.start, floor: e.floor, k: e.helpers, helped: 0, cur: e.start, ends: e.endsAt, rng: e.seed, order: '', starter: e.user, helpers: [], at: e.at });
+      b.started++;
+      const latest = b.latest.get(e.user);
+      if (latest === undefined || b.bargains.get(latest)!.at <= e.at) b.latest.set(e.user, e.bargain);
+    } else if (e.type === 'bargain.helped') {
+      const list = helps.get(e.bargain) ?? [];
+      list.push(e);
+      helps.set(e.bargain, list);
+    }
+  }
+  for (const [id, list] of helps) {
+    const r = b.bargains.get(id);
+    if (!r) {
+      s.anomalies.push(`${id}: helps of a bargain that has no bargain.started`);
+      continue;
+    }
+    for (const h of list.sort((x, y) => x.helped - y.helped)) {
+      if (h.helped !== r.helped + 1) {
+        s.anomalies.push(`${h.id}: help ${h.helped} after help ${r.helped}`);
+        continue;
+      }
+      r.rng = (r.rng * 48271) % minstd;
+      r.cur -= h.cut;
+      r.helped = h.helped;
+      r.helpers.push(h.user);
+      b.helps++;
+      if (r.cur !== h.price) s.anomalies.push(`${h.id}: price ${h.price} where the cuts leave ${r.cur}`);
+    }
+  }
+  for (const e of ordered) {
+    if (e.type !== 'order.held' || !e.bargain) continue;
+    const r = b.bargains.get(e.bargain);
+    if (!r) {
+      s.anomalies.push(`${e.id}: bought bargain ${e.bargain}, which has no bargain.started`);
+      continue;
+    }
+    if (r.st !== 'b') b.bought++;
+    r.st = 'b';
+    r.order = e.order;
+  }
 }

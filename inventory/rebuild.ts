@@ -8,7 +8,7 @@ import type { InventoryDeps } from './item-ops.ts';
 import { relayGroup } from '../common/contracts/keys.ts';
 import { ScriptCode, expectOk } from '../common/contracts/script-codes.ts';
 import type { LedgerFence } from './ledger-fence.ts';
-import { createdEvent, itemSettings, offerSettings } from './item-settings.ts';
+import { createdEvent, itemSettings } from './item-settings.ts';
 import { foldLedger, type FoldedItem } from './ledger-fold.ts';
 import { encodeTiers } from './tiers.ts';
 import { isRetired } from './retirement.ts';
@@ -29,10 +29,14 @@ import { isRetired } from './retirement.ts';
  *   4. reads the item's events from order_events and its surviving outbox, de-duplicated by id,
  *      and folds them (ledger-fold.ts): counters, holds and their versions, per-user quantities,
  *      the idempotency records of restored orders (events carry `idem`), paid events, pre-heat
- *      subscribers, group count and state, a scheduled price, the coupon ledger; the team buy and
- *      bargain settings come from the catalog row's offers (they have no event),
- *   5. writes users, holds, deadlines and subscribers while the item is still absent, then the
- *      item hash last (restore-item): from that moment it sells again.
+ *      subscribers, group count and state, a scheduled price, the team buy (settings, teams with
+ *      their seats, state and window end, counters) and the bargains (settings, records with
+ *      their helpers, cuts, generator state and price, counters),
+ *   5. writes users, holds, deadlines, subscribers, teams and bargains while the item is still
+ *      absent,
+ *   6. restores what the item's buys read outside its own keys (`beforeReopen`: the member tiers'
+ *      serving copy, so no gold member is priced as regular), then writes the item hash last
+ *      (restore-item): from that moment it sells again.
  * The version jumps far past the ledger's, beyond any version a lost, never-relayed change could
  * have shown viewers, so "a higher version is newer" keeps holding after the rebuild.
  */
@@ -45,6 +49,12 @@ export interface RebuildOptions extends InventoryDeps {
   graceMs?: number;
   /** How long the ledger writer may take to catch up. */
   fenceTimeoutMs?: number;
+  /**
+   * Run before a rebuilt item reopens: restores the shared state its buys read (the member
+   * tiers' serving copy, orders/members.ts ensureMemberTiers, wired by the process). A failure
+   * keeps the item closed and the rebuild is retried.
+   */
+  beforeReopen?: () => Promise<unknown>;
 }
 
 export interface RebuildReport {
@@ -108,15 +118,18 @@ export class Rebuilder {
       const part = async (what: string, data: (string | number)[]) => {
         expectOk(await scripts.call('restore-part', [k.lock, k.item, k.users, k.holds, k.deadlines, k.subs], [token, what, ...data]));
       };
+      const offers = async (what: string, data: (string | number)[]) => {
+        expectOk(await scripts.call('restore-offers', [k.lock, k.item, k.teams, k.teamEnds, k.bargains], [token, what, ...data]));
+      };
       await part('clear', []);
+      await offers('clear', []);
       for (const [what, data] of restoreParts(folded)) {
         for (let i = 0; i < data.length; i += writeBatch * 2) await part(what, data.slice(i, i + writeBatch * 2));
       }
-      // The team buy and bargain offers have no ledger event: their settings come from the
-      // catalog row, written while the item is still absent (every script fails closed till then).
-      const offers = await offerSettings(this.#o.db, itemId);
-      if (offers.team) await redis.hset(k.teams, 'cfg', offers.team);
-      if (offers.bargain) await redis.hset(k.bargains, 'cfg', offers.bargain);
+      for (const [what, data] of offerParts(folded)) {
+        for (let i = 0; i < data.length; i += writeBatch * 2) await offers(what, data.slice(i, i + writeBatch * 2));
+      }
+      await this.#o.beforeReopen?.();
       // An item.created lost with Redis is written again, so the ledger has the settings.
       const created = all.some((e) => e.type === 'item.created') ? '' : JSON.stringify(createdEvent(settings, Date.now()));
       const r = expectOk(await scripts.call('restore-item', [k.lock, k.item, k.outbox], [token, relayGroup, created, ...itemFields(folded, ver)]));
@@ -197,6 +210,44 @@ export function restoreParts(f: FoldedItem): [string, (string | number)[]][] {
     ['holds', holds],
     ['deadlines', deadlines],
     ['subs', [...f.subs]],
+  ];
+}
+
+/**
+ * The team buy and bargains of a folded item, as restore-offers takes them: the records the
+ * team and bargain scripts keep (team-join-8.lua, includes/bargain.lua), with their counters
+ * written only where the scripts would have written them.
+ */
+export function offerParts(f: FoldedItem): [string, (string | number)[]][] {
+  const t = f.teams;
+  const teams: (string | number)[] = [];
+  const ends: (string | number)[] = [];
+  if (t.cfg) teams.push('cfg', t.cfg);
+  for (const [id, team] of t.teams) {
+    teams.push(`t ${id}`, `${team.state},${team.endsAt},${team.size},${team.price},${team.leader}`);
+    if (team.members.length) teams.push(`m ${id}`, team.members.join(' '));
+    for (const o of team.members) teams.push(`o ${o}`, id);
+    if (team.state === 'o') ends.push(team.endsAt, id);
+  }
+  for (const [user, seats] of t.users) teams.push(`u ${user}`, seats.join(' '));
+  if (t.opened) teams.push('opened', t.opened);
+  if (t.formed) teams.push('formed', t.formed);
+  if (t.failed) teams.push('failed', t.failed, 'refunded', t.refunded);
+  const b = f.bargains;
+  const bargains: (string | number)[] = [];
+  if (b.cfg) bargains.push('cfg', b.cfg);
+  for (const [id, r] of b.bargains) {
+    bargains.push(`b ${id}`, `${r.st},${r.start},${r.floor},${r.k},${r.helped},${r.cur},${r.ends},${r.rng},${r.order},${r.starter}`);
+    if (r.helpers.length) bargains.push(`h ${id}`, r.helpers.join(' '));
+  }
+  for (const [user, id] of b.latest) bargains.push(`s ${user}`, id);
+  if (b.started) bargains.push('started', b.started);
+  if (b.helps) bargains.push('helps', b.helps);
+  if (b.bought) bargains.push('bought', b.bought);
+  return [
+    ['teams', teams],
+    ['ends', ends],
+    ['bargains', bargains],
   ];
 }
 

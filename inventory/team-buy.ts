@@ -169,7 +169,7 @@ export class TeamBuy extends ItemOps {
     checkInt(spec.windowMs, 'team window', 1000, 604_800_000);
     const perUser = checkInt(spec.teamsPerUser ?? 1, 'teams per user', 1, 100);
     const k = this.keys.item(itemId);
-    const f = expectOk(await this.scripts.call('team-setup', [k.item, k.teams], [spec.size, spec.price, spec.windowMs, perUser])).fields.map(Number);
+    const f = expectOk(await this.scripts.call('team-setup', [k.item, k.teams, k.outbox], [spec.size, spec.price, spec.windowMs, perUser])).fields.map(Number);
     return { itemId, size: f[0]!, price: f[1]!, windowMs: f[2]!, teamsPerUser: f[3]! };
   }
 

@@ -206,7 +206,7 @@ export const endpointDocs: Record<string, EndpointDoc> = {
   'web.index': { summary: 'The demo page: a room as a shopper, the host console or an ops dashboard sees it, on the typed client.' },
   'web.file': { summary: 'The demo page\'s files (TypeScript served as JavaScript modules).', errors: ['NOT_FOUND'] },
   'items.buy': {
-    summary: 'Reserves stock: 201 held, 200 duplicate (the same key and quantity again: the first answer), 409 with the refusal (sold out, insufficient stock, limit reached, not started, ended); 409 IDEMPOTENCY_KEY_REUSED for the same key with another quantity (nothing changes).',
+    summary: 'Reserves stock: 201 held, 200 duplicate (the same key, quantity and coupon again: the first answer), 409 with the refusal (sold out, insufficient stock, limit reached, not started, ended); 409 IDEMPOTENCY_KEY_REUSED for the same key with another quantity or another coupon, or a coupon where the first had none or none where it had one (nothing changes).',
    
     body: buyBody,
     response: buyResultSchema,

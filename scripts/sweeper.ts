@@ -14,6 +14,7 @@ import { createLogger } from '../common/platform/logger.ts';
 import { createLifecycle } from '../common/platform/lifecycle.ts';
 import { RoomStore } from '../gateway/room-store.ts';
 import { createKafka, ensureTopics } from '../common/platform/kafka.ts';
+import { ensureMemberTiers } from '../orders/members.ts';
 import { migrateToLatest } from '../orders/migrate.ts';
 import { Auditor } from '../inventory/auditor.ts';
 import { Keeper } from '../inventory/keeper.ts';
@@ -40,7 +41,8 @@ const deps = { redis, keys, scripts };
 const registry = new Registry();
 collectDefaultMetrics({ register: registry });
 const fence = life.use('ledger fence', new LedgerFence({ kafka, topic: config.topics.orders, writerGroupId: `${config.kafkaTopicPrefix}ledger-writer` }), (f) => f.close());
-const rebuilder = new Rebuilder({ ...deps, db, fence, log });
+// A rebuilt item reopens only once the member tiers' serving copy is back (no gold member priced as regular).
+const rebuilder = new Rebuilder({ ...deps, db, fence, log, beforeReopen: () => ensureMemberTiers({ db, redis, keys }) });
 const keeper = new Keeper({ redis, keys, db, rebuilder, log });
 const rooms = new RoomPublisher({ store: new RoomStore({ redis, keys }), log, signal: life.signal });
 const sweeper = new Sweeper({

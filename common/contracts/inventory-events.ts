@@ -221,6 +221,9 @@ export const teamOpened = z.object({
   price: fen,
   /** The end of the team's window (Redis clock). */
   endsAt: ms,
+  /** The team settings it opened under (with size and price): a rebuild's fallback for a lost team.configured. */
+  windowMs: z.number().int().min(1).optional(),
+  teamsPerUser: z.number().int().min(1).optional(),
 });
 
 /** A team formed: `size` members paid within its window. */
@@ -244,6 +247,34 @@ export const teamFailed = z.object({
   refunded: fen,
 });
 
+/**
+ * An item was offered as a team buy, or its team settings changed (inventory/lua/team-setup-3.lua):
+ * what new teams get. A rebuild after a Redis loss restores the latest.
+ */
+export const teamConfigured = z.object({
+  ...base,
+  type: z.literal('team.configured'),
+  size: z.number().int().min(2),
+  /** The unit price of a seat (fen). */
+  price: fen,
+  windowMs: z.number().int().min(1),
+  teamsPerUser: z.number().int().min(1),
+});
+
+/**
+ * An item was offered for bargains, or its bargain settings changed
+ * (inventory/lua/bargain-setup-3.lua): what new bargains get. A rebuild restores the latest.
+ */
+export const bargainConfigured = z.object({
+  ...base,
+  type: z.literal('bargain.configured'),
+  start: fen,
+  floor: fen,
+  helpers: z.number().int().min(1),
+  windowMs: z.number().int().min(1),
+  newUsersOnly: z.boolean(),
+});
+
 /** A shopper started a bargain (砍价) at the start price; helpers cut it down to the floor. */
 export const bargainStarted = z.object({
   ...base,
@@ -256,6 +287,9 @@ export const bargainStarted = z.object({
   endsAt: ms,
   /** The seed of the bargain's cuts (inventory/bargain.ts bargainCuts). */
   seed: z.number().int().min(1),
+  /** The bargain settings it started under (with its terms): a rebuild's fallback for a lost bargain.configured. */
+  windowMs: z.number().int().min(1).optional(),
+  newUsersOnly: z.boolean().optional(),
 });
 
 /** A helper cut a bargain's price. */
@@ -306,6 +340,8 @@ export const inventoryEvent = z.discriminatedUnion('type', [
   teamFailed,
   bargainStarted,
   bargainHelped,
+  teamConfigured,
+  bargainConfigured,
 ]);
 
 export type OrderHeld = z.infer<typeof orderHeld>;

@@ -166,9 +166,10 @@ export class Keys {
   }
 
   /**
-   * Hash of shoppers' member tiers (user -> silver | gold; absent: regular), the serving copy of
+   * Hash of shoppers' member tiers (user -> regular | silver | gold; absent: regular), the serving copy of
    * the ledger's member_tiers (orders/members.ts). Read before a buy and passed to the reserve
-   * script as an argument (a tier change racing a buy prices it at either tier).
+   * script as an argument (a tier change racing a buy prices it at either tier). Its field
+   * "~ restored" marks it complete; without it a buy restores the copy from the ledger first.
    */
   get memberTiers(): string {
     return `${this.prefix}members:tiers`;

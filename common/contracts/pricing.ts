@@ -14,6 +14,13 @@
  * Every discount is capped at what is left, so the price is never below zero, and the steps'
  * amounts (the base positive, each discount negative) sum to the price.
  *
+ * Flash-sale buys only. A group join, a team seat and a bargain buy take no coupon (and no
+ * member-day step): a join is priced at the tier its group's count reached, a seat at its team's
+ * price, a bargain at its cut price, which are the offer already. Their requests have no coupon
+ * field and their schemas are strict, so a join or seat that names a coupon is refused as
+ * VALIDATION_FAILED (400) and changes nothing; the reserve scripts' idempotency record
+ * (inventory/lua/includes/buy.lua) counts a join's coupon as none.
+ *
  * The same function runs inside the reserve script (inventory/lua/includes/price.lua) so the
  * price and the coupon reservation are one atomic step; test/inventory/pricing.test.ts checks
  * the two agree on random rule sets.

@@ -153,7 +153,7 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
     const p = await itemIn(call, roomId, itemId);
     return timed('buy', itemId, async () => {
       try {
-        const tier = await memberTier({ redis, keys }, p.sub);
+        const tier = await memberTier({ db, redis, keys }, p.sub);
         const r = await flash.reserve(itemId, p.sub, qty, idempotencyKey, { tier, coupon });
         metrics.reservations.inc({ outcome: r.outcome });
         if (r.outcome === 'held') hub.noteStock(roomId, itemId, r.available, r.ver);

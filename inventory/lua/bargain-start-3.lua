@@ -50,7 +50,10 @@ local b = { st = 'o', start = tonumber(s), floor = tonumber(f), k = tonumber(k),
 redis.call('HSET', bargainsKey, 'b ' .. id, formatBargain(b), 's ' .. userId, id)
 redis.call('HINCRBY', bargainsKey, 'started', 1)
 local itemId = string.match(item[5], '^"item":"([^"]*)"')
+-- The settings it started under, so the ledger has them even if their bargain.configured is not.
+local newOnly = string.match(cfg, ',([01])$') == '1'
 emitJson(outboxKey, '{"id":"' .. itemId .. ':bargain:' .. id .. ':started","type":"bargain.started",' .. item[5] ..
   ',"bargain":"' .. id .. '","user":' .. cjson.encode(userId) .. ',"start":' .. b.start .. ',"floor":' .. b.floor ..
-  ',"helpers":' .. b.k .. ',"endsAt":' .. b.ends .. ',"seed":' .. seed .. ',"at":' .. now .. ',"ver":' .. item[6] .. '}')
+  ',"helpers":' .. b.k .. ',"endsAt":' .. b.ends .. ',"seed":' .. seed .. ',"windowMs":' .. w ..
+  ',"newUsersOnly":' .. tostring(newOnly) .. ',"at":' .. now .. ',"ver":' .. item[6] .. '}')
 return { 1, id, b.start, b.floor, b.k, b.ends }

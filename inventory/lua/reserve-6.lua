@@ -24,8 +24,9 @@
     { 1, orderId, qty, unitPrice, deadlineMs, avail, ver, amount, breakdown }   held (amount:
                              what the hold costs after its discounts; breakdown: the steps)
     { -5, <first answer> }   duplicate: the key's first answer follows, its fields as text
-    { -27 }                  key reused: the key's first request had another quantity (nothing
-                             changed, nothing recorded, the first answer not shown)
+    { -27 }                  key reused: the key's first request had another quantity or
+                             another coupon, or a coupon where this has none or none where this
+                             has one (nothing changed, nothing recorded, the first answer not shown)
     { -1, 0 }                sold out (nothing left)
     { -6, avail }            insufficient stock (some left, fewer than asked)
     { -2, limit, already }   per-user limit reached
@@ -67,7 +68,7 @@ if not item[1] then return { -10 } end
 if item[10] ~= 'flash' then return { -17 } end
 
 local refusalTtl = parseInt(ARGV[5], 1, 86400000) or 600000
-local idemField, mine, repeated, answer = userRecord(usersKey, KEYS[6], userId, idem, qty, refusalTtl)
+local idemField, mine, repeated, answer = userRecord(usersKey, KEYS[6], userId, idem, qty, refusalTtl, campaign)
 if repeated then return repeated end
 -- Retired: ended, and nothing is written (its keys are expiring; a new field would outlive them).
 if item[13] then return { -4, tonumber(item[6]) } end

@@ -120,9 +120,11 @@ redis.call('HSET', holdsKey, orderId, 'h,1,' .. qty .. ',' .. price .. ',' .. de
 redis.call('ZADD', deadlinesKey, deadline, orderId)
 local itemId = string.match(item[8], '^"item":"([^"]*)"')
 if opening == '1' then
+  -- The settings it opened under, so the ledger has them even if their team.configured is not.
+  local cw, cper = string.match(cfgText, ',(%d+),(%d+)$')
   emitJson(outboxKey, '{"id":"' .. itemId .. ':team:' .. teamId .. ':opened","type":"team.opened",' .. item[8] ..
     ',"team":"' .. teamId .. '","leader":' .. cjson.encode(userId) .. ',"size":' .. size .. ',"price":' .. price ..
-    ',"endsAt":' .. endsAt .. ',"at":' .. now .. ',"ver":' .. ver .. '}')
+    ',"endsAt":' .. endsAt .. ',"windowMs":' .. cw .. ',"teamsPerUser":' .. cper .. ',"at":' .. now .. ',"ver":' .. ver .. '}')
   ver = ver + 1
   redis.call('HSET', teamsKey, 't ' .. teamId, 'o,' .. endsAt .. ',' .. size .. ',' .. price .. ',' .. userId)
   redis.call('ZADD', endsKey, endsAt, teamId)

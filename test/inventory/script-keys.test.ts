@@ -174,6 +174,8 @@ describe('every script touches only the keys passed in KEYS', () => {
       await redis.set(k.lock, 'token');
       await scripts.call('restore-part', [k.lock, k.item, k.users, k.holds, k.deadlines, k.subs], ['token', 'clear']);
       await scripts.call('restore-part', [k.lock, k.item, k.users, k.holds, k.deadlines, k.subs], ['token', 'holds', 'o1', 'h,1,1,100,99,u']);
+      await scripts.call('restore-offers', [k.lock, k.item, k.teams, k.teamEnds, k.bargains], ['token', 'clear']);
+      await scripts.call('restore-offers', [k.lock, k.item, k.teams, k.teamEnds, k.bargains], ['token', 'teams', 'cfg', '2,50,60000,1']);
       await scripts.call('restore-item', [k.lock, k.item, k.outbox], ['token', 'relay', '', 'id', 'lost', 'kind', 'flash']);
       await scripts.call('release-lock', [k.lock], ['token']);
     });

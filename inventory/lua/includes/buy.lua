@@ -7,17 +7,21 @@
   of a key seen before (nil for a new key), and a function that records an answer under the key
   and returns it.
 
-  A key belongs to one request: (user, item, operation, quantity). The user and the item scope
-  it (the field names the user, the hash is the item's; an item is either a flash sale or a
-  group buy, so the operation follows from the item), and the quantity, the one parameter left,
-  is the fingerprint stored with the first answer in the same call: a success is kept in the
-  users hash with the rest of the user's state (its text holds the quantity, field 3); a
-  refusal changed nothing, so it is kept only for refusalTtl ms, as "qty;answer" in a string
-  key of its own (ItemKeys.refused in common/contracts/keys.ts, the item's hash tag; its name
-  holds the user and key, so the wrapper passes it in KEYS): fresh keys sent at a refusing item
-  expire instead of growing the users hash. A repeat with the same quantity answers the first
-  answer ({ -5, ... }); with another quantity it answers { -27 } (KEY_REUSED), writes nothing,
-  and never shows the first request's answer.
+  A key belongs to one request: (user, item, operation, quantity, coupon). The user and the
+  item scope it (the field names the user, the hash is the item's; an item is either a flash
+  sale or a group buy, so the operation follows from the item), and the quantity and the coupon,
+  the parameters left, are the fingerprint stored with the first answer in the same call: a
+  success is kept in the users hash with the rest of the user's state (its text holds the
+  quantity, field 3, and a reserve's breakdown, its last field, names the coupon it used:
+  ";c.<campaign>.<off>", always last when there is one); a refusal changed nothing, so it is
+  kept only for refusalTtl ms, as "qty;answer" or "qty coupon;answer" in a string key of its
+  own (ItemKeys.refused in common/contracts/keys.ts, the item's hash tag; its name holds the
+  user and key, so the wrapper passes it in KEYS): fresh keys sent at a refusing item expire
+  instead of growing the users hash. A repeat with the same quantity and coupon answers the
+  first answer ({ -5, ... }); with another quantity, another coupon, or a coupon where the
+  first had none (or none where it had one) it answers { -27 } (KEY_REUSED), writes nothing,
+  and never shows the first request's answer. Joins take no coupon: they pass nil, and their
+  first answers name none.
 ]]
 --- @include "answer"
 
@@ -29,23 +33,27 @@ local function badBuyArgs(userId, qty, idem, orderId)
   return nil
 end
 
-local function userRecord(usersKey, refusedKey, userId, idem, qty, refusalTtl)
+local function userRecord(usersKey, refusedKey, userId, idem, qty, refusalTtl, coupon)
+  coupon = coupon or ''
   local field = userId .. ' ' .. idem
   local mine = redis.call('HMGET', usersKey, userId, field)
   local repeated = nil
   if mine[2] then
     if tonumber(string.match(mine[2], '^[^,]*,[^,]*,(%d+)')) ~= qty then return field, mine, { -27 }, nil end
+    -- Only a reserve's breakdown has a coupon step; a join's answer never matches.
+    if (string.match(mine[2], ';c%.([%w_-]+)%.%d+$') or '') ~= coupon then return field, mine, { -27 }, nil end
     repeated = duplicateOf(mine[2])
   else
     local refused = redis.call('GET', refusedKey)
     if refused then
-      local firstQty, first = string.match(refused, '^(%d+);(.*)$')
-      if tonumber(firstQty) ~= qty then return field, mine, { -27 }, nil end
+      local firstQty, firstCoupon, first = string.match(refused, '^(%d+) ?([%w_-]*);(.*)$')
+      if tonumber(firstQty) ~= qty or firstCoupon ~= coupon then return field, mine, { -27 }, nil end
       repeated = duplicateOf(first)
     end
   end
+  local fingerprint = coupon == '' and tostring(qty) or (qty .. ' ' .. coupon)
   local function answer(a)
-    redis.call('SET', refusedKey, qty .. ';' .. answerText(a), 'PX', refusalTtl)
+    redis.call('SET', refusedKey, fingerprint .. ';' .. answerText(a), 'PX', refusalTtl)
     return a
   end
   return field, mine, repeated, answer
