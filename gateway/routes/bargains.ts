@@ -1,24 +1,25 @@
 import { LivesaleError } from '../../common/platform/errors.ts';
 import { bargainEmptyBody, bargainOfferBody } from '../../common/contracts/protocol.ts';
 import type { Bargains } from '../../inventory/bargain.ts';
-import type { Catalog } from '../../orders/catalog.ts';
+import type { Commands } from '../commands.ts';
 import { parseBody } from '../http.ts';
 import type { RoomHub } from '../room-hub.ts';
 import type { Router } from '../router.ts';
+import { runOfferCommand } from './offer-commands.ts';
 
 /**
  * Bargains (砍价, docs/team-buy-bargain.md) over HTTP: the room's host (or ops) offers a
- * flash-sale item for bargains; a shopper starts one, other shoppers help (each once), and the
+ * flash-sale item for bargains (the setBargain host command); a shopper starts one, other shoppers help (each once), and the
  * starter buys at the current price within the window (a hold, paid with the pay route).
  */
 export interface BargainRouteDeps {
   bargains: Bargains;
-  catalog: Catalog;
+  commands: Commands;
   hub: RoomHub;
 }
 
 export function registerBargainRoutes(router: Router, deps: BargainRouteDeps): void {
-  const { bargains, catalog, hub } = deps;
+  const { bargains, commands, hub } = deps;
 
   async function flashItemIn(roomId: string, itemId: string): Promise<void> {
     const room = await hub.require(roomId);
@@ -30,16 +31,12 @@ export function registerBargainRoutes(router: Router, deps: BargainRouteDeps): v
   const status = (outcome: string, ok: number) =>
     outcome === 'bargain_not_found' ? 404 : ['started', 'helped', 'held'].includes(outcome) ? ok : outcome === 'existing' ? 200 : 409;
 
+  // The setBargain host command (gateway/host-commands.ts) with this route's body and reply.
   router.route('put', '/rooms/:roomId/items/:itemId/bargain', 'items.bargainOffer', 'bargain.configure', async (r, call) => {
     call.authorize();
     const b = parseBody(bargainOfferBody, r.body);
-    const roomId = r.params[0]!;
-    const room = await catalog.room(roomId);
-    if (!room) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${JSON.stringify(roomId.slice(0, 40))}`);
-    call.authorize({ id: room.id, hostId: room.hostId });
-    await flashItemIn(roomId, r.params[1]!);
-    const settings = await bargains.configure(r.params[1]!, { start: b.start, floor: b.floor, helpers: b.helpers, windowMs: b.windowSeconds * 1000, newUsersOnly: b.newUsersOnly ?? false });
-    return { status: 200, body: settings };
+    const result = await runOfferCommand({ commands, hub }, call, r, r.params[0]!, { command: 'setBargain', itemId: r.params[1]!, ...b });
+    return { status: 200, body: result.data };
   });
 
   router.route('post', '/rooms/:roomId/items/:itemId/bargains', 'items.bargainStart', 'bargain.start', async (r, call) => {
