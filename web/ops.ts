@@ -131,7 +131,7 @@ function funnel() {
   const top = Math.max(1, steps[0]![1]);
   return html`<section class="panel" aria-label=${t('ops.funnel')}><h2>${t('ops.funnel')}</h2>
     <ol class="funnel">${steps.map(([k, n], i) => html`<li><span class="funnel-label">${t(k)}</span>
-      <span class="bar" style=${`width:${Math.max(2, Math.round((n / top) * 100))}%`}></span>
+      <span class="bar" style=${`width:${Math.min(100, Math.max(2, Math.round((n / top) * 100)))}%`}></span>
       <span>${n}${i ? ` (${steps[i - 1]![1] ? `${Math.round((n / steps[i - 1]![1]) * 100)}%` : '—'})` : ''}</span></li>`)}</ol></section>`;
 }
 

@@ -210,7 +210,7 @@ describe('the marketing tools on the host console and the ops dashboard, in Chro
     await coupon.getByLabel('减免金额（元）').fill('20');
     await coupon.getByLabel('最低消费（元）').fill('100');
     await coupon.getByRole('button', { name: '添加优惠券' }).click();
-    await sees(coupon.getByRole('alert').getByText(/^⚠ 未保存：.+/));
+    await sees(coupon.getByRole('alert').getByText('未保存：这个券编号已用于另一种优惠券，请换一个编号'));
     await shot('server-refusal');
     expect(offers()?.coupons).toHaveLength(1);
     expect(offers()!.coupons![0]).toMatchObject({ amount: 1000, minSpend: 5000 });

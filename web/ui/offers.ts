@@ -95,7 +95,7 @@ function teamProgress(it: ItemInfo): TemplateResult | string {
     ${
       list.length
         ? html`<ul class="teams">${list.slice(0, 8).map(
-            ([id, p]) => html`<li class=${`team ${p.state}`} data-team=${id}>${t('hostOffer.teamLine', { id, seats: p.seats, size: p.size, paid: p.paid })} · <span class="state">${t(`hostOffer.team.${p.state}` as StringKey)}</span>
+            ([id, p]) => html`<li class=${`team ${p.state}`} data-team=${id}><span>${t('hostOffer.teamLine', { id, seats: p.seats, size: p.size, paid: p.paid })} · <span class="state">${t(`hostOffer.team.${p.state}` as StringKey)}</span></span>
               <progress max=${p.size} .value=${p.seats} aria-label=${t('hostOffer.teamSeats', { id })}></progress></li>`,
           )}</ul>`
         : html`<p class="muted">${t('hostOffer.noTeams')}</p>`

@@ -282,6 +282,7 @@ export const en: Record<StringKey, string> = {
   'cmd.setCommission': 'set commission',
   'cmd.remind': 'send reminder',
   'err.WRONG_ITEM_KIND': 'Marketing tools are for flash-sale items only',
+  'err.CAMPAIGN_EXISTS': 'That coupon code is taken by a campaign with other terms: use another code',
   'hostOffer.tools': 'Marketing tools: team buy, bargain, member day, coupons, commission, reminder',
   'hostOffer.none': 'No offers set yet',
   'hostOffer.nowTeam': 'Team buy: teams of {size} at {price}, formed within {window}, up to {per} teams per shopper',

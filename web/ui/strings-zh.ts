@@ -282,6 +282,7 @@ export const zh = {
   'cmd.setCommission': '设置佣金',
   'cmd.remind': '发送提醒',
   'err.WRONG_ITEM_KIND': '营销工具只能用于秒杀商品',
+  'err.CAMPAIGN_EXISTS': '这个券编号已用于另一种优惠券，请换一个编号',
   'hostOffer.tools': '营销工具：拼团、砍价、会员日、优惠券、佣金、提醒',
   'hostOffer.none': '暂未设置营销活动',
   'hostOffer.nowTeam': '拼团：{size} 人成团，拼团价 {price}，{window}内成团，每人最多 {per} 个团',
