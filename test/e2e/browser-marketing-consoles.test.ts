@@ -301,4 +301,20 @@ describe('the marketing tools on the host console and the ops dashboard, in Chro
     await sees(figure('segment_new').getByText('新客'));
     await shot('ops-marketing');
   });
+
+  it('in English the offers and the marketing figures read with their units', async () => {
+    for (const p of [host, ops]) await p.getByRole('button', { name: '切换语言' }).click();
+    await sees(row().locator('.offers-now', { hasText: 'Team buy: teams of 2 at ¥39.00, formed within 30 min, teams per shopper at once: 1' }));
+    await sees(row().locator('.offers-now li[data-coupon="GOLD10"]', { hasText: 'Coupon GOLD10: ¥10.00 off from ¥50.00, 1 per shopper' }));
+    await sees(row().getByText('0 forming · 1 formed · 0 failed'));
+    await sees(ops.getByRole('heading', { name: 'Marketing' }));
+    await sees(figure('teams_formed').getByText('Teams formed'));
+    await sees(figure('coupon_discount').getByText('Coupon discount'));
+    await sees(figure('coupon_discount').locator('dd', { hasText: '¥10.00' }));
+    await sees(figure('segment_new').locator('dd', { hasText: '3' }));
+    // What the forms said is said again in the new language.
+    await sees(form('Set team buy').getByText('Saved: viewers see it now'));
+    await sees(ops.locator('form[aria-label="Set a member tier"]').getByText('mkt-gina is now a gold member'));
+    await shot('english');
+  });
 });

@@ -33,8 +33,8 @@ interface TeamProgress {
 
 /** Teams seen in the room's deltas, per item: the latest version of each wins. */
 const teams = new Map<string, Map<string, TeamProgress>>();
-/** What each form last said (a check that failed, a refusal, a success), by form and item. */
-const notes = new Map<string, { text: string; bad: boolean }>();
+/** What each form last said (a check that failed, a refusal, a success), by form and item; said in the page's language of the moment. */
+const notes = new Map<string, { say: () => string; bad: boolean }>();
 /** The coupon kind chosen in each item's coupon form (it decides which fields apply). */
 const couponKinds = new Map<string, 'fixed' | 'percent' | 'spend'>();
 
@@ -90,7 +90,7 @@ function teamProgress(it: ItemInfo): TemplateResult | string {
   if (!it.offers?.team && !teams.has(it.id)) return '';
   const list = [...(teams.get(it.id) ?? new Map<string, TeamProgress>()).entries()].sort(([, a], [, b]) => Number(b.state === 'open') - Number(a.state === 'open') || b.seats - a.seats);
   const count = (s: TeamProgress['state']) => list.filter(([, p]) => p.state === s).length;
-  return html`<div class="team-progress" aria-label=${t('hostOffer.teamsTitle')}>
+  return html`<div class="team-progress" role="group" aria-label=${t('hostOffer.teamsTitle')}>
     <strong>${t('hostOffer.teamsTitle')}</strong> <span class="team-counts">${t('hostOffer.teamCounts', { open: count('open'), formed: count('formed'), failed: count('failed') })}</span>
     ${
       list.length
@@ -105,17 +105,26 @@ function teamProgress(it: ItemInfo): TemplateResult | string {
 // ---------------------------------------------------------------------------------------------
 // Reading and checking the forms
 
-class Refusal extends Error {}
+class Refusal extends Error {
+  constructor(
+    readonly key: StringKey,
+    readonly vars: Record<string, string | number>,
+  ) {
+    super(key);
+  }
+}
+/** Field names in the message are string keys too, so a language switch translates the whole message. */
 const refuse = (key: StringKey, vars: Record<string, string | number> = {}): never => {
-  throw new Refusal(t(key, vars));
+  throw new Refusal(key, vars);
 };
+const said = (key: StringKey, vars: Record<string, string | number>) => () => t(key, Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, k === 'field' ? t(v as StringKey) : v])));
 const value = (f: HTMLFormElement, name: string): string => String(new FormData(f).get(name) ?? '').trim();
 
 /** A yuan amount in fen; `min` is the least allowed (in fen). */
 function money(f: HTMLFormElement, name: string, label: StringKey, min = 0): number {
   const fen = parseYuan(value(f, name));
-  if (fen === undefined) return refuse('hostOffer.bad.yuan', { field: t(label) });
-  if (fen < min) return refuse('hostOffer.bad.yuanMin', { field: t(label), min: yuan(min) });
+  if (fen === undefined) return refuse('hostOffer.bad.yuan', { field: label });
+  if (fen < min) return refuse('hostOffer.bad.yuanMin', { field: label, min: yuan(min) });
   return fen;
 }
 
@@ -131,7 +140,7 @@ function windowSeconds(f: HTMLFormElement, name: string, label: StringKey): numb
   const s = value(f, name);
   const n = Number(s);
   const secs = Math.round(n * 60);
-  if (!/^\d+(\.\d+)?$/.test(s) || secs < 1 || secs > maxWindowSeconds) return refuse('hostOffer.bad.window', { field: t(label) });
+  if (!/^\d+(\.\d+)?$/.test(s) || secs < 1 || secs > maxWindowSeconds) return refuse('hostOffer.bad.window', { field: label });
   return secs;
 }
 
@@ -200,17 +209,17 @@ function remindCommand(it: ItemInfo, f: HTMLFormElement): CommandInput<'remind'>
 }
 
 /** What a reminder reached, when the reply says so. */
-function remindDone(r: CommandResult): string {
+function remindDone(r: CommandResult): () => string {
   const n = (k: string) => (typeof r.data?.[k] === 'number' ? (r.data[k] as number) : undefined);
   const targeted = n('targeted');
   const reached = n('reached');
-  return targeted === undefined ? t('hostOffer.reminded') : t('hostOffer.remindedCount', { targeted, reached: reached ?? '—' });
+  return targeted === undefined ? () => t('hostOffer.reminded') : () => t('hostOffer.remindedCount', { targeted, reached: reached ?? '—' });
 }
 
 type Build = (it: ItemInfo, f: HTMLFormElement) => CommandInput;
 
 /** Submits one form: checks it (a failed check sends nothing), then runs the command. */
-function submit(deps: OfferDeps, it: ItemInfo, form: string, build: Build, after?: (r: CommandResult) => string) {
+function submit(deps: OfferDeps, it: ItemInfo, form: string, build: Build, after?: (r: CommandResult) => () => string) {
   return (e: Event) => {
     e.preventDefault();
     const f = e.target as HTMLFormElement;
@@ -220,7 +229,7 @@ function submit(deps: OfferDeps, it: ItemInfo, form: string, build: Build, after
       cmd = build(it, f);
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
-      notes.set(key, { text: err.message, bad: true });
+      notes.set(key, { say: said(err.key, err.vars), bad: true });
       return deps.redraw();
     }
     notes.delete(key);
@@ -229,11 +238,11 @@ function submit(deps: OfferDeps, it: ItemInfo, form: string, build: Build, after
       `${form}-${it.id}-${JSON.stringify({ ...cmd, ...('startsAt' in cmd ? { startsAt: 0, endsAt: 0 } : {}) })}`,
       cmd,
       (r) => {
-        notes.set(key, { text: after ? after(r) : t('hostOffer.saved'), bad: false });
+        notes.set(key, { say: after ? after(r) : () => t('hostOffer.saved'), bad: false });
         deps.redraw();
       },
       (message) => {
-        notes.set(key, { text: t('hostOffer.refused', { message }), bad: true });
+        notes.set(key, { say: () => t('hostOffer.refused', { message }), bad: true });
         deps.redraw();
       },
     );
@@ -243,7 +252,7 @@ function submit(deps: OfferDeps, it: ItemInfo, form: string, build: Build, after
 function note(form: string, it: ItemInfo): TemplateResult | string {
   const n = notes.get(`${form}-${it.id}`);
   if (!n) return '';
-  return html`<p class=${`form-note ${n.bad ? 'bad' : 'ok'}`} role=${n.bad ? 'alert' : 'status'}>${n.bad ? '⚠ ' : '✓ '}${n.text}</p>`;
+  return html`<p class=${`form-note ${n.bad ? 'bad' : 'ok'}`} role=${n.bad ? 'alert' : 'status'}>${n.bad ? '⚠ ' : '✓ '}${n.say()}</p>`;
 }
 
 function audienceBoxes(): TemplateResult {
@@ -257,7 +266,7 @@ function audienceBoxes(): TemplateResult {
 export function offersPanel(it: ItemInfo, deps: OfferDeps): TemplateResult {
   const o = it.offers;
   const kind = couponKinds.get(it.id) ?? 'fixed';
-  const form = (name: string, label: StringKey, build: Build, body: TemplateResult, after?: (r: CommandResult) => string) =>
+  const form = (name: string, label: StringKey, build: Build, body: TemplateResult, after?: (r: CommandResult) => () => string) =>
     html`<form class="offer-form" aria-label=${t(label)} novalidate @submit=${submit(deps, it, name, build, after)}>
       <h4>${t(label)}</h4>${body}<button type="submit">${t(label)}</button>${note(name, it)}</form>`;
   return html`<div class="offers" data-offers=${it.id}>

@@ -29,17 +29,17 @@ const stages = ['new', 'active', 'dormant', 'churned'] as const;
 const tiers = ['regular', 'silver', 'gold'] as const;
 const val = (ms: Metric[] | undefined, name: string): number => ms?.find((m) => m.metric === name)?.value ?? 0;
 
-/** A figure's text with its unit: fen as yuan, counts with their measure word. */
+/** A figure's text with its unit: fen as yuan, counts with their measure word (English labels name the measure). */
 type Unit = 'fen' | 'teams' | 'times' | 'orders' | 'coupons' | 'people';
 const shown = (n: number, unit: Unit): string => (unit === 'fen' ? yuan(n) : t(`opsMkt.unit.${unit}` as StringKey, { n: n.toLocaleString('en-US') }));
 
 function card(title: StringKey, rows: [StringKey, string, number, Unit][]): TemplateResult {
-  return html`<div class="mkt-card" aria-label=${t(title)}><h3>${t(title)}</h3>
+  return html`<div class="mkt-card" role="group" aria-label=${t(title)}><h3>${t(title)}</h3>
     <dl>${rows.map(([label, metric, n, unit]) => html`<div class="fig" data-metric=${metric}><dt>${t(label)}</dt><dd>${shown(n, unit)}</dd></div>`)}</dl></div>`;
 }
 
-/** What the tier form last said. */
-let tierNote: { text: string; bad: boolean } | undefined;
+/** What the tier form last said (in the page's language of the moment). */
+let tierNote: { say: () => string; bad: boolean } | undefined;
 let tierBusy = false;
 
 async function setTier(e: Event, http: HttpClient | undefined, redraw: () => void): Promise<void> {
@@ -50,7 +50,7 @@ async function setTier(e: Event, http: HttpClient | undefined, redraw: () => voi
   const tier = String(data.get('tier') ?? '') as (typeof tiers)[number];
   // The server's rule for a user id, said before anything is sent.
   if (!/^[\x21-\x7e]{1,128}$/.test(userId)) {
-    tierNote = { text: t('opsMkt.bad.userId'), bad: true };
+    tierNote = { say: () => t('opsMkt.bad.userId'), bad: true };
     return redraw();
   }
   if (!http || tierBusy) return;
@@ -59,10 +59,11 @@ async function setTier(e: Event, http: HttpClient | undefined, redraw: () => voi
   redraw();
   try {
     await http.setMemberTier(userId, tier);
-    tierNote = { text: t('opsMkt.tierSet', { user: userId, tier: t(`hostOffer.tier.${tier}` as StringKey) }), bad: false };
+    tierNote = { say: () => t('opsMkt.tierSet', { user: userId, tier: t(`hostOffer.tier.${tier}` as StringKey) }), bad: false };
     f.reset();
   } catch (err) {
-    tierNote = { text: t('hostOffer.refused', { message: errorText(err) }), bad: true };
+    const message = errorText(err);
+    tierNote = { say: () => t('hostOffer.refused', { message }), bad: true };
   } finally {
     tierBusy = false;
     redraw();
@@ -75,7 +76,7 @@ function tierForm(http: HttpClient | undefined, redraw: () => void): TemplateRes
     <label>${t('opsMkt.userId')} <input name="userId" size="16" autocomplete="off"></label>
     <label>${t('opsMkt.tier')} <select name="tier">${tiers.map((x) => html`<option value=${x}>${t(`hostOffer.tier.${x}` as StringKey)}</option>`)}</select></label>
     <button type="submit" ?disabled=${tierBusy || !http}>${t('opsMkt.setTier')}</button>
-    ${tierNote ? html`<p class=${`form-note ${tierNote.bad ? 'bad' : 'ok'}`} role=${tierNote.bad ? 'alert' : 'status'}>${tierNote.bad ? '⚠ ' : '✓ '}${tierNote.text}</p>` : ''}</form>`;
+    ${tierNote ? html`<p class=${`form-note ${tierNote.bad ? 'bad' : 'ok'}`} role=${tierNote.bad ? 'alert' : 'status'}>${tierNote.bad ? '⚠ ' : '✓ '}${tierNote.say()}</p>` : ''}</form>`;
 }
 
 export function marketing(report: MarketingReport | undefined, http: HttpClient | undefined, redraw: () => void): TemplateResult {
