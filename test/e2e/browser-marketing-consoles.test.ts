@@ -184,6 +184,7 @@ describe('the marketing tools on the host console and the ops dashboard, in Chro
     await coupon.getByRole('button', { name: '添加优惠券' }).click();
     await sees(row().locator('.offers-now li[data-coupon="GOLD10"]', { hasText: '优惠券 GOLD10：满 ¥50.00 减 ¥10.00，每人 1 张' }));
     await sees(row().locator('.offers-now li[data-coupon="GOLD10"]', { hasText: '金卡会员' }));
+    await sees(coupon.getByRole('status').getByText('已保存，观众已看到：剩余 20 张，已领 0 张，已用 0 张'));
     await viewer.until(() => (offers()?.coupons ?? []).length === 1);
     const c = offers()!.coupons![0]!;
     expect(c).toMatchObject({ id: 'GOLD10', kind: 'spend', amount: 1000, minSpend: 5000, perUser: 1, audience: { tiers: ['gold'] } });

@@ -216,6 +216,16 @@ function remindDone(r: CommandResult): () => string {
   return targeted === undefined ? () => t('hostOffer.reminded') : () => t('hostOffer.remindedCount', { targeted, reached: reached ?? '—' });
 }
 
+/** A campaign's coupons as the reply reads them (left, reserved or spent so far); a repeat of the same campaign says it existed. */
+function couponDone(r: CommandResult): () => string {
+  const d = r.data ?? {};
+  const n = (k: string) => (typeof d[k] === 'number' ? (d[k] as number) : undefined);
+  const left = n('left');
+  if (left === undefined) return () => t('hostOffer.saved');
+  const vars = { left, issued: n('issued') ?? 0, spent: n('spent') ?? 0 };
+  return d.created === false ? () => t('hostOffer.couponKept', vars) : () => t('hostOffer.couponSaved', vars);
+}
+
 type Build = (it: ItemInfo, f: HTMLFormElement) => CommandInput;
 
 /** Submits one form: checks it (a failed check sends nothing), then runs the command. */
@@ -317,6 +327,7 @@ export function offersPanel(it: ItemInfo, deps: OfferDeps): TemplateResult {
           <label>${t('hostOffer.startsIn')} <input name="startsIn" inputmode="decimal" size="3" value="0"></label>
           <label>${t('hostOffer.validFor')} <input name="validFor" inputmode="decimal" size="4" value="60"></label>
           ${audienceBoxes()}`,
+        couponDone,
       )}
       ${form(
         'commission',

@@ -351,6 +351,8 @@ export const en: Record<StringKey, string> = {
   'hostOffer.remindText': 'Reminder text (optional)',
   'hostOffer.reminded': 'Reminder sent',
   'hostOffer.remindedCount': 'Reminder sent: {targeted} targeted, {reached} reached',
+  'hostOffer.couponSaved': 'Saved, viewers see it now: {left} left, {issued} taken, {spent} used',
+  'hostOffer.couponKept': 'This coupon was added already and is unchanged: {left} left, {issued} taken, {spent} used',
   'hostOffer.saved': 'Saved: viewers see it now',
   'hostOffer.refused': 'Not saved: {message}',
   'hostOffer.bad.yuan': '{field}: enter an amount such as 12.90',

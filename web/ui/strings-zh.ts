@@ -351,6 +351,8 @@ export const zh = {
   'hostOffer.remindText': '提醒内容（可不填）',
   'hostOffer.reminded': '提醒已发送',
   'hostOffer.remindedCount': '提醒已发送：目标 {targeted} 人，已送达 {reached} 人',
+  'hostOffer.couponSaved': '已保存，观众已看到：剩余 {left} 张，已领 {issued} 张，已用 {spent} 张',
+  'hostOffer.couponKept': '这张券已经添加过，未改动：剩余 {left} 张，已领 {issued} 张，已用 {spent} 张',
   'hostOffer.saved': '已保存，观众已看到',
   'hostOffer.refused': '未保存：{message}',
   'hostOffer.bad.yuan': '{field}请填金额，如 12.90',
