@@ -29,8 +29,9 @@ export const demoPromotion = {
 export async function seedPromotions(host: HttpClient, shopper: (sub: string) => Promise<HttpClient>, roomId: string): Promise<SeededPromotions> {
   const now = Date.now();
   const item = await paced(() => host.addItem(roomId, { ...demoPromotion.item, startsAt: now, endsAt: now + 2 * 3600_000, holdSeconds: 900 }));
-  await host.setMemberDay(roomId, item.id, demoPromotion.memberDay);
-  await host.addCoupon(roomId, item.id, { ...demoPromotion.coupon, startsAt: now - 60_000, endsAt: now + 2 * 3600_000 });
+  // Host commands: audited, and the room shows the rule and the campaign in the item's offers.
+  await paced(() => host.command(roomId, { command: 'setMemberDay', itemId: item.id, ...demoPromotion.memberDay }));
+  await paced(() => host.command(roomId, { command: 'addCoupon', itemId: item.id, percent: 0, ...demoPromotion.coupon, startsAt: now - 60_000, endsAt: now + 2 * 3600_000 }));
   const buyers: SeededPromotions['buyers'] = [];
   for (const tier of ['gold', 'silver'] as const) {
     const sub = `demo-member-${tier}`;

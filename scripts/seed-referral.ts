@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../common/contracts/ledger-schema.ts';
-import { recordClick, setCommissionRate, type ReferralClick } from '../orders/referrals.ts';
+import { recordClick, type ReferralClick } from '../orders/referrals.ts';
+import type { HttpClient } from '../web/client.ts';
+import { paced } from './paced.ts';
 
 /** The demo's referral: a commission rate on an item and one share link opened. */
 export interface SeedReferral {
@@ -17,13 +19,14 @@ export interface SeedReferral {
 }
 
 /**
- * Seeds a referral in the ledger: sets the item's commission rate (as its host, `seed`) and
- * records that `shopper` opened `referrer`'s share link for the item, as
- * POST /rooms/{roomId}/referrals does. The shopper's next order of the item, paid within the
- * window, credits the referrer. Refuses a self-referral like the endpoint (SELF_REFERRAL).
+ * Seeds a referral: records that `shopper` opened `referrer`'s share link for the item, as
+ * POST /rooms/{roomId}/referrals does (with the seed's window), then sets the item's commission
+ * rate with the room host's setCommission command, so the room shows it in the item's offers
+ * and the audit has it. The shopper's next order of the item, paid within the window, credits
+ * the referrer. Refuses a self-referral like the endpoint (SELF_REFERRAL), before any change.
  */
-export async function seedReferral(db: Kysely<Database>, s: SeedReferral): Promise<ReferralClick> {
+export async function seedReferral(db: Kysely<Database>, host: HttpClient, s: SeedReferral): Promise<ReferralClick> {
   const click = await recordClick(db, { userId: s.shopper, referrer: s.referrer, roomId: s.roomId, itemId: s.itemId, windowSeconds: s.windowSeconds ?? 86_400 });
-  await setCommissionRate(db, s.itemId, s.rateBp, 'seed');
+  await paced(() => host.command(s.roomId, { command: 'setCommission', itemId: s.itemId, rateBp: s.rateBp }));
   return click;
 }

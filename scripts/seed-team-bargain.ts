@@ -8,7 +8,7 @@ import { paced } from './paced.ts';
 
 /**
  * A team buy (拼团) and a bargain (砍价) for the demo, in one room. The host adds two items; the
- * first is offered in teams of 3 at the team price: one team has formed (its three demo
+ * first is offered in teams of 3 at the team price (the setTeamBuy command, the second setBargain): one team has formed (its three demo
  * shoppers paid) and a second is open with one seat taken. The second item is offered for
  * bargains: a demo shopper started one and three helpers have cut its price.
  *
@@ -45,7 +45,8 @@ export async function seedTeamBuyAndBargain(
 
   const added = await paced(() => host.command(roomId, { command: 'addItem', title: demoTeam.title, price: demoTeam.price, stock: 300, perUserLimit: 2, ...window }));
   const teamItemId = (added.data as { item: { id: string } }).item.id;
-  await teams.configure(teamItemId, { size: demoTeam.size, price: demoTeam.teamPrice, windowMs: 2 * 3600_000 });
+  // The offers are host commands: audited, and the room shows them in the item's offers.
+  await paced(() => host.command(roomId, { command: 'setTeamBuy', itemId: teamItemId, size: demoTeam.size, teamPrice: demoTeam.teamPrice, windowSeconds: 2 * 3600 }));
   const seat = async (sub: string, teamId?: string) => {
     const r = teamId ? await teams.join(teamItemId, teamId, sub, `demo-team-${teamId}`) : await teams.open(teamItemId, sub, 'demo-team-open');
     const held = r.outcome === 'duplicate' ? r.first : r;
@@ -61,7 +62,7 @@ export async function seedTeamBuyAndBargain(
 
   const addedBargain = await paced(() => host.command(roomId, { command: 'addItem', title: demoBargain.title, price: demoBargain.price, stock: 50, perUserLimit: 1, ...window }));
   const bargainItemId = (addedBargain.data as { item: { id: string } }).item.id;
-  await bargains.configure(bargainItemId, { start: demoBargain.price, floor: demoBargain.floor, helpers: demoBargain.helpers, windowMs: 24 * 3600_000 });
+  await paced(() => host.command(roomId, { command: 'setBargain', itemId: bargainItemId, start: demoBargain.price, floor: demoBargain.floor, helpers: demoBargain.helpers, windowSeconds: 24 * 3600 }));
   const started = await bargains.start(bargainItemId, 'demo-bargain-starter');
   if (started.outcome !== 'started' && started.outcome !== 'existing') throw new Error(`demo bargain: ${started.outcome}`);
   let bargainPrice = started.price;

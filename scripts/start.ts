@@ -21,6 +21,7 @@ import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
 import { loadConfig, type Config } from '../common/platform/config.ts';
 import { createRedis } from '../common/platform/redis.ts';
 import { Keys } from '../common/contracts/keys.ts';
+import { paced } from './paced.ts';
 import { seedPromotions } from './seed-promotions.ts';
 import { seedTeamBuyAndBargain } from './seed-team-bargain.ts';
 import { createLogger } from '../common/platform/logger.ts';
@@ -47,7 +48,10 @@ async function seedMarketing(host: HttpClient, auth: Auth, baseUrl: string, conf
   try {
     const promo = await seedPromotions(host, shopper, roomId);
     const tb = await seedTeamBuyAndBargain(host, shopper, { redis, keys: new Keys(config.keyPrefix) }, roomId);
-    return `member-day + coupon ${promo.campaignId} on item ${promo.itemId}; team buy item ${tb.teamItemId} (team ${tb.formedTeamId} formed, ${tb.openTeamId} open); bargain ${tb.bargainId} on item ${tb.bargainItemId} at ${(tb.bargainPrice / 100).toFixed(2)} yuan`;
+    // A 5% commission on the promotion item (the setCommission command) and a share link opened for it.
+    await paced(() => host.command(roomId, { command: 'setCommission', itemId: promo.itemId, rateBp: 500 }));
+    await (await shopper('demo-referred')).referralClick(roomId, 'demo-sharer', promo.itemId);
+    return `member-day + coupon ${promo.campaignId} and 5% commission on item ${promo.itemId} (demo-sharer's link opened by demo-referred); team buy item ${tb.teamItemId} (team ${tb.formedTeamId} formed, ${tb.openTeamId} open); bargain ${tb.bargainId} on item ${tb.bargainItemId} at ${(tb.bargainPrice / 100).toFixed(2)} yuan`;
   } catch (err) {
     return `not seeded: ${err instanceof Error ? err.message : String(err)}`;
   } finally {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../common/contracts/ledger-schema.ts';
-import { commissionRateBody, myCommissionsQuery, referralClickBody } from '../../common/contracts/protocol.ts';
+import { commissionRateBody, myCommissionsQuery, referralClickBody, referralClickMessage } from '../../common/contracts/protocol.ts';
 import { listCommissions, recordClick } from '../../orders/referrals.ts';
 import type { Commands } from '../commands.ts';
 import { parseBody, parseQuery } from '../http.ts';
@@ -25,6 +25,17 @@ export function registerReferralRoutes(router: Router, deps: { db: Kysely<Databa
   });
 
   // The setCommission host command (gateway/host-commands.ts) with this route's body and reply.
+  // The same click over WebSocket, for the socket's room.
+  router.wsMessage('referral.click', {
+    schema: referralClickMessage,
+    action: 'referral.click',
+    handler: async (ws, msg, reply, call) => {
+      call.authorize();
+      const click = await recordClick(db, { userId: call.principal.sub, referrer: msg.referrer, roomId: ws.getUserData().roomId, itemId: msg.itemId, windowSeconds });
+      reply({ type: 'referral.result', ...(msg.reqId ? { reqId: msg.reqId } : {}), result: click });
+    },
+  });
+
   router.route('put', '/rooms/:roomId/items/:itemId/commission', 'items.commission', 'referral.rate.set', async (r, call) => {
     // The role gate first: a shopper learns nothing about the room.
     call.authorize();

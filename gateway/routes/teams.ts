@@ -1,6 +1,6 @@
 import { LivesaleError } from '../../common/platform/errors.ts';
 import type { Logger } from '../../common/platform/logger.ts';
-import { teamBuyBody, teamJoinBody } from '../../common/contracts/protocol.ts';
+import { teamBuyBody, teamJoinBody, teamJoinMessage, teamOpenMessage } from '../../common/contracts/protocol.ts';
 import type { TeamBuy, TeamJoinResult } from '../../inventory/team-buy.ts';
 import type { Commands } from '../commands.ts';
 import { parseBody } from '../http.ts';
@@ -11,7 +11,7 @@ import { runOfferCommand } from './offer-commands.ts';
 /**
  * Team buys (拼团, docs/team-buy-bargain.md) over HTTP: the room's host (or ops) offers a
  * flash-sale item in teams (the setTeamBuy host command); shoppers open a team (its id is the share code) and join one by its
- * id; anyone reads a team's progress. A team forms when its last seat is paid (the pay route
+ * id (over HTTP or WebSocket: team.open, team.join); anyone reads a team's progress. A team forms when its last seat is paid (the pay route
  * settles the order's team) and fails, refunding its paid members, when its window ends (the
  * sweeper).
  */
@@ -64,6 +64,25 @@ export function registerTeamRoutes(router: Router, deps: TeamRouteDeps): void {
     const b = parseBody(teamJoinBody, r.body);
     const result = await seat(call, r.params[0]!, r.params[1]!, r.params[2]!, r.headers['idempotency-key'] ?? b.idempotencyKey);
     return { status: status(result), body: result };
+  });
+
+  // Over WebSocket, the socket's room: the same answers as the routes above.
+  router.wsMessage('team.open', {
+    schema: teamOpenMessage,
+    action: 'team.join',
+    handler: async (ws, msg, reply, call) => {
+      const result = await seat(call, ws.getUserData().roomId, msg.itemId, undefined, msg.idempotencyKey);
+      reply({ type: 'team.result', ...(msg.reqId ? { reqId: msg.reqId } : {}), command: 'open', result });
+    },
+  });
+
+  router.wsMessage('team.join', {
+    schema: teamJoinMessage,
+    action: 'team.join',
+    handler: async (ws, msg, reply, call) => {
+      const result = await seat(call, ws.getUserData().roomId, msg.itemId, msg.teamId, msg.idempotencyKey);
+      reply({ type: 'team.result', ...(msg.reqId ? { reqId: msg.reqId } : {}), command: 'join', result });
+    },
   });
 
   router.route('get', '/rooms/:roomId/items/:itemId/teams/:teamId', 'items.team', 'room.read', async (r, call) => {

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, type CommandInput, type HttpClient, type RoomSocket } from '../../web/client.ts';
 import type { ItemOffers } from '../../common/contracts/protocol.ts';
+import { inventoryScripts } from '../../inventory/scripts.ts';
+import { LedgerFence } from '../../inventory/ledger-fence.ts';
+import { Rebuilder } from '../../inventory/rebuild.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { hostWithRoom, openWindow } from './support.ts';
@@ -231,5 +234,46 @@ describe('the HTTP routes run the commands', () => {
     expect(seen.doc.items[itemId]!.offers).toEqual((await catalogOffers()) ?? undefined);
     expect((await host.request('PUT', `/rooms/${roomId}/items/${groupId}/commission`, { rateBp: 300 })).body).toEqual({ itemId: groupId, rateBp: 300 });
     expect((await host.request('PUT', `/rooms/${roomId}/items/${groupId}/team-buy`, { size: 3, teamPrice: 1, windowSeconds: 60 })).body.error.code).toBe('WRONG_ITEM_KIND');
+  });
+});
+
+describe('offers survive like the rest of the item', () => {
+  it('later item changes keep them, a new viewer gets them in its snapshot, and so does GET /rooms/:roomId', async () => {
+    const before = (await host.snapshot(roomId)).room.items[itemId]!.offers;
+    expect(before?.team && before.bargain && before.memberDay && before.coupons?.length && before.commissionBp !== undefined).toBeTruthy();
+    await host.command(roomId, { command: 'adjustStock', itemId, delta: 5 });
+    await host.command(roomId, { command: 'setPrice', itemId, price: 12_800 });
+    await host.command(roomId, { command: 'setPrice', itemId, price: 12_700, at: Date.now() + 3600_000 });
+    const late = await sys.connect(roomId, await sys.token('shopper', 'offers-late'));
+    expect(late.view!.doc.items[itemId]).toMatchObject({ price: 12_800, offers: before });
+    expect((await host.snapshot(roomId)).room.items[itemId]!.offers).toEqual(before);
+    expect(await catalogOffers()).toEqual(before);
+  });
+
+  it('a rebuild after Redis lost the item restores its team buy and bargain settings from the catalog', async () => {
+    const id = (await host.addItem(roomId, { title: 'Lost', price: 5000, stock: 20, perUserLimit: 2, ...openWindow() })).id;
+    await host.command(roomId, { command: 'setTeamBuy', itemId: id, size: 4, teamPrice: 3900, windowSeconds: 900, teamsPerUser: 2 });
+    await host.command(roomId, { command: 'setBargain', itemId: id, start: 5000, floor: 2000, helpers: 6, windowSeconds: 900, newUsersOnly: true });
+    await host.command(roomId, { command: 'setMemberDay', itemId: id, threshold: 1000, off: { regular: 0, silver: 100, gold: 200 } });
+    const k = sys.keys.item(id);
+    const before = { teams: await sys.redis.hget(k.teams, 'cfg'), bargains: await sys.redis.hget(k.bargains, 'cfg') };
+    expect(before).toEqual({ teams: '4,3900,900000,2', bargains: '5000,2000,6,900000,1' });
+    // Every event of the item is in the ledger before Redis loses it.
+    await waitFor('the item in the ledger', async () => (await sys.db.selectFrom('order_events').select('event_id').where('item_id', '=', id).execute()).length >= 2 || undefined);
+    await waitFor('the outbox relayed', async () => ((await sys.redis.xlen(k.outbox)) === 0 ? true : undefined));
+    await sys.redis.del(...k.all);
+    const fence = new LedgerFence({ kafka: sys.kafka, topic: sys.config.topics.orders, writerGroupId: `${sys.config.kafkaTopicPrefix}writer` });
+    try {
+      const rebuilder = new Rebuilder({ redis: sys.redis, keys: sys.keys, scripts: inventoryScripts(sys.redis), db: sys.db, fence, log: sys.log, graceMs: 0, fenceTimeoutMs: 20_000 });
+      expect(await rebuilder.rebuild(id)).toMatchObject({ outcome: 'rebuilt' });
+    } finally {
+      await fence.close();
+    }
+    expect({ teams: await sys.redis.hget(k.teams, 'cfg'), bargains: await sys.redis.hget(k.bargains, 'cfg') }).toEqual(before);
+    expect(await sys.redis.hget(k.holds, '~ md')).toBe('1000,0,100,200');
+    const s = sys.http(await sys.token('shopper', 'after-rebuild'));
+    const opened = await s.request('POST', `/rooms/${roomId}/items/${id}/teams`, { idempotencyKey: 'after' });
+    expect(opened).toMatchObject({ status: 201, body: { outcome: 'held', unitPrice: 3900, size: 4 } });
+    expect((await s.request('POST', `/rooms/${roomId}/items/${id}/bargains`, {})).body).toMatchObject({ outcome: 'started', price: 5000, floor: 2000, helpers: 6 });
   });
 });

@@ -31,6 +31,15 @@ it('seedTeamBuyAndBargain leaves a formed team, an open team with one seat, and 
   expect(b).toMatchObject({ state: 'open', helped: 3, price: s.bargainPrice, floor: demoBargain.floor });
   expect(s.bargainPrice).toBeLessThan(demoBargain.price);
   expect(s.bargainPrice).toBeGreaterThan(demoBargain.floor);
+  // Set by the host's commands: the room shows the offers, the audit has them.
+  const items = (await host.snapshot(roomId)).room.items;
+  expect(items[s.teamItemId]!.offers).toEqual({ team: { size: demoTeam.size, price: demoTeam.teamPrice, windowMs: 2 * 3600_000, teamsPerUser: 1 } });
+  expect(items[s.bargainItemId]!.offers).toEqual({ bargain: { start: demoBargain.price, floor: demoBargain.floor, helpers: demoBargain.helpers, windowMs: 24 * 3600_000, newUsersOnly: false } });
+  const audited = await waitFor('the offer commands audited', async () => {
+    const names = (await host.audit(roomId)).map((e) => e.command);
+    return names.includes('setTeamBuy') && names.includes('setBargain') ? names : undefined;
+  });
+  expect(audited.filter((n) => n === 'setTeamBuy' || n === 'setBargain').sort()).toEqual(['setBargain', 'setTeamBuy']);
   const paid = await waitFor('the team payments in the ledger', async () => {
     const rows = await sys.db.selectFrom('orders').select(['paid_amount']).where('item_id', '=', s.teamItemId as never).where('state', '=', 'paid').execute();
     return rows.length === 3 ? rows : undefined;

@@ -50,6 +50,11 @@ describe('the one explained price through the system', () => {
       ['gold', base - 1000 - 1500],
       ['silver', base - 800 - 1500],
     ]);
+    // Set by the host's commands, the rule and the campaign are in the item's offers.
+    expect((await host.snapshot(roomId)).room.items[seeded.itemId]!.offers).toMatchObject({
+      memberDay: demoPromotion.memberDay,
+      coupons: [{ id: demoPromotion.coupon.id, kind: 'spend', amount: 1500, minSpend: 10_000, perUser: 1 }],
+    });
   });
 
   it('shows the breakdown in the buy reply, over HTTP and WebSocket, and in each shopper’s orders', async () => {

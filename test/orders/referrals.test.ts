@@ -428,14 +428,16 @@ describe('events in any order, in any batches: the same credit and reversals (th
 describe('the seed function', () => {
   it('sets the rate and records a click that attributes the shopper', async () => {
     const itemId = (await host.addItem(roomId, { title: 'Seeded', price: 2_000, stock: 10, perUserLimit: 1, ...window() })).id;
-    const click = await seedReferral(sys.db, { roomId, itemId, referrer: 'rf-seed-ref', shopper: 'rf-seed-buyer', rateBp: 500 });
+    const click = await seedReferral(sys.db, host, { roomId, itemId, referrer: 'rf-seed-ref', shopper: 'rf-seed-buyer', rateBp: 500 });
     expect(click.referrer).toBe('rf-seed-ref');
+    expect((await host.snapshot(roomId)).room.items[itemId]!.offers).toMatchObject({ commissionBp: 500 });
     const s = await shopper('rf-seed-buyer');
     const b = await s.buy(roomId, itemId, 1, 'rf-seed-1');
     if (b.outcome !== 'held') throw new Error(b.outcome);
     await s.pay(roomId, itemId, b.orderId);
     await waitFor('the seeded order paid in the ledger', async () => (await ledgerState(b.orderId)) === 'paid', 60_000);
     expect(await entriesOf(b.orderId)).toEqual([{ kind: 'credit', amount: 100, referrer: 'rf-seed-ref' }]);
-    await expect(seedReferral(sys.db, { roomId, itemId, referrer: 'x', shopper: 'x', rateBp: 1 })).rejects.toThrow(/own share link/);
+    await expect(seedReferral(sys.db, host, { roomId, itemId, referrer: 'x', shopper: 'x', rateBp: 1 })).rejects.toThrow(/own share link/);
+    expect((await host.snapshot(roomId)).room.items[itemId]!.offers).toMatchObject({ commissionBp: 500 });
   }, 120_000);
 });
