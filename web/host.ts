@@ -2,13 +2,16 @@
 /**
  * The host console: the run sheet as the spine (slot on air with its countdown, next, backup swap,
  * drift), the item on air pinned, search and filter over the items, price (in yuan, confirmed on
- * a big drop), stock set to any amount, sale windows, tiered groups, lotteries, announcements and
+ * a big drop), stock set to any amount, sale windows, tiered groups, each flash-sale item's
+ * marketing offers with its live team progress (web/ui/offers.ts), lotteries, announcements and
  * the audit log. Served at /web/host.html.
  */
 import type { CommandResult, ItemInfo, LotteryEligibility, RoomView, RunOfShow, ServerFrame } from '../common/contracts/protocol.ts';
 import { effectivePrice } from '../common/contracts/room-view.ts';
 import { repeat } from 'lit-html/directives/repeat.js';
 import { type AuditEntryReply, ApiError, type CommandInput } from './client.ts';
+import { offersPanel, trackTeam } from './ui/offers.ts';
+import './ui/marketing.css';
 import { clock, confirmBox, connLine, drift, errorText, header, html, LiveRoom, newKey, pageToken, pageUser, parseYuan, query, render, serverNow, t, time, toast, tokenRole, yuan } from './ui/core.ts';
 import type { StringKey } from './ui/strings-zh.ts';
 
@@ -39,7 +42,10 @@ function track(f?: ServerFrame): void {
     runAt = Date.now();
   }
   const deltas = f?.type === 'delta' ? [f.d] : f?.type === 'deltas' || f?.type === 'catchup' ? f.items.map((e) => e.d) : [];
-  for (const d of deltas) if (d.t === 'lotteryEntries') entrants.set(d.lottery, d.entrants);
+  for (const d of deltas) {
+    if (d.t === 'lotteryEntries') entrants.set(d.lottery, d.entrants);
+    trackTeam(d);
+  }
 }
 
 async function refreshAudit(): Promise<void> {
@@ -69,9 +75,10 @@ async function refreshRun(): Promise<void> {
 /**
  * Runs one host command: one idempotency key per intent (kept for its retries), based on the
  * version this console shows. A stale version is refused: the view is already the fresh one, and
- * the console says so. An ops user confirms every command.
+ * the console says so. An ops user confirms every command. A form that says refusals itself
+ * passes `refused`, which gets the refusal as a person reads it.
  */
-async function command(intent: string, cmd: CommandInput, done?: (r: CommandResult) => void): Promise<void> {
+async function command(intent: string, cmd: CommandInput, done?: (r: CommandResult) => void, refused?: (message: string) => void): Promise<void> {
   if (busy.has(intent)) return;
   if (role === 'ops' && !(await confirmBox(t('host.opsConfirm', { command: t(`cmd.${cmd.command}` as StringKey) })))) return;
   busy.add(intent);
@@ -89,7 +96,11 @@ async function command(intent: string, cmd: CommandInput, done?: (r: CommandResu
     if (err instanceof ApiError && err.code === 'CONFLICT') {
       notice = t('host.conflict');
       toast(notice, 'bad');
-    } else toast(errorText(err), 'bad');
+      refused?.(notice);
+    } else {
+      toast(errorText(err), 'bad');
+      refused?.(errorText(err));
+    }
   } finally {
     busy.delete(intent);
     void refreshAudit();
@@ -192,8 +203,11 @@ function itemRow(v: RoomView, it: ItemInfo) {
             : html`<button type="button" @click=${() => command(`closegroup-${it.id}`, { command: 'closeGroup', itemId: it.id })}>${t('host.closeGroup')}</button>`
       }
       <button type="button" @click=${() => command(`delist-${it.id}`, { command: 'delist', itemId: it.id })}>${t('host.delist')}</button>
-    </div></li>`;
+    </div>
+    ${it.kind === 'flash' ? offersPanel(it, offerDeps) : ''}</li>`;
 }
+
+const offerDeps = { command, redraw: () => draw() };
 
 function ladder(v: RoomView, it: ItemInfo) {
   const g = v.groups[it.id];

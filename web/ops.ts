@@ -2,12 +2,16 @@
 /**
  * The ops dashboard: live GMV (ordered, paid, net), orders, viewers online and peak, a per-minute
  * chart, the conversion funnel, the per-product table, the run-sheet drift, the review report
- * with CSV download, and how far the ledger is behind. Read-only. Served at /web/ops.html.
+ * with CSV download, the marketing figures (team buys, bargains, coupons, member-day discount,
+ * referral commissions per referrer, the buyers' lifecycle segments), and how far the ledger is
+ * behind. The one thing it changes is a shopper's member tier. Served at /web/ops.html.
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import './ui/marketing.css';
 import type { RunOfShowFrame, ServerFrame } from '../common/contracts/protocol.ts';
 import { clock, connLine, drift, errorText, header, html, LiveRoom, pageToken, pageUser, query, render, t, time, toast, tokenRole, yuan } from './ui/core.ts';
+import { type MarketingReport, marketing } from './ui/ops-marketing.ts';
 import type { StringKey } from './ui/strings-zh.ts';
 
 /** The parts of the review report (GET /shows/:id/report) this page reads. */
@@ -15,7 +19,7 @@ interface Metric {
   metric: string;
   value: number;
 }
-interface Report {
+interface Report extends MarketingReport {
   show: { id: string; title: string };
   asOf: string;
   metrics: Metric[];
@@ -127,7 +131,7 @@ function funnel() {
   const top = Math.max(1, steps[0]![1]);
   return html`<section class="panel" aria-label=${t('ops.funnel')}><h2>${t('ops.funnel')}</h2>
     <ol class="funnel">${steps.map(([k, n], i) => html`<li><span class="funnel-label">${t(k)}</span>
-      <span class="bar" style=${`width:${Math.max(2, Math.round((n / top) * 100))}%`}></span>
+      <span class="bar" style=${`width:${Math.min(100, Math.max(2, Math.round((n / top) * 100)))}%`}></span>
       <span>${n}${i ? ` (${steps[i - 1]![1] ? `${Math.round((n / steps[i - 1]![1]) * 100)}%` : '—'})` : ''}</span></li>`)}</ol></section>`;
 }
 
@@ -164,6 +168,7 @@ function draw(): void {
       </section>
       ${funnel()}
       ${products()}
+      ${marketing(report, live?.http, draw)}
       <section class="panel" aria-label=${t('ops.report')}><h2>${t('ops.report')}</h2>
         <p class="muted">${report ? t('ops.asOf', { at: time(Date.parse(report.asOf)), title: report.show.title }) : t('ops.noShow')}</p>
         ${['products', 'summary', 'minutes', 'schedule', 'lotteries'].map((part) => html`<button type="button" ?disabled=${!showId} @click=${() => void downloadCsv(part)}>${t('ops.csv', { part: t(`csv.${part}` as StringKey) })}</button> `)}

@@ -60,4 +60,8 @@ it('the shopper page, the host console and the ops dashboard are served with the
   }
   expect((await get('/web/style.css')).type).toMatch(/text\/css/);
   expect((await get('/web/ops.css')).body).toContain('.uplot');
+  // The marketing tools' styles are bundled into the host console's and the ops dashboard's sheets.
+  expect((await get('/web/host.html')).body).toContain('/web/host.css');
+  expect((await get('/web/host.css')).body).toContain('.offer-form');
+  expect((await get('/web/ops.css')).body).toContain('.mkt-card');
 });
