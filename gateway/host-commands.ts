@@ -4,12 +4,16 @@ import { LivesaleError } from '../common/platform/errors.ts';
 import { faultAt } from '../common/platform/faults.ts';
 import type { FlashSale } from '../inventory/flash-sale.ts';
 import type { GroupBuy } from '../inventory/group-buy.ts';
+import type { Bargains } from '../inventory/bargain.ts';
+import type { Promotions } from '../inventory/promotions.ts';
+import type { TeamBuy } from '../inventory/team-buy.ts';
+import { setCommissionRate } from '../orders/referrals.ts';
 import type { Kysely } from 'kysely';
 import type { Catalog, CreateKey } from '../orders/catalog.ts';
 import { appliedStep, applyStep, decideNext, decideSkip, decideSwap, requireLiveShow, sheetRows, type LiveShow, type RunStep, type SheetRow } from '../orders/run-of-show.ts';
 import { prizeOrderId, type Lotteries } from '../orders/lottery.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
-import { maxAnnouncements, type CommandName, type CommandResult, type Delta, type ItemInfo } from '../common/contracts/protocol.ts';
+import { maxAnnouncements, type CommandName, type CommandOf, type CommandResult, type Delta, type ItemInfo, type ItemOffers } from '../common/contracts/protocol.ts';
 import type { ActivityPublisher } from './activity.ts';
 import type { ExecContext, HostCommands } from './commands.ts';
 import type { RoomHub } from './room-hub.ts';
@@ -25,6 +29,35 @@ export interface HostCommandDeps {
   activity: ActivityPublisher;
   runOfShow: RunOfShowPush;
   lotteries: Lotteries;
+  teams: TeamBuy;
+  bargains: Bargains;
+  promotions: Promotions;
+}
+
+type CouponOffer = NonNullable<ItemOffers['coupons']>[number];
+/** Most coupon campaigns an item shows (itemOffersSchema). */
+const maxCoupons = 50;
+
+/** A coupon campaign's terms as viewers see them: the command's fields less its budget (counts come from the campaign's read). */
+function couponOffer(c: CommandOf<'addCoupon'>): CouponOffer {
+  return {
+    id: c.id,
+    kind: c.kind,
+    amount: c.amount,
+    percent: c.percent,
+    minSpend: c.minSpend,
+    perUser: c.perUser,
+    startsAt: c.startsAt,
+    endsAt: c.endsAt,
+    ...(c.audience ? { audience: { ...(c.audience.tiers ? { tiers: [...c.audience.tiers] } : {}), ...(c.audience.stages ? { stages: [...c.audience.stages] } : {}) } } : {}),
+  };
+}
+
+/** JSON with object keys sorted: two offers compare equal whatever their key order. */
+function sameTerms(a: unknown, b: unknown): boolean {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canon) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([p], [q]) => (p < q ? -1 : 1)).map(([k, x]) => [k, canon(x)])) : v;
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 }
 
 /**
@@ -53,7 +86,7 @@ export function commandOpId(roomId: string, commandId: string): string {
  * with the key resumes at the step that is missing and names the same item.
  */
 export function hostCommands(deps: HostCommandDeps): HostCommands {
-  const { config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries } = deps;
+  const { config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries, teams, bargains, promotions } = deps;
 
   const opId = (x: ExecContext) => commandOpId(x.roomId, x.opId);
   /** The catalog key of a create: the caller, the room, the command's key and its parameters. */
@@ -96,6 +129,22 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
   const openScheduled = async (x: ExecContext, itemId: string): Promise<NonNullable<Extract<Delta, { t: 'slot' }>['sale']>> => {
     const r = await flash.setWindow(itemId, 'now', undefined, x.principal.sub, { opId: opId(x) });
     return { item: itemId, startsAt: r.startsAt, endsAt: r.endsAt };
+  };
+  /** An item of the room that must be a flash-sale item: the offers below apply to those only. */
+  const flashItem = (x: ExecContext, id: string, what: string): ItemInfo => {
+    const it = itemOf(x, id);
+    if (it.kind !== 'flash') throw new LivesaleError('WRONG_ITEM_KIND', `${what} apply to flash-sale items; item ${id} is a group buy`);
+    return it;
+  };
+  /**
+   * The item with one offer changed: stored in its catalog row first (the durable copy a rebuild
+   * reads), then the `item` delta every viewer folds into the room. A retry after a crash before
+   * the append writes the same offers again.
+   */
+  const withOffers = async (x: ExecContext, it: ItemInfo, patch: Partial<ItemOffers>): Promise<Delta> => {
+    const offers: ItemOffers = { ...it.offers, ...patch };
+    await catalog.setOffers(it.id, offers);
+    return { t: 'item', item: { ...it, offers }, listing: [...x.room.doc.listing] };
   };
   const listed = (listing: readonly string[], itemId: string | null) => (itemId === null || listing.includes(itemId) ? [...listing] : [...listing, itemId]);
 
@@ -428,13 +477,77 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
       },
     },
 
-    // ---- marketing offers (contract in common/contracts/protocol.ts; being built)
+    // ---- marketing offers (docs/team-buy-bargain.md, docs/referrals.md): the inventory or the
+    // ledger first, then the item's offers in the catalog, then the room document. Each setting
+    // is a replacement (setting it again to the same values changes nothing), so a command retried
+    // after a crash before its append applies once; the coupon campaign is added once by its id.
 
-    setTeamBuy: { run: async () => pending('setTeamBuy') },
-    setBargain: { run: async () => pending('setBargain') },
-    setMemberDay: { run: async () => pending('setMemberDay') },
-    addCoupon: { run: async () => pending('addCoupon') },
-    setCommission: { run: async () => pending('setCommission') },
+    setTeamBuy: {
+      action: 'team.configure',
+      run: async (x, c) => {
+        const it = flashItem(x, c.itemId, 'team buys');
+        const s = await teams.configure(c.itemId, { size: c.size, price: c.teamPrice, windowMs: c.windowSeconds * 1000, ...(c.teamsPerUser ? { teamsPerUser: c.teamsPerUser } : {}) });
+        const delta = await withOffers(x, it, { team: { size: s.size, price: s.price, windowMs: s.windowMs, teamsPerUser: s.teamsPerUser } });
+        return { delta, data: { ...s } };
+      },
+    },
+
+    setBargain: {
+      action: 'bargain.configure',
+      run: async (x, c) => {
+        const it = flashItem(x, c.itemId, 'bargains');
+        const s = await bargains.configure(c.itemId, { start: c.start, floor: c.floor, helpers: c.helpers, windowMs: c.windowSeconds * 1000, newUsersOnly: c.newUsersOnly ?? false });
+        const delta = await withOffers(x, it, { bargain: { start: s.start, floor: s.floor, helpers: s.helpers, windowMs: s.windowMs, newUsersOnly: s.newUsersOnly } });
+        return { delta, data: { ...s } };
+      },
+    },
+
+    setMemberDay: {
+      action: 'item.promotion.set',
+      run: async (x, c) => {
+        const it = flashItem(x, c.itemId, 'member-day rules');
+        const rule = { threshold: c.threshold, off: { regular: c.off.regular, silver: c.off.silver, gold: c.off.gold } };
+        await promotions.setMemberDay(c.itemId, rule);
+        const delta = await withOffers(x, it, { memberDay: rule });
+        return { delta, data: { itemId: c.itemId, ...rule } };
+      },
+    },
+
+    addCoupon: {
+      action: 'item.promotion.set',
+      run: async (x, c) => {
+        const it = flashItem(x, c.itemId, 'coupon campaigns');
+        const offer = couponOffer(c);
+        const shown = it.offers?.coupons ?? [];
+        const prior = shown.find((k) => k.id === c.id);
+        // Checked before anything changes: the same id with other terms (its audience included) is another campaign.
+        if (prior && !sameTerms(prior, offer)) throw new LivesaleError('CAMPAIGN_EXISTS', `item ${c.itemId} has a coupon campaign ${c.id} with other terms; use another id`);
+        if (!prior && shown.length >= maxCoupons) throw new LivesaleError('INVALID_ARGUMENT', `an item shows at most ${maxCoupons} coupon campaigns`);
+        const { itemId: _item, command: _c, idempotencyKey: _k, baseVersion: _v, ...campaign } = c;
+        let created: boolean;
+        try {
+          created = await promotions.addCampaign(c.itemId, campaign);
+        } catch (err) {
+          // The inventory's answer for a campaign id taken by other terms (set-promotion-3.lua KEY_REUSED).
+          if (err instanceof LivesaleError && err.code === 'IDEMPOTENCY_KEY_REUSED') throw new LivesaleError('CAMPAIGN_EXISTS', `item ${c.itemId} has a coupon campaign ${c.id} with other terms; use another id`);
+          throw err;
+        }
+        const state = (await promotions.campaign(c.itemId, c.id))!;
+        const delta = await withOffers(x, it, { coupons: prior ? [...shown] : [...shown, offer] });
+        return { delta, data: { itemId: c.itemId, created, ...state } };
+      },
+    },
+
+    setCommission: {
+      action: 'referral.rate.set',
+      run: async (x, c) => {
+        // Any item of the room: a group buy's paid orders earn commissions too (docs/referrals.md).
+        const it = itemOf(x, c.itemId);
+        await setCommissionRate(db, c.itemId, c.rateBp, `${x.principal.role}:${x.principal.sub}`);
+        const delta = await withOffers(x, it, { commissionBp: c.rateBp });
+        return { delta, data: { itemId: c.itemId, rateBp: c.rateBp } };
+      },
+    },
 
     // ---- reminders
 

@@ -156,7 +156,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     store,
     hub,
     metrics,
-    commands: hostCommands({ config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries }),
+    commands: hostCommands({ config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries, teams, bargains, promotions }),
   });
   const pipeline = createPipelineHealth({ redis, keys, kafka, config, registry: metrics.registry, log: log.child({ component: 'pipeline-health' }) });
   const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, auditDrainer, fanout, hub, flash, groups, teams, bargains, keys, promotions, payments, catalog, runOfShow, commands, lotteries, presence, pipeline };

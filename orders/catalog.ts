@@ -147,6 +147,22 @@ export class Catalog {
     return r && itemOf(r);
   }
 
+  /**
+   * Replaces the item's marketing offers (ItemOffers of common/contracts/protocol.ts) in its row:
+   * the durable copy of what the room shows, written by the host command before the room append.
+   */
+  async setOffers(itemId: string, offers: Readonly<Record<string, unknown>>): Promise<void> {
+    const r = await this.#db.updateTable('campaign_items').set({ offers: JSON.stringify(offers) }).where('id', '=', itemId).executeTakeFirst();
+    if (r.numUpdatedRows === 0n) throw new LivesaleError('ITEM_NOT_FOUND', `no item ${JSON.stringify(itemId.slice(0, 40))} in the catalog`);
+  }
+
+  /** The item's marketing offers as last stored (undefined: none set, or no such item). */
+  async offers(itemId: string): Promise<Record<string, unknown> | undefined> {
+    if (!/^\d{1,18}$/.test(itemId)) return undefined;
+    const r = await this.#db.selectFrom('campaign_items').select('offers').where('id', '=', itemId).executeTakeFirst();
+    return r?.offers ?? undefined;
+  }
+
   async items(roomId: string): Promise<ItemRow[]> {
     const rows = await this.#db.selectFrom('campaign_items').selectAll().where('room_id', '=', roomId).orderBy('id').execute();
     return rows.map(itemOf);

@@ -38,6 +38,8 @@ export interface CampaignItemsTable {
   group_below_first_tier: ColumnType<'fail' | 'base' | null, 'fail' | 'base' | null | undefined, 'fail' | 'base' | null>;
   /** The show the item was created in; NULL for items from before shows (the room's shelf). */
   show_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The item's marketing offers as the room shows them (ItemOffers of common/contracts/protocol.ts); null: none set. */
+  offers: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 }
 
 export interface OrderEventsTable {

@@ -13,6 +13,7 @@ import * as hostCommandOutbox from './2026-12-02-0201-host-command-outbox.ts';
 import * as referrals from './2026-12-02-0801-referrals.ts';
 import * as memberPrices from './2026-12-02-0701-member-prices.ts';
 import * as teamEvents from './2026-12-02-0601-team-events.ts';
+import * as itemOffers from './2026-12-02-0901-item-offers.ts';
 
 /**
  * Every migration, by name (names sort in the order they run). Imported statically so they load
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02-0801-referrals': referrals,
   '2026-12-02-0701-member-prices': memberPrices,
   '2026-12-02-0601-team-events': teamEvents,
+  '2026-12-02-0901-item-offers': itemOffers,
 };
