@@ -81,7 +81,8 @@ async function once(id: string, run: (key: string) => Promise<void>, itemId?: st
   if (itemId) refusals.delete(itemId);
   draw();
   let key = intents.get(id);
-  if (!key) intents.set(id, (key = newKey(id)));
+  // The intent's name opens the key only for reading; kept short, a team join's key stays within the 60 characters it may have.
+  if (!key) intents.set(id, (key = newKey(id.slice(0, 20))));
   try {
     await run(key);
     intents.delete(id);
