@@ -217,9 +217,10 @@ function span(ms: number): string {
 /** A refusal answered as a result, as a person reads it (the table's text for its code, else the server's message). */
 const refusalText = (r: OfferRefusal): string => errorText(new ApiError(409, r.code, r.message));
 
-/** Keeps what the page follows in its address, so a reload shows the same team or bargain. */
-function remember(params: Record<string, string>): void {
+/** Keeps what the page follows in its address, so a reload shows the same team or bargain (one at a time: `item` names its item). */
+function remember(params: { team: string; item: string } | { bargain: string; item: string }): void {
   const u = new URL(location.href);
+  for (const k of ['team', 'bargain']) u.searchParams.delete(k);
   for (const [k, val] of Object.entries(params)) u.searchParams.set(k, val);
   history.replaceState(null, '', u);
 }
@@ -552,6 +553,12 @@ function offersBlock(it: ItemInfo, phase: Phase) {
   </div>`;
 }
 
+/** The heading of a link's item: a friend's share, or (reopened from the page's own address) the shopper's own team or bargain. */
+function sharedTitle(): string {
+  const own = (shared.team && teams.get(shared.team)?.leader === user) || (shared.bargain && bargains.get(shared.bargain)?.starter === user);
+  return own ? t('shop.followed') : t('shop.shared');
+}
+
 function commissionPanel() {
   const c = commissions;
   return html`<section class="commissions panel" aria-label=${t('comm.title')}><h2>${t('comm.title')}
@@ -725,7 +732,8 @@ function draw(): void {
       ${pinned ? html`<p class="announce pinned" role="status"><strong>📌 ${t('ann.pinned')}</strong> ${pinned.text}</p>` : ''}
       ${last && last.id !== pinned?.id ? html`<p class="announce" role="status"><strong>${t('ann.title')}</strong> ${last.text}</p>` : ''}
       ${referral ? html`<p class=${`status ${referral.ok ? 'ok' : 'bad'}`} role="status">${referral.ok ? '🔗' : '⚠'} ${referral.text}</p>` : ''}
-      ${v && sharedItem ? html`<section aria-label=${t('shop.shared')}><h2>${t('shop.shared')}</h2>${itemCard(v, sharedItem, false)}</section>` : ''}
+      ${v && sharedItem ? html`<section aria-label=${sharedTitle()}><h2>${sharedTitle()}</h2>${itemCard(v, sharedItem, false)}</section>` : ''}
+      ${v && shared.item && !v.doc.items[shared.item] ? html`<p class="status bad" role="alert">⚠ ${t('err.ITEM_NOT_FOUND')}</p>` : ''}
       ${v ? (onAir ? itemCard(v, onAir, true) : html`<p class="muted">${t('shop.nothingOnAir')}</p>`) : ''}
       ${holdList()}
       ${v ? lotteries(v) : ''}
@@ -764,6 +772,9 @@ function pollBargains(): void {
 
 setInterval(draw, 500);
 setInterval(() => void refreshOrders(), 5000);
-setInterval(() => void refreshCommissions(), 5000);
+// Commissions are read from the ledger: only a shopper who shared a link here, or has earned before, reads them again.
+setInterval(() => {
+  if (shares.size || (commissions?.totals.orders ?? 0) > 0) void refreshCommissions();
+}, 5000);
 setInterval(pollBargains, 2000);
 void main().catch((err) => toast(errorText(err), 'bad'));

@@ -276,6 +276,7 @@ export const en: Record<StringKey, string> = {
   'err.UNAUTHENTICATED': 'Your sign-in expired: reload the page',
   'err.SHUTTING_DOWN': 'The service is restarting: try again shortly',
   'shop.shared': 'Shared with you',
+  'shop.followed': 'My team or bargain',
   'span.seconds': '{n} s',
   'span.minutes': '{n} min',
   'span.hours': '{n} h',

@@ -276,6 +276,7 @@ export const zh = {
   'err.UNAUTHENTICATED': '登录已失效，请刷新页面',
   'err.SHUTTING_DOWN': '服务正在重启，请稍后再试',
   'shop.shared': '好友分享给你',
+  'shop.followed': '我的拼团 / 砍价',
   'span.seconds': '{n} 秒',
   'span.minutes': '{n} 分钟',
   'span.hours': '{n} 小时',
