@@ -50,3 +50,19 @@ export function createdEvent(s: ItemSettings, at: number): Extract<InventoryEven
     ...(s.kind === 'group' ? { tiers: [...(s.tiers ?? [])], countBy: s.countBy ?? 'people', belowFirstTier: s.belowFirstTier ?? 'fail' } : {}),
   };
 }
+
+/**
+ * The team buy and bargain settings of an item as its catalog row keeps them (`offers`, written
+ * by the setTeamBuy and setBargain host commands), in the form of the `cfg` field of its teams
+ * and bargains hashes (inventory/lua/team-setup-2.lua, bargain-setup-2.lua). The ledger has no
+ * event for them, so a rebuild after a Redis loss restores them from here.
+ */
+export async function offerSettings(db: Kysely<Database>, itemId: string): Promise<{ team?: string; bargain?: string }> {
+  if (!/^\d{1,18}$/.test(itemId)) return {};
+  const row = await db.selectFrom('campaign_items').select('offers').where('id', '=', itemId).executeTakeFirst();
+  const o = (row?.offers ?? {}) as { team?: { size: number; price: number; windowMs: number; teamsPerUser: number }; bargain?: { start: number; floor: number; helpers: number; windowMs: number; newUsersOnly: boolean } };
+  return {
+    ...(o.team ? { team: [o.team.size, o.team.price, o.team.windowMs, o.team.teamsPerUser].join(',') } : {}),
+    ...(o.bargain ? { bargain: [o.bargain.start, o.bargain.floor, o.bargain.helpers, o.bargain.windowMs, o.bargain.newUsersOnly ? 1 : 0].join(',') } : {}),
+  };
+}

@@ -8,7 +8,7 @@ import type { InventoryDeps } from './item-ops.ts';
 import { relayGroup } from '../common/contracts/keys.ts';
 import { ScriptCode, expectOk } from '../common/contracts/script-codes.ts';
 import type { LedgerFence } from './ledger-fence.ts';
-import { createdEvent, itemSettings } from './item-settings.ts';
+import { createdEvent, itemSettings, offerSettings } from './item-settings.ts';
 import { foldLedger, type FoldedItem } from './ledger-fold.ts';
 import { encodeTiers } from './tiers.ts';
 import { isRetired } from './retirement.ts';
@@ -29,7 +29,8 @@ import { isRetired } from './retirement.ts';
  *   4. reads the item's events from order_events and its surviving outbox, de-duplicated by id,
  *      and folds them (ledger-fold.ts): counters, holds and their versions, per-user quantities,
  *      the idempotency records of restored orders (events carry `idem`), paid events, pre-heat
- *      subscribers, group count and state, a scheduled price,
+ *      subscribers, group count and state, a scheduled price, the coupon ledger; the team buy and
+ *      bargain settings come from the catalog row's offers (they have no event),
  *   5. writes users, holds, deadlines and subscribers while the item is still absent, then the
  *      item hash last (restore-item): from that moment it sells again.
  * The version jumps far past the ledger's, beyond any version a lost, never-relayed change could
@@ -111,6 +112,11 @@ export class Rebuilder {
       for (const [what, data] of restoreParts(folded)) {
         for (let i = 0; i < data.length; i += writeBatch * 2) await part(what, data.slice(i, i + writeBatch * 2));
       }
+      // The team buy and bargain offers have no ledger event: their settings come from the
+      // catalog row, written while the item is still absent (every script fails closed till then).
+      const offers = await offerSettings(this.#o.db, itemId);
+      if (offers.team) await redis.hset(k.teams, 'cfg', offers.team);
+      if (offers.bargain) await redis.hset(k.bargains, 'cfg', offers.bargain);
       // An item.created lost with Redis is written again, so the ledger has the settings.
       const created = all.some((e) => e.type === 'item.created') ? '' : JSON.stringify(createdEvent(settings, Date.now()));
       const r = expectOk(await scripts.call('restore-item', [k.lock, k.item, k.outbox], [token, relayGroup, created, ...itemFields(folded, ver)]));

@@ -219,16 +219,16 @@ export const endpointDocs: Record<string, EndpointDoc> = {
     errors: ['FORBIDDEN', 'INVALID_ARGUMENT'],
   },
   'items.memberDay': {
-    summary: "Sets a flash-sale item's member-day rule: each tier's amount off an order whose base (qty × unit price) reaches the threshold. Later holds are priced by it; every hold keeps its price.",
+    summary: "Sets a flash-sale item's member-day rule: each tier's amount off an order whose base (qty × unit price) reaches the threshold. Later holds are priced by it; every hold keeps its price. Runs the setMemberDay host command (audited, one at a time per room, viewers get the item with its offers): Idempotency-Key names the change (absent: a new one), If-Match the room version it is based on (absent: the current one).",
     body: memberDayBody,
     response: memberDayReplySchema,
-    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'WRONG_ITEM_KIND', 'ITEM_UNAVAILABLE'],
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'WRONG_ITEM_KIND', 'ITEM_UNAVAILABLE', 'CONFLICT'],
   },
   'items.coupons': {
-    summary: 'Adds a coupon campaign to a flash-sale item (fixed, percent, or spend-X-get-Y-off; budget, per-user limit, validity): 201 created, 200 when the same campaign was there (nothing changed), 409 IDEMPOTENCY_KEY_REUSED for another campaign with that id.',
+    summary: 'Adds a coupon campaign to a flash-sale item (fixed, percent, or spend-X-get-Y-off; budget, per-user limit, validity): 201 created, 200 when the same campaign was there (nothing changed), 409 CAMPAIGN_EXISTS for another campaign with that id (or another audience). Runs the addCoupon host command (audited, one at a time per room, viewers get the item with its offers): Idempotency-Key names the change (absent: a new one), If-Match the room version it is based on (absent: the current one).',
     body: couponCampaignBody,
     response: couponCampaignReplySchema,
-    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'WRONG_ITEM_KIND', 'ITEM_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED'],
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'WRONG_ITEM_KIND', 'ITEM_UNAVAILABLE', 'CAMPAIGN_EXISTS', 'IDEMPOTENCY_KEY_REUSED', 'CONFLICT'],
   },
   'items.join': {
     summary: 'Joins a tiered group buy: reserves stock, counts the participant, prices the hold at the tier reached. 201 held (with count, tier, next threshold, crossed), 200 duplicate (the same key and quantity again), 409 refusal (also group_closed); 409 IDEMPOTENCY_KEY_REUSED for the same key with another quantity (nothing changes).',
@@ -277,10 +277,10 @@ export const endpointDocs: Record<string, EndpointDoc> = {
     errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'SELF_REFERRAL'],
   },
   'items.commission': {
-    summary: "Sets an item's referral commission rate in basis points of the amount paid (0: none). Orders paid from then on are credited at it; commissions already credited keep theirs.",
+    summary: "Sets an item's referral commission rate in basis points of the amount paid (0: none). Orders paid from then on are credited at it; commissions already credited keep theirs. Runs the setCommission host command (audited, one at a time per room, viewers get the item with its offers): Idempotency-Key names the change (absent: a new one), If-Match the room version it is based on (absent: the current one).",
     body: commissionRateBody,
     response: commissionRateSchema,
-    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND'],
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED', 'CONFLICT'],
   },
   'me.commissions': {
     summary: "The caller's commissions as a referrer, newest first: per attributed order the rate, the base paid, what was credited, what refunds reversed and the net, with the totals over all of them. The subject is the token's user.",
@@ -342,10 +342,10 @@ export const endpointDocs: Record<string, EndpointDoc> = {
     errors: ['FORBIDDEN', 'LOTTERY_NOT_FOUND', 'LOTTERY_NOT_OPEN', 'LOTTERY_CLOSED', 'NOT_ELIGIBLE'],
   },
   'items.teamBuy': {
-    summary: 'Offers a flash-sale item in teams (拼团): team size, team price, the window a team has to form, teams per user. Setting it again changes what new teams get; a team keeps its own size and price. The room\'s host or ops.',
+    summary: 'Offers a flash-sale item in teams (拼团): team size, team price, the window a team has to form, teams per user. Setting it again changes what new teams get; a team keeps its own size and price. The room\'s host or ops. Runs the setTeamBuy host command (audited, one at a time per room, viewers get the item with its offers): Idempotency-Key names the change (absent: a new one), If-Match the room version it is based on (absent: the current one).',
     body: teamBuyBody,
     response: teamBuySettingsSchema,
-    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'WRONG_ITEM_KIND', 'INVALID_ARGUMENT'],
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'WRONG_ITEM_KIND', 'INVALID_ARGUMENT', 'IDEMPOTENCY_KEY_REUSED', 'CONFLICT'],
   },
   'items.teamOpen': {
     summary: 'Opens a team and holds one unit at the team price: 201 held (its teamId is the share code), 200 duplicate (the same key again), 409 refusal (team_limit: in as many live teams as allowed; and those of buy). Pay the hold like any other; the team forms when its last seat is paid.',
@@ -365,10 +365,10 @@ export const endpointDocs: Record<string, EndpointDoc> = {
     errors: ['ITEM_NOT_FOUND', 'WRONG_ITEM_KIND', 'TEAM_NOT_FOUND'],
   },
   'items.bargainOffer': {
-    summary: "Offers a flash-sale item for bargains (砍价): start price, floor price, helpers K (start − floor ≥ K), window, new users only. A bargain keeps the terms it started with. The room's host or ops.",
+    summary: "Offers a flash-sale item for bargains (砍价): start price, floor price, helpers K (start − floor ≥ K), window, new users only. A bargain keeps the terms it started with. The room's host or ops. Runs the setBargain host command (audited, one at a time per room, viewers get the item with its offers): Idempotency-Key names the change (absent: a new one), If-Match the room version it is based on (absent: the current one).",
     body: bargainOfferBody,
     response: bargainSettingsSchema,
-    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'WRONG_ITEM_KIND', 'INVALID_ARGUMENT'],
+    errors: ['FORBIDDEN', 'ROOM_NOT_FOUND', 'ITEM_NOT_FOUND', 'WRONG_ITEM_KIND', 'INVALID_ARGUMENT', 'IDEMPOTENCY_KEY_REUSED', 'CONFLICT'],
   },
   'items.bargainStart': {
     summary: "Starts a bargain at the start price: 201 started, 200 existing (the shopper's open bargain of the item); 409 not_started or ended outside the sale window.",
@@ -424,6 +424,12 @@ export const messageDocs: Record<string, MessageDoc> = {
   follow: { summary: 'A viewer followed the room (a room.followed room-activity event).', reply: 'ack' },
   'lottery.enter': { summary: "Enters a lottery of the socket's room, like POST /lotteries/{lotteryId}/enter (the open socket counts as present).", reply: 'lottery.result' },
   orders: { summary: "The caller's own orders, like GET /me/orders (the same filters and reply; not limited to the socket's room unless roomId says so).", reply: 'orders.result' },
+  'team.open': { summary: 'Opens a team of a team buy, like POST /rooms/{roomId}/items/{itemId}/teams (the same answer, refusals included, as result).', reply: 'team.result' },
+  'team.join': { summary: 'Takes a seat in a team by its share code, like POST /rooms/{roomId}/items/{itemId}/teams/{teamId}/join.', reply: 'team.result' },
+  'bargain.start': { summary: 'Starts a bargain (or answers the open one), like POST /rooms/{roomId}/items/{itemId}/bargains.', reply: 'bargain.result' },
+  'bargain.help': { summary: "Helps another shopper's bargain, like POST /rooms/{roomId}/items/{itemId}/bargains/{bargainId}/help.", reply: 'bargain.result' },
+  'bargain.buy': { summary: "The starter buys at the bargain's price, like POST /rooms/{roomId}/items/{itemId}/bargains/{bargainId}/buy.", reply: 'bargain.result' },
+  'referral.click': { summary: "Records that the caller opened a share link of the socket's room, like POST /rooms/{roomId}/referrals.", reply: 'referral.result' },
 };
 
 const named: Record<string, z.ZodType> = {

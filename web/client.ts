@@ -1,6 +1,7 @@
 import type {
   AuditEntryReply,
   AuditReply,
+  BargainResultFrame,
   BuyResult,
   CatchupFrame,
   Command,
@@ -23,6 +24,7 @@ import type {
   ServerFrame,
   SettlementReply,
   SnapshotFrame,
+  TeamResultFrame,
 } from '../common/contracts/protocol.ts';
 import { applyDelta } from '../common/contracts/room-view.ts';
 
@@ -674,6 +676,36 @@ export class RoomSocket {
   async command(cmd: CommandInput, opts: CommandOptions = {}): Promise<CommandResult> {
     const env = { idempotencyKey: opts.idempotencyKey ?? newKey(), baseVersion: opts.baseVersion ?? this.view?.version ?? 0 };
     return (await this.#expect({ type: 'command', ...cmd, ...env }, 'command.result')).result;
+  }
+
+  /** Opens a team of a team buy (shoppers): the answer of POST .../teams (held with its teamId, a refusal, or the first answer of the key). */
+  async openTeam(itemId: string, idempotencyKey: string): Promise<TeamResultFrame['result']> {
+    return (await this.#expect({ type: 'team.open', itemId, idempotencyKey }, 'team.result')).result;
+  }
+
+  /** Takes a seat in a team by its share code (shoppers), like POST .../teams/:teamId/join. */
+  async joinTeam(itemId: string, teamId: string, idempotencyKey: string): Promise<TeamResultFrame['result']> {
+    return (await this.#expect({ type: 'team.join', itemId, teamId, idempotencyKey }, 'team.result')).result;
+  }
+
+  /** Starts a bargain (or answers the caller's open one), like POST .../bargains. */
+  async startBargain(itemId: string): Promise<BargainResultFrame['result']> {
+    return (await this.#expect({ type: 'bargain.start', itemId }, 'bargain.result')).result;
+  }
+
+  /** Helps another shopper's bargain, like POST .../bargains/:bargainId/help. */
+  async helpBargain(itemId: string, bargainId: string): Promise<BargainResultFrame['result']> {
+    return (await this.#expect({ type: 'bargain.help', itemId, bargainId }, 'bargain.result')).result;
+  }
+
+  /** The starter buys at the bargain's price now (a hold to pay), like POST .../bargains/:bargainId/buy. */
+  async buyBargain(itemId: string, bargainId: string): Promise<BargainResultFrame['result']> {
+    return (await this.#expect({ type: 'bargain.buy', itemId, bargainId }, 'bargain.result')).result;
+  }
+
+  /** Records that the caller opened `referrer`'s share link for this room or one of its items, like HttpClient.referralClick. */
+  async referralClick(referrer: string, itemId?: string): Promise<ReferralClick> {
+    return (await this.#expect({ type: 'referral.click', referrer, ...(itemId ? { itemId } : {}) }, 'referral.result')).result;
   }
 
   /** The caller's own orders, like HttpClient.myOrders (not limited to this socket's room unless roomId says so). */

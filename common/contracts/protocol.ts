@@ -740,6 +740,26 @@ export type MyOrdersReply = z.infer<typeof myOrdersReplySchema>;
 export const ordersResultFrameSchema = z.object({ type: z.literal('orders.result'), reqId: z.string().optional(), result: myOrdersReplySchema }).describe('The answer to an orders message');
 export type OrdersResultFrame = z.infer<typeof ordersResultFrameSchema>;
 
+// The answers to the team, bargain and referral messages: the body the HTTP route answers, as
+// `result` (lazy: the result schemas are declared with their routes below).
+export const teamResultFrameSchema = z
+  .object({ type: z.literal('team.result'), reqId: z.string().optional(), command: z.enum(['open', 'join']), result: z.lazy(() => teamJoinResultSchema) })
+  .describe('The answer to a team.open or team.join message: the body of the HTTP route');
+export type TeamResultFrame = z.infer<typeof teamResultFrameSchema>;
+export const bargainResultFrameSchema = z
+  .object({
+    type: z.literal('bargain.result'),
+    reqId: z.string().optional(),
+    command: z.enum(['start', 'help', 'buy']),
+    result: z.lazy(() => z.union([bargainStartResultSchema, bargainHelpResultSchema, bargainBuyResultSchema])),
+  })
+  .describe('The answer to a bargain.start, bargain.help or bargain.buy message: the body of the HTTP route');
+export type BargainResultFrame = z.infer<typeof bargainResultFrameSchema>;
+export const referralResultFrameSchema = z
+  .object({ type: z.literal('referral.result'), reqId: z.string().optional(), result: z.lazy(() => referralClickSchema) })
+  .describe('The answer to a referral.click message: the click, as POST /rooms/{roomId}/referrals answers it');
+export type ReferralResultFrame = z.infer<typeof referralResultFrameSchema>;
+
 /** The query of GET /rooms/:roomId/items/:itemId/settlement. */
 export const settlementQuery = z.strictObject({ cursor: pageCursor.optional(), limit: queryLimit(1000).optional() });
 
@@ -793,7 +813,10 @@ export type ServerFrame =
   | StatsFrame
   | RunOfShowFrame
   | LotteryResultFrame
-  | OrdersResultFrame;
+  | OrdersResultFrame
+  | TeamResultFrame
+  | BargainResultFrame
+  | ReferralResultFrame;
 
 /** Every frame schema by type (conformance tests validate every received frame with these). */
 export const serverFrameSchemas = {
@@ -814,6 +837,9 @@ export const serverFrameSchemas = {
   run_of_show: runOfShowFrameSchema,
   'lottery.result': lotteryResultFrameSchema,
   'orders.result': ordersResultFrameSchema,
+  'team.result': teamResultFrameSchema,
+  'bargain.result': bargainResultFrameSchema,
+  'referral.result': referralResultFrameSchema,
 } as const satisfies Record<ServerFrame['type'], z.ZodType>;
 
 /** WebSocket close codes the server uses, with their meaning. */
@@ -1269,3 +1295,26 @@ export const bargainViewSchema = z.object({
   endsAt: epochMs,
   helperIds: z.array(z.string()),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Shopper actions of team buys, bargains and referrals over WebSocket: the HTTP routes' requests
+// with the socket's room (answers: team.result, bargain.result, referral.result)
+
+export const teamOpenMessage = z
+  .strictObject({ type: z.literal('team.open'), reqId, itemId: idSchema, idempotencyKey: teamJoinBody.shape.idempotencyKey })
+  .describe('Opens a team of a team buy, like POST /rooms/{roomId}/items/{itemId}/teams (shoppers)');
+export const teamJoinMessage = z
+  .strictObject({ type: z.literal('team.join'), reqId, itemId: idSchema, teamId: idSchema.describe('The share code'), idempotencyKey: teamJoinBody.shape.idempotencyKey })
+  .describe('Takes a seat in a team by its id, like POST /rooms/{roomId}/items/{itemId}/teams/{teamId}/join (shoppers)');
+export const bargainStartMessage = z
+  .strictObject({ type: z.literal('bargain.start'), reqId, itemId: idSchema })
+  .describe('Starts a bargain, like POST /rooms/{roomId}/items/{itemId}/bargains (shoppers)');
+export const bargainHelpMessage = z
+  .strictObject({ type: z.literal('bargain.help'), reqId, itemId: idSchema, bargainId: idSchema })
+  .describe("Helps another shopper's bargain, like POST /rooms/{roomId}/items/{itemId}/bargains/{bargainId}/help (shoppers)");
+export const bargainBuyMessage = z
+  .strictObject({ type: z.literal('bargain.buy'), reqId, itemId: idSchema, bargainId: idSchema })
+  .describe("The starter buys at the bargain's price, like POST /rooms/{roomId}/items/{itemId}/bargains/{bargainId}/buy (shoppers)");
+export const referralClickMessage = z
+  .strictObject({ type: z.literal('referral.click'), reqId, referrer: referrerId, itemId: idSchema.optional().describe('The item the link is for (omit: the room)') })
+  .describe("Records that the caller opened a share link of the socket's room, like POST /rooms/{roomId}/referrals (shoppers)");

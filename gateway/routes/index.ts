@@ -99,13 +99,13 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
     store: s.store,
     metrics: s.metrics,
   });
-  registerPromotionRoutes(router, { db: s.db, redis: s.redis, keys: s.keys, promotions: s.promotions, catalog: s.catalog });
+  registerPromotionRoutes(router, { db: s.db, redis: s.redis, keys: s.keys, commands: s.commands, hub: s.hub });
   registerMyOrderRoutes(router, { db: s.db, flash: s.flash, catalog: s.catalog, log: s.log });
-  registerReferralRoutes(router, { db: s.db, catalog: s.catalog, windowSeconds: s.config.referralWindowSeconds });
+  registerReferralRoutes(router, { db: s.db, commands: s.commands, hub: s.hub, windowSeconds: s.config.referralWindowSeconds });
   registerStatsRoutes(router, { db: s.db, hub: s.hub });
   registerShowRoutes(router, { db: s.db, catalog: s.catalog, store: s.store, audit: s.audit, log: s.log });
   registerLotteryRoutes(router, { lotteries: s.lotteries, presence: s.presence, hub: s.hub, log: s.log, stockTickMs: s.config.stockTickMs });
-  registerTeamRoutes(router, { teams: s.teams, catalog: s.catalog, hub: s.hub, log: s.log });
-  registerBargainRoutes(router, { bargains: s.bargains, catalog: s.catalog, hub: s.hub });
+  registerTeamRoutes(router, { teams: s.teams, commands: s.commands, hub: s.hub, log: s.log });
+  registerBargainRoutes(router, { bargains: s.bargains, commands: s.commands, hub: s.hub });
   registerWebRoutes(router, { log: s.log });
 }

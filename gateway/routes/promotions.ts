@@ -4,38 +4,29 @@ import { LivesaleError } from '../../common/platform/errors.ts';
 import type { Keys } from '../../common/contracts/keys.ts';
 import type { Database } from '../../common/contracts/ledger-schema.ts';
 import { couponCampaignBody, memberDayBody, memberTierBody } from '../../common/contracts/protocol.ts';
-import type { Promotions } from '../../inventory/promotions.ts';
-import type { Catalog } from '../../orders/catalog.ts';
 import { setMemberTier } from '../../orders/members.ts';
+import type { Commands } from '../commands.ts';
 import { parseBody } from '../http.ts';
-import type { Call, Router } from '../router.ts';
+import type { RoomHub } from '../room-hub.ts';
+import type { Router } from '../router.ts';
+import { runOfferCommand } from './offer-commands.ts';
 
 /**
  * The merchant's marketing tools of one price (common/contracts/pricing.ts): a shopper's member
  * tier, an item's member-day rule and its coupon campaigns. A shopper names a campaign in a buy
- * (`coupon`); the reserve script prices the hold and reserves the coupon with it.
+ * (`coupon`); the reserve script prices the hold and reserves the coupon with it. The item's rule
+ * and campaigns are host commands (setMemberDay, addCoupon); these routes run them.
  */
 export interface PromotionRouteDeps {
   db: Kysely<Database>;
   redis: Redis | Cluster;
   keys: Keys;
-  promotions: Promotions;
-  catalog: Catalog;
+  commands: Commands;
+  hub: RoomHub;
 }
 
 export function registerPromotionRoutes(router: Router, deps: PromotionRouteDeps): void {
-  const { db, redis, keys, promotions, catalog } = deps;
-
-  /** The room's host or ops, and an item of that room. */
-  async function itemOfRoom(call: Call<'item.promotion.set'>, roomId: string, itemId: string): Promise<void> {
-    call.authorize();
-    const room = await catalog.room(roomId);
-    if (!room) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${JSON.stringify(roomId.slice(0, 40))}`);
-    call.authorize({ id: room.id, hostId: room.hostId });
-    const item = await catalog.item(itemId);
-    if (!item || item.roomId !== room.id) throw new LivesaleError('ITEM_NOT_FOUND', `room ${room.id} has no item ${JSON.stringify(itemId.slice(0, 40))}`);
-    if (item.kind !== 'flash') throw new LivesaleError('WRONG_ITEM_KIND', 'member-day rules and coupons are for flash-sale items');
-  }
+  const { db, redis, keys, commands, hub } = deps;
 
   router.route('put', '/members/:userId/tier', 'members.tier', 'member.tier.set', async (r, call) => {
     call.authorize();
@@ -46,20 +37,18 @@ export function registerPromotionRoutes(router: Router, deps: PromotionRouteDeps
     return { status: 200, body: { userId, tier: b.tier } };
   });
 
+  // The setMemberDay and addCoupon host commands (gateway/host-commands.ts) with these routes' bodies and replies.
   router.route('put', '/rooms/:roomId/items/:itemId/member-day', 'items.memberDay', 'item.promotion.set', async (r, call) => {
+    call.authorize();
     const b = parseBody(memberDayBody, r.body);
-    const itemId = r.params[1]!;
-    await itemOfRoom(call, r.params[0]!, itemId);
-    await promotions.setMemberDay(itemId, b);
-    return { status: 200, body: { itemId, ...b } };
+    const result = await runOfferCommand({ commands, hub }, call, r, r.params[0]!, { command: 'setMemberDay', itemId: r.params[1]!, ...b });
+    return { status: 200, body: result.data };
   });
 
   router.route('post', '/rooms/:roomId/items/:itemId/coupons', 'items.coupons', 'item.promotion.set', async (r, call) => {
+    call.authorize();
     const b = parseBody(couponCampaignBody, r.body);
-    const itemId = r.params[1]!;
-    await itemOfRoom(call, r.params[0]!, itemId);
-    const created = await promotions.addCampaign(itemId, b);
-    const state = (await promotions.campaign(itemId, b.id))!;
-    return { status: created ? 201 : 200, body: { itemId, created, ...state } };
+    const result = await runOfferCommand({ commands, hub }, call, r, r.params[0]!, { command: 'addCoupon', itemId: r.params[1]!, ...b });
+    return { status: (result.data as { created?: boolean } | undefined)?.created ? 201 : 200, body: result.data };
   });
 }

@@ -1,28 +1,29 @@
 import { LivesaleError } from '../../common/platform/errors.ts';
 import type { Logger } from '../../common/platform/logger.ts';
-import { teamBuyBody, teamJoinBody } from '../../common/contracts/protocol.ts';
+import { teamBuyBody, teamJoinBody, teamJoinMessage, teamOpenMessage } from '../../common/contracts/protocol.ts';
 import type { TeamBuy, TeamJoinResult } from '../../inventory/team-buy.ts';
-import type { Catalog } from '../../orders/catalog.ts';
+import type { Commands } from '../commands.ts';
 import { parseBody } from '../http.ts';
 import type { RoomHub } from '../room-hub.ts';
 import type { Call, Router } from '../router.ts';
+import { runOfferCommand } from './offer-commands.ts';
 
 /**
  * Team buys (拼团, docs/team-buy-bargain.md) over HTTP: the room's host (or ops) offers a
- * flash-sale item in teams; shoppers open a team (its id is the share code) and join one by its
- * id; anyone reads a team's progress. A team forms when its last seat is paid (the pay route
+ * flash-sale item in teams (the setTeamBuy host command); shoppers open a team (its id is the share code) and join one by its
+ * id (over HTTP or WebSocket: team.open, team.join); anyone reads a team's progress. A team forms when its last seat is paid (the pay route
  * settles the order's team) and fails, refunding its paid members, when its window ends (the
  * sweeper).
  */
 export interface TeamRouteDeps {
   teams: TeamBuy;
-  catalog: Catalog;
+  commands: Commands;
   hub: RoomHub;
   log: Logger;
 }
 
 export function registerTeamRoutes(router: Router, deps: TeamRouteDeps): void {
-  const { teams, catalog, hub, log } = deps;
+  const { teams, commands, hub, log } = deps;
 
   /** The item must be a flash-sale item of the room. */
   async function flashItemIn(roomId: string, itemId: string): Promise<void> {
@@ -45,16 +46,12 @@ export function registerTeamRoutes(router: Router, deps: TeamRouteDeps): void {
     return r;
   }
 
+  // The setTeamBuy host command (gateway/host-commands.ts) with this route's body and reply.
   router.route('put', '/rooms/:roomId/items/:itemId/team-buy', 'items.teamBuy', 'team.configure', async (r, call) => {
     call.authorize();
     const b = parseBody(teamBuyBody, r.body);
-    const roomId = r.params[0]!;
-    const room = await catalog.room(roomId);
-    if (!room) throw new LivesaleError('ROOM_NOT_FOUND', `no room ${JSON.stringify(roomId.slice(0, 40))}`);
-    call.authorize({ id: room.id, hostId: room.hostId });
-    await flashItemIn(roomId, r.params[1]!);
-    const settings = await teams.configure(r.params[1]!, { size: b.size, price: b.teamPrice, windowMs: b.windowSeconds * 1000, ...(b.teamsPerUser ? { teamsPerUser: b.teamsPerUser } : {}) });
-    return { status: 200, body: settings };
+    const result = await runOfferCommand({ commands, hub }, call, r, r.params[0]!, { command: 'setTeamBuy', itemId: r.params[1]!, ...b });
+    return { status: 200, body: result.data };
   });
 
   router.route('post', '/rooms/:roomId/items/:itemId/teams', 'items.teamOpen', 'team.join', async (r, call) => {
@@ -67,6 +64,25 @@ export function registerTeamRoutes(router: Router, deps: TeamRouteDeps): void {
     const b = parseBody(teamJoinBody, r.body);
     const result = await seat(call, r.params[0]!, r.params[1]!, r.params[2]!, r.headers['idempotency-key'] ?? b.idempotencyKey);
     return { status: status(result), body: result };
+  });
+
+  // Over WebSocket, the socket's room: the same answers as the routes above.
+  router.wsMessage('team.open', {
+    schema: teamOpenMessage,
+    action: 'team.join',
+    handler: async (ws, msg, reply, call) => {
+      const result = await seat(call, ws.getUserData().roomId, msg.itemId, undefined, msg.idempotencyKey);
+      reply({ type: 'team.result', ...(msg.reqId ? { reqId: msg.reqId } : {}), command: 'open', result });
+    },
+  });
+
+  router.wsMessage('team.join', {
+    schema: teamJoinMessage,
+    action: 'team.join',
+    handler: async (ws, msg, reply, call) => {
+      const result = await seat(call, ws.getUserData().roomId, msg.itemId, msg.teamId, msg.idempotencyKey);
+      reply({ type: 'team.result', ...(msg.reqId ? { reqId: msg.reqId } : {}), command: 'join', result });
+    },
   });
 
   router.route('get', '/rooms/:roomId/items/:itemId/teams/:teamId', 'items.team', 'room.read', async (r, call) => {
