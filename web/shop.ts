@@ -6,10 +6,12 @@
  * with their share links, the member-day rule, coupons (one per buy) and the price breakdown,
  * share links that earn a referral commission and the shopper's own commissions. Served at
  * /web/shop.html; a share link is this page with `team=`, `bargain=` or `ref=` (and `item=`).
+ * Shopper actions go over the room socket like buy and pay; a team's or bargain's progress is read
+ * with its GET route (a team's then follows the room's `team` deltas).
  */
 import type { Audience, BuyResult, ItemInfo, JoinResult, LotteryInfo, MyCommissionsReply, MyOrder, PriceStepView, RoomView, ServerFrame } from '../common/contracts/protocol.ts';
 import { effectivePrice } from '../common/contracts/room-view.ts';
-import { ApiError, type BargainProgress, type OfferRefusal, type TeamProgress, type TeamSeatHeld, type TeamSeatResult } from './client.ts';
+import { ApiError, type BargainBuyResult, type BargainHelpResult, type BargainProgress, type BargainStartResult, type OfferRefusal, type TeamProgress, type TeamSeatHeld, type TeamSeatResult } from './client.ts';
 import { clock, connLine, errorText, header, html, LiveRoom, newKey, pageToken, pageUser, query, render, serverNow, t, time, toast, yuan } from './ui/core.ts';
 import type { StringKey } from './ui/strings-zh.ts';
 
@@ -304,18 +306,18 @@ function seated(it: ItemInfo, r: TeamSeatResult): void {
 }
 
 function openTeam(it: ItemInfo): Promise<void> {
-  return once(`team-open-${it.id}`, async (key) => seated(it, await live!.http.openTeam(roomId!, it.id, key)), it.id);
+  return once(`team-open-${it.id}`, async (key) => seated(it, await live!.socket!.openTeam(it.id, key)), it.id);
 }
 
 function joinTeam(it: ItemInfo, teamId: string): Promise<void> {
-  return once(`team-join-${teamId}`, async (key) => seated(it, await live!.http.joinTeam(roomId!, it.id, teamId, key)), it.id);
+  return once(`team-join-${teamId}`, async (key) => seated(it, await live!.socket!.joinTeam(it.id, teamId, key)), it.id);
 }
 
 function startBargain(it: ItemInfo): Promise<void> {
   return once(
     `bargain-start-${it.id}`,
     async () => {
-      const r = await live!.http.startBargain(roomId!, it.id);
+      const r = (await live!.socket!.startBargain(it.id)) as BargainStartResult;
       if (r.outcome !== 'started' && r.outcome !== 'existing') return refuse(it.id, refusalText(r as OfferRefusal));
       const b = r as { bargainId: string; price: number };
       remember({ bargain: b.bargainId, item: it.id });
@@ -330,7 +332,7 @@ function helpBargain(it: ItemInfo, b: BargainProgress): Promise<void> {
   return once(
     `bargain-help-${b.bargainId}`,
     async () => {
-      const r = await live!.http.helpBargain(roomId!, it.id, b.bargainId);
+      const r = (await live!.socket!.helpBargain(it.id, b.bargainId)) as BargainHelpResult;
       if (r.outcome !== 'helped') return refuse(it.id, refusalText(r as OfferRefusal));
       const h = r as { cut: number; price: number };
       myCuts.set(b.bargainId, h.cut);
@@ -345,7 +347,7 @@ function buyBargain(it: ItemInfo, b: BargainProgress): Promise<void> {
   return once(
     `bargain-buy-${b.bargainId}`,
     async () => {
-      const r = await live!.http.buyBargain(roomId!, it.id, b.bargainId);
+      const r = (await live!.socket!.buyBargain(it.id, b.bargainId)) as BargainBuyResult;
       if (r.outcome !== 'held') return refuse(it.id, refusalText(r as OfferRefusal));
       const h = r as { orderId: string; amount: number; deadline: number };
       holds.set(h.orderId, { orderId: h.orderId, itemId: it.id, title: it.title, qty: 1, amount: h.amount, deadline: h.deadline });
@@ -369,14 +371,14 @@ async function refreshCommissions(): Promise<void> {
 /** Opening a page through someone's share link records the click once (attribution is the ledger's, at payment). */
 async function recordReferral(): Promise<void> {
   const ref = shared.ref;
-  if (!live || !roomId || !ref || ref === user) return;
+  if (!live?.socket || !roomId || !ref || ref === user) return;
   const mark = `livesale.ref.${roomId}.${user}.${ref}.${shared.item ?? ''}`;
   if (sessionStorage.getItem(mark)) {
     referral = { ok: true, text: t('ref.via', { who: ref }) };
     return;
   }
   try {
-    await live.http.referralClick(roomId, ref, shared.item);
+    await live.socket!.referralClick(ref, shared.item);
     sessionStorage.setItem(mark, '1');
     referral = { ok: true, text: t('ref.via', { who: ref }) };
   } catch (err) {
