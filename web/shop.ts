@@ -523,7 +523,7 @@ function offersBlock(it: ItemInfo, phase: Phase) {
             const aud = audienceText(c.audience);
             return html`<div class=${`coupon ${on ? 'chosen' : ''}`} data-coupon=${c.id}><span class="terms">${couponTerms(c)}</span>${aud ? html` <span class="aud">${aud}</span>` : ''}
               <span class="muted">${t('coupon.until', { at: time(c.endsAt) })}</span>
-              <button type="button" class="small" aria-pressed=${on ? 'true' : 'false'} @click=${() => {
+              <button type="button" class="small" aria-pressed=${on ? 'true' : 'false'} aria-label=${on ? t('coupon.chosenLabel', { terms: couponTerms(c) }) : t('coupon.pickLabel', { terms: couponTerms(c) })} @click=${() => {
                 if (on) couponChoice.delete(it.id);
                 else couponChoice.set(it.id, c.id);
                 draw();

@@ -150,6 +150,10 @@ describe('the shopper page: team buy, bargain, coupons, member day and referrals
     expect(await bobTeam.getByRole('button', { name: /参团/ }).count()).toBe(0);
     await sees(order(bob, '土鸡蛋 30枚').getByText('已支付'));
     await shot(alice, 'team-formed-alice');
+    // One live team per shopper for this item: a second opening is refused, in words on the card.
+    await eggs.getByRole('button', { name: '发起拼团 ¥39.00' }).click();
+    await sees(eggs.getByRole('alert').getByText('你已经在这个团里，或参加的团已达上限'));
+    expect(await hold(alice, '土鸡蛋 30枚').count()).toBe(0);
 
     // A latecomer on the link sees the formed team and nothing to join.
     const carol = await shopper('carol', link);
@@ -241,9 +245,11 @@ describe('the shopper page: team buy, bargain, coupons, member day and referrals
     await sees(coupon.getByText('满¥50减¥10'));
     await sees(coupon.getByText('金卡专享'));
     await sees(cherries.getByText('未选优惠券'));
-    await coupon.getByRole('button', { name: '选用' }).click();
-    await sees(coupon.getByRole('button', { name: '✓ 已选用' }));
-    expect(await coupon.getByRole('button', { name: '✓ 已选用' }).getAttribute('aria-pressed')).toBe('true');
+    await coupon.getByRole('button', { name: '选用优惠券 满¥50减¥10' }).click();
+    const chosen = coupon.getByRole('button', { name: '已选用优惠券 满¥50减¥10，再点一次不用' });
+    await sees(chosen);
+    expect(await chosen.textContent()).toBe('✓ 已选用');
+    expect(await chosen.getAttribute('aria-pressed')).toBe('true');
     await sees(cherries.getByText('下单将使用：满¥50减¥10'));
     await cherries.getByRole('button', { name: '立即抢购' }).click();
     const h = hold(dave, '车厘子 2kg');
@@ -256,13 +262,14 @@ describe('the shopper page: team buy, bargain, coupons, member day and referrals
 
     const erin = await shopper('erin');
     const hers = card(erin, item.cherries);
-    await hers.locator('.coupon[data-coupon="gold10"]').getByRole('button', { name: '选用' }).click();
+    await hers.locator('.coupon[data-coupon="gold10"]').getByRole('button', { name: '选用优惠券 满¥50减¥10' }).click();
     await hers.getByRole('button', { name: '立即抢购' }).click();
     await sees(hers.getByRole('alert').getByText('优惠券已领完或你已用完可用张数'));
     expect(await hold(erin, '车厘子 2kg').count()).toBe(0);
     await shot(erin, 'coupon-refused-erin');
     // Without the coupon the member-day price is what she pays.
-    await hers.locator('.coupon[data-coupon="gold10"]').getByRole('button', { name: '✓ 已选用' }).click();
+    await hers.locator('.coupon[data-coupon="gold10"]').getByRole('button', { name: /^已选用优惠券/ }).click();
+    await sees(hers.getByText('未选优惠券'));
     await hers.getByRole('button', { name: '立即抢购' }).click();
     await sees(hold(erin, '车厘子 2kg').getByText('原价 ¥99.00 · 会员日（金卡）−¥10.00'));
     await sees(hold(erin, '车厘子 2kg').getByRole('button', { name: '支付 ¥89.00' }));

@@ -342,6 +342,8 @@ export const en: Record<StringKey, string> = {
   'coupon.until': 'valid until {at}',
   'coupon.pick': 'Use',
   'coupon.chosen': 'Chosen',
+  'coupon.pickLabel': 'Use the coupon {terms}',
+  'coupon.chosenLabel': 'Coupon {terms} chosen; press again to drop it',
   'coupon.willUse': 'This order uses: {terms}',
   'coupon.none': 'No coupon chosen',
   'step.base': 'Price {amount}',

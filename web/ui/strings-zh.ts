@@ -342,6 +342,8 @@ export const zh = {
   'coupon.until': '{at} 前有效',
   'coupon.pick': '选用',
   'coupon.chosen': '已选用',
+  'coupon.pickLabel': '选用优惠券 {terms}',
+  'coupon.chosenLabel': '已选用优惠券 {terms}，再点一次不用',
   'coupon.willUse': '下单将使用：{terms}',
   'coupon.none': '未选优惠券',
   'step.base': '原价 {amount}',
