@@ -492,7 +492,8 @@ function bargainPanel(it: ItemInfo, b: BargainProgress) {
         : ''
     }
     ${
-      !mine && open
+      // A bought bargain takes no more help; its starter may still come back to pay.
+      !mine && open && b.state === 'open'
         ? html`<button type="button" class="primary" ?disabled=${helped || b.price <= b.floor || busy.has(`bargain-help-${b.bargainId}`)} @click=${() => helpBargain(it, b)}>${helped ? t('bargain.helped') : t('bargain.help')}</button>`
         : ''
     }
