@@ -308,6 +308,51 @@ export class HttpClient {
   async myCommissions(opts: { cursor?: string; limit?: number } = {}): Promise<MyCommissionsReply> {
     return this.#ok<MyCommissionsReply>('GET', `/me/commissions${queryString({ ...opts })}`);
   }
+
+  /** Opens a team of a team-buy item (a hold at the team price); refusals (404, 409) are results, not exceptions. */
+  async openTeam(roomId: string, itemId: string, idempotencyKey: string): Promise<TeamSeatResult> {
+    return this.#result<TeamSeatResult>('POST', `/rooms/${roomId}/items/${itemId}/teams`, { idempotencyKey });
+  }
+
+  /** Joins a team by its share code (a hold at the team's price); refusals (404, 409) are results, not exceptions. */
+  async joinTeam(roomId: string, itemId: string, teamId: string, idempotencyKey: string): Promise<TeamSeatResult> {
+    return this.#result<TeamSeatResult>('POST', `/rooms/${roomId}/items/${itemId}/teams/${encodeURIComponent(teamId)}/join`, { idempotencyKey });
+  }
+
+  /** A team's progress: seats taken and paid of its size, its state and members (by user). */
+  async team(roomId: string, itemId: string, teamId: string): Promise<TeamProgress> {
+    return this.#ok<TeamProgress>('GET', `/rooms/${roomId}/items/${itemId}/teams/${encodeURIComponent(teamId)}`);
+  }
+
+  /** Starts a bargain (or answers the caller's open one); refusals are results, not exceptions. */
+  async startBargain(roomId: string, itemId: string): Promise<BargainStartResult> {
+    return this.#result<BargainStartResult>('POST', `/rooms/${roomId}/items/${itemId}/bargains`, {});
+  }
+
+  /** Helps another shopper's bargain (once per user); refusals are results, not exceptions. */
+  async helpBargain(roomId: string, itemId: string, bargainId: string): Promise<BargainHelpResult> {
+    return this.#result<BargainHelpResult>('POST', `/rooms/${roomId}/items/${itemId}/bargains/${encodeURIComponent(bargainId)}/help`, {});
+  }
+
+  /** The starter buys at the bargain's current price (a hold, paid with pay); refusals are results, not exceptions. */
+  async buyBargain(roomId: string, itemId: string, bargainId: string): Promise<BargainBuyResult> {
+    return this.#result<BargainBuyResult>('POST', `/rooms/${roomId}/items/${itemId}/bargains/${encodeURIComponent(bargainId)}/buy`, {});
+  }
+
+  /** A bargain as anyone may read it: current price, helps so far, state and window. */
+  async bargain(roomId: string, itemId: string, bargainId: string): Promise<BargainProgress> {
+    return this.#ok<BargainProgress>('GET', `/rooms/${roomId}/items/${itemId}/bargains/${encodeURIComponent(bargainId)}`);
+  }
+
+  /** A write whose refusals are answers (a body with `outcome`); any other error throws ApiError. */
+  async #result<T>(method: string, path: string, body: unknown): Promise<T> {
+    const r = await this.request(method, path, body);
+    if (r.status >= 400 && !(r.body as { outcome?: string })?.outcome) {
+      const e = (r.body as { error?: { code?: string; message?: string } })?.error;
+      throw new ApiError(r.status, e?.code ?? 'UNKNOWN', e?.message ?? String(r.body));
+    }
+    return r.body as T;
+  }
 }
 
 export interface PaidReply {
@@ -323,6 +368,64 @@ export interface CancelReply {
   orderId: string;
   refund: number;
   already: boolean;
+}
+
+/** A refusal answered as a result: the outcome, its code of the error table and the message. */
+export interface OfferRefusal {
+  outcome: string;
+  code: string;
+  message: string;
+}
+
+/** A team seat taken (opening or joining): a hold of one unit at the team's price. */
+export interface TeamSeatHeld {
+  outcome: 'held';
+  orderId: string;
+  teamId: string;
+  qty: 1;
+  unitPrice: number;
+  amount: number;
+  deadline: number;
+  available: number;
+  ver: number;
+  version: 1;
+  seats: number;
+  size: number;
+  teamEndsAt: number;
+}
+export type TeamSeatResult = TeamSeatHeld | OfferRefusal | { outcome: 'duplicate'; first: TeamSeatHeld | OfferRefusal };
+
+export interface TeamProgress {
+  itemId: string;
+  teamId: string;
+  state: 'open' | 'formed' | 'failed';
+  leader: string;
+  size: number;
+  price: number;
+  endsAt: number;
+  seats: number;
+  paid: number;
+  /** The version of the team's record (the `team` deltas carry it too). */
+  ver?: number;
+  members: { userId: string; state: 'held' | 'paid' | 'cancelled' | 'expired' | 'refunded' }[];
+}
+
+export type BargainStartResult = { outcome: 'started' | 'existing'; bargainId: string; price: number; floor: number; helpers: number; endsAt: number } | OfferRefusal;
+export type BargainHelpResult = { outcome: 'helped'; cut: number; price: number; helped: number; helpers: number; floor: number } | OfferRefusal;
+export type BargainBuyResult = { outcome: 'held'; orderId: string; qty: 1; unitPrice: number; amount: number; deadline: number; available: number; ver: number; already: boolean } | OfferRefusal;
+
+export interface BargainProgress {
+  itemId: string;
+  bargainId: string;
+  state: 'open' | 'bought' | 'expired';
+  starter: string;
+  start: number;
+  floor: number;
+  price: number;
+  helpers: number;
+  helped: number;
+  endsAt: number;
+  helperIds: string[];
 }
 
 export interface SubscribeReply {
