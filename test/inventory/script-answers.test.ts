@@ -152,7 +152,7 @@ describe('script answers', () => {
     // Every script with no arguments at all: an invalid argument or an unavailable item.
     const noArgs = keys.item('none');
     for (const s of inventory.values()) {
-      const k = [noArgs.lock, noArgs.item, noArgs.users, noArgs.holds, noArgs.deadlines, noArgs.outbox, noArgs.subs, noArgs.teams].slice(0, s.numberOfKeys);
+      const k = [noArgs.lock, noArgs.item, noArgs.users, noArgs.holds, noArgs.deadlines, noArgs.outbox, noArgs.subs, noArgs.teams, noArgs.teamEnds, noArgs.bargains].slice(0, s.numberOfKeys);
       const a = decodeAnswer(await scripts.call(s.name, k, []));
       expect([ScriptCode.INVALID_ARGUMENT, ScriptCode.ITEM_UNAVAILABLE], s.name).toContain(a.code);
     }
