@@ -1,7 +1,8 @@
 /**
  * The ledger writer process: the Kafka orders topic -> the order ledger in Postgres, the
  * room-activity topic -> the activity tables, and live figures to ops dashboards after each
- * committed batch (through the rooms' backplane channels in Redis).
+ * committed batch (through the rooms' backplane channels in Redis); every SEGMENT_REFRESH_SECONDS
+ * each shopper's lifecycle stage from the ledger to its serving copy in Redis.
  */
 import { createDbFromConfig } from '../common/contracts/ledger-schema.ts';
 import { assertNoEviction, createRedis } from '../common/platform/redis.ts';
@@ -15,6 +16,7 @@ import { migrateToLatest } from '../orders/migrate.ts';
 import { StatsPusher } from '../orders/stats-push.ts';
 import { Writer } from '../orders/writer.ts';
 import { startHeartbeat } from '../common/platform/heartbeat.ts';
+import { StageRefresher } from '../orders/segments.ts';
 
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, name: 'writer', nodeId: config.nodeId });
@@ -41,4 +43,10 @@ await writer.start();
 life.add('writer', () => writer.stop());
 const heartbeat = startHeartbeat({ redis, key: new Keys(config.keyPrefix).heartbeats('writer'), member: config.nodeId, intervalMs: config.heartbeatMs, log });
 life.add('heartbeat', () => heartbeat.stop());
+// The lifecycle stages buys and reminders read (Keys.memberStages), recomputed from the ledger.
+if (config.segmentRefreshSeconds > 0) {
+  const stages = new StageRefresher({ db, redis, keys: new Keys(config.keyPrefix), intervalMs: config.segmentRefreshSeconds * 1000, log });
+  stages.start();
+  life.add('stage refresh', () => stages.stop());
+}
 log.info({ topics: [config.topics.orders, config.topics.activity] }, 'writer running');
