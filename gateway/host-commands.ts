@@ -13,6 +13,7 @@ import { maxAnnouncements, type CommandName, type CommandResult, type Delta, typ
 import type { ActivityPublisher } from './activity.ts';
 import type { ExecContext, HostCommands } from './commands.ts';
 import type { RoomHub } from './room-hub.ts';
+import type { Reminders } from './reminders.ts';
 import type { RunOfShowPush } from './run-of-show.ts';
 
 export interface HostCommandDeps {
@@ -25,6 +26,7 @@ export interface HostCommandDeps {
   activity: ActivityPublisher;
   runOfShow: RunOfShowPush;
   lotteries: Lotteries;
+  reminders: Reminders;
 }
 
 /**
@@ -53,7 +55,7 @@ export function commandOpId(roomId: string, commandId: string): string {
  * with the key resumes at the step that is missing and names the same item.
  */
 export function hostCommands(deps: HostCommandDeps): HostCommands {
-  const { config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries } = deps;
+  const { config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries, reminders } = deps;
 
   const opId = (x: ExecContext) => commandOpId(x.roomId, x.opId);
   /** The catalog key of a create: the caller, the room, the command's key and its parameters. */
@@ -438,7 +440,17 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
 
     // ---- reminders
 
-    remind: { run: async () => pending('remind') },
+    // The audience's shoppers connected to the room get a reminder frame now (gateway/reminders.ts),
+    // each once: the reminder is the command's operation id, so a retry after a crash sends
+    // nothing again. The counts go in the reply and the audit record.
+    remind: {
+      run: async (x, c) => {
+        const it = itemOf(x, c.itemId);
+        const id = opId(x);
+        const counts = await reminders.send({ id, roomId: x.roomId, itemId: c.itemId, text: c.text ?? it.title, audience: c.audience, at: x.now });
+        return { delta: { t: 'reminder', item: c.itemId, audience: c.audience, at: x.now }, data: { reminder: id, ...counts }, audit: { ...counts } };
+      },
+    },
   };
 }
 

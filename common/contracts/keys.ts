@@ -200,6 +200,11 @@ export class Keys {
     return `${this.prefix}reminders:${reminderId}`;
   }
 
+  /** Set of the gateway nodes that have sent a reminder to their sockets (the command waits for every node that heard it). */
+  reminderNodes(reminderId: string): string {
+    return `${this.reminderSent(reminderId)}:nodes`;
+  }
+
   /** Set of item ids whose outbox streams the relay drains. */
   get outboxRegistry(): string {
     return `${this.prefix}outboxes`;

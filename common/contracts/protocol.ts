@@ -464,7 +464,7 @@ export const auditEntrySchema = z.object({
   command: z.string(),
   idempotencyKey: z.string().optional(),
   baseVersion: z.number().int().optional(),
-  payload: z.unknown().describe('The command parameters (without the envelope)'),
+  payload: z.unknown().describe('The command parameters (without the envelope); `result`: what a command records of its outcome (remind: the shoppers targeted and reached)'),
   outcome: z.enum(['applied', 'duplicate', 'rejected']).describe('rejected only on rows written before refusals were counted instead'),
   version: versionSchema.optional().describe('The room version the command produced (or, for a duplicate, first produced)'),
   offset: offsetSchema.optional(),
