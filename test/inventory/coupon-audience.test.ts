@@ -1,14 +1,16 @@
 import fc from 'fast-check';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InventoryEvent } from '../../common/contracts/inventory-events.ts';
+import { inventoryEvent, type InventoryEvent } from '../../common/contracts/inventory-events.ts';
 import { createDbFromConfig, type Database } from '../../common/contracts/ledger-schema.ts';
 import { lifecycleStages, memberTiers, resolvePrice, type CouponAudience, type CouponCampaign, type LifecycleStage, type MemberTier } from '../../common/contracts/pricing.ts';
 import { lifecycleStageSchema } from '../../common/contracts/protocol.ts';
 import { createRedis } from '../../common/platform/redis.ts';
 import { LivesaleError } from '../../common/platform/errors.ts';
 import type { ReserveResult } from '../../inventory/flash-sale.ts';
+import { foldLedger, settingsFromCreated } from '../../inventory/ledger-fold.ts';
 import { Promotions } from '../../inventory/promotions.ts';
+import { restoreParts } from '../../inventory/rebuild.ts';
 import { writeInventoryBatch } from '../../orders/ledger-write.ts';
 import { migrateToLatest } from '../../orders/migrate.ts';
 import { memberStage, refreshStageCopy, stageCopyRefreshed, lifecycleStages as segmentStages } from '../../orders/segments.ts';
@@ -125,6 +127,23 @@ describe('a tier audience', () => {
     // A campaign without an audience keeps the config it always had.
     await promo.addCampaign(itemId, campaign('plain'));
     expect((await outbox(env.redis, env.keys.item(itemId))).at(-1)!.config).toBe('fixed,1000,0,0,1,0,99999999999999,10');
+  });
+
+  it('a rebuild from the ledger restores the audience with the campaign and its counts', async () => {
+    const itemId = await flashItem(3000, 5);
+    await promo.addCampaign(itemId, campaign('gold-rb', { tiers: ['gold'] }, { budget: 3 }));
+    await env.flash.reserve(itemId, 'rb-gold', 1, 'g', { tier: 'gold', coupon: 'gold-rb' });
+    const k = env.keys.item(itemId);
+    const events = (await outbox(env.redis, k, { withCreated: true })).map((e) => inventoryEvent.parse(e));
+    const created = events.find((e): e is Extract<InventoryEvent, { type: 'item.created' }> => e.type === 'item.created')!;
+    const folded = foldLedger(settingsFromCreated(created), events);
+    const holds = restoreParts(folded).find(([part]) => part === 'holds')![1];
+    // What Redis lost, written back as the rebuild writes it: the campaign still refuses a silver shopper.
+    await env.redis.del(k.holds);
+    await env.redis.hset(k.holds, ...holds.map(String));
+    expect(await promo.campaign(itemId, 'gold-rb')).toMatchObject({ left: 2, issued: 1, audience: { tiers: ['gold'] } });
+    expect(await refusedWith(env.flash.reserve(itemId, 'rb-silver', 1, 's', { tier: 'silver', coupon: 'gold-rb' }))).toEqual({ code: 'COUPON_NOT_FOR_YOU', reason: 'tier' });
+    expect(await env.flash.reserve(itemId, 'rb-gold2', 1, 'g2', { tier: 'gold', coupon: 'gold-rb' })).toMatchObject({ outcome: 'held', amount: 2000 });
   });
 
   it('the script and the resolver agree on who is in an audience (random audiences, tiers and stages)', async () => {
