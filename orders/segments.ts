@@ -223,6 +223,30 @@ export async function refreshStageCopy(d: StageCopyDeps, now = Date.now()): Prom
   return { shoppers: next.size, stages, changed: writes.length / 2, removed: gone.length, at: now };
 }
 
+/**
+ * Brings the copy up to date for these shoppers only, from the ledger at `now`: after a ledger
+ * batch brought their payments or refunds, so a first purchase gives a stage within the writer's
+ * lag instead of a refresh period. Returns how many were written or removed.
+ */
+export async function refreshStagesOf(d: StageCopyDeps, users: readonly string[], now = Date.now()): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < users.length; i += chunk) {
+    const part = [...new Set(users.slice(i, i + chunk))];
+    const f = await facts(d.db, now, { users: part });
+    const writes: string[] = [];
+    const gone: string[] = [];
+    for (const u of part) {
+      const x = f.get(u);
+      if (x) writes.push(u, segmentFromFacts(u, x, now).stage);
+      else gone.push(u);
+    }
+    if (writes.length) await d.redis.hset(d.keys.memberStages, ...writes);
+    if (gone.length) await d.redis.hdel(d.keys.memberStages, ...gone);
+    n += part.length;
+  }
+  return n;
+}
+
 /** The stage a buy is checked at (the serving copy); undefined: none (no paid order as of the last refresh). */
 export async function memberStage(d: Pick<StageCopyDeps, 'redis' | 'keys'>, userId: string): Promise<LifecycleStage | undefined> {
   const s = await d.redis.hget(d.keys.memberStages, userId);
@@ -260,8 +284,13 @@ export async function stageCopyRefreshed(d: Pick<StageCopyDeps, 'redis' | 'keys'
  */
 export class StageRefresher {
   readonly #rounds: RoundLoop;
+  readonly #d: StageCopyDeps & { log?: Logger };
+  /** Shoppers whose purchases changed, waiting for their own refresh (one at a time). */
+  #pending = new Set<string>();
+  #flushing: Promise<void> | undefined;
 
   constructor(d: StageCopyDeps & { intervalMs: number; log?: Logger }) {
+    this.#d = d;
     this.#rounds = RoundLoop.logged(
       async () => {
         const r = await refreshStageCopy(d);
@@ -277,7 +306,39 @@ export class StageRefresher {
     this.#rounds.start();
   }
 
-  stop(): Promise<void> {
-    return this.#rounds.stop();
+  /**
+   * Shoppers a committed ledger batch paid, cancelled or refunded: their stages are refreshed
+   * soon, one refresh at a time (those noted meanwhile go in the next). A failure is logged; the
+   * next round covers them.
+   */
+  note(users: Iterable<string>): void {
+    for (const u of users) this.#pending.add(u);
+    if (this.#pending.size === 0 || this.#flushing) return;
+    this.#flushing = (async () => {
+      while (this.#pending.size) {
+        const batch = [...this.#pending];
+        this.#pending = new Set();
+        await refreshStagesOf(this.#d, batch).catch((err: unknown) => this.#d.log?.warn({ err: (err as Error).message, shoppers: batch.length }, 'refreshing the stages of paying shoppers failed'));
+      }
+    })().finally(() => {
+      this.#flushing = undefined;
+    });
   }
+
+  /** Resolves once the shoppers noted so far are refreshed. */
+  async settled(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+  }
+
+  async stop(): Promise<void> {
+    await this.#rounds.stop();
+    await this.settled();
+  }
+}
+
+/** The shoppers whose purchases the events change (payments, cancellations, refunds). */
+export function purchasersOf(events: readonly { type: string; user?: unknown }[]): string[] {
+  const out = new Set<string>();
+  for (const e of events) if ((e.type === 'order.paid' || e.type === 'order.cancelled' || e.type === 'refund.issued') && typeof e.user === 'string') out.add(e.user);
+  return [...out];
 }

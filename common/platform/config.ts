@@ -177,7 +177,7 @@ export const settings = [
     schema: int(0, 86_400),
     default: 300,
     fromEnv: num,
-    doc: "the ledger writer recomputes every shopper's lifecycle stage from the ledger this often and replaces the copy in Redis that buys (coupon audiences) and reminders read; 0: only on demand (`POST /segments/refresh`)",
+    doc: "the ledger writer recomputes every shopper's lifecycle stage from the ledger this often into the copy in Redis that buys (coupon audiences) and reminders read, and after each batch those of the shoppers it paid or refunded; 0: neither, only on demand (`POST /segments/refresh`)",
   }),
 ] as const;
 

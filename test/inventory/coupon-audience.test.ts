@@ -13,7 +13,7 @@ import { Promotions } from '../../inventory/promotions.ts';
 import { restoreParts } from '../../inventory/rebuild.ts';
 import { writeInventoryBatch } from '../../orders/ledger-write.ts';
 import { migrateToLatest } from '../../orders/migrate.ts';
-import { memberStage, refreshStageCopy, stageCopyRefreshed, lifecycleStages as segmentStages } from '../../orders/segments.ts';
+import { StageRefresher, memberStage, purchasersOf, refreshStageCopy, stageCopyRefreshed, lifecycleStages as segmentStages } from '../../orders/segments.ts';
 import { dropNamespace, testConfig } from '../helpers/namespace.ts';
 import { cancelled, held as heldEvent, paid as paidEvent, refund } from '../orders/events.ts';
 import { inventoryEnv, type InventoryEnv } from './env.ts';
@@ -219,6 +219,24 @@ describe('a stage audience, from the ledger through the stage copy', () => {
     expect(await promo.campaign(itemId, 'welcome')).toMatchObject({ left: 4, issued: 1 });
     // A second refresh with nothing new changes nothing.
     expect(await refreshStageCopy(deps)).toMatchObject({ changed: 0, removed: 0, shoppers: refresh.shoppers });
+
+    // After a ledger batch, the writer refreshes the stages of the shoppers it paid or refunded.
+    const later: InventoryEvent[] = [];
+    const h = heldEvent({ item: '9301', room: '9401', user: 'st-late', price: 5_000, at: now - 1000, ver: ver++ });
+    later.push(h, paidEvent(h, now, ver++));
+    const only = events.find((e) => e.type === 'order.held' && e.user === 'st-new')!;
+    later.push(refund(only, 5_000, now, ver++, 'cancelled_after_payment'), cancelled(only, now, ver++, 'host'));
+    await db.transaction().execute((trx) => writeInventoryBatch(trx, later.map((event) => ({ event, raw: JSON.stringify(event) }))));
+    expect(purchasersOf(later).sort()).toEqual(['st-late', 'st-new']);
+    const stages = new StageRefresher({ ...deps, intervalMs: 3_600_000 });
+    stages.note(purchasersOf(later));
+    await stages.settled();
+    expect(await memberStage(deps, 'st-late')).toBe('new');
+    expect(await memberStage(deps, 'st-new')).toBeUndefined();
+    expect(await memberStage(deps, 'st-churned')).toBe('churned');
+    expect(await buy('st-late', 'l1')).toMatchObject({ outcome: 'held', amount: 9_000 });
+    expect(await refusedWith(buy('st-new', 'n2'))).toEqual({ code: 'COUPON_NOT_FOR_YOU', reason: 'stage' });
+    await stages.stop();
   });
 });
 
