@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReminderFrame, ServerFrame } from '../../common/contracts/protocol.ts';
 import { startGateway, type Gateway } from '../../gateway/server.ts';
-import { ApiError, RoomSocket } from '../../web/client.ts';
+import { ApiError, HttpClient, RoomSocket } from '../../web/client.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { NodeWebSocket, hostWithRoom, openWindow, record } from './support.ts';
@@ -19,7 +19,7 @@ let urlB: string;
 
 beforeAll(async () => {
   // No background stage refresh: the tests refresh on demand and know what the copy holds.
-  sys = await startSystem({ hostCommandRate: 1000, segmentRefreshSeconds: 0 });
+  sys = await startSystem({ hostCommandRate: 1000, segmentRefreshSeconds: 0, httpAddressRate: 100_000, userMessageRate: 100_000 });
   nodeB = await startGateway({ config: { ...sys.config, nodeId: `${sys.config.nodeId}-b` }, log: sys.log, redis: sys.redis, db: sys.db, keys: sys.keys, kafka: sys.kafka });
   urlB = `http://127.0.0.1:${nodeB.port}`;
 });
@@ -97,6 +97,48 @@ describe('coupons for an audience over HTTP', () => {
 
     expect(await newcomer.buy(roomId, second.id, 1, 'late', 'welcome')).toMatchObject({ outcome: 'held', amount: 2500 });
     expect((await refusal((await shopper('tgt-nobody')).buy(roomId, second.id, 1, 'k', 'welcome'))).code).toBe('COUPON_NOT_FOR_YOU');
+  });
+});
+
+describe('a storm through both nodes on a gold-only campaign', () => {
+  it('400 concurrent HTTP buys of mixed tiers: coupons only to gold shoppers, never over budget, no error but the typed refusals', { timeout: 120_000 }, async () => {
+    const { http, roomId } = await hostWithRoom(sys, 'tgt-host-storm');
+    const stock = 300;
+    const budget = 40;
+    const item = await http.addItem(roomId, { title: 'Peach', price: 2000, stock, perUserLimit: 2, ...openWindow() });
+    await http.addCoupon(roomId, item.id, { id: 'gold-storm', kind: 'fixed', amount: 500, budget, perUser: 1, ...far, audience: { tiers: ['gold'] } });
+    const tiers = ['regular', 'silver', 'gold'] as const;
+    const users = Array.from({ length: 200 }, (_, i) => ({ id: `storm-${i}`, tier: tiers[i % 3]! }));
+    for (const u of users) if (u.tier !== 'regular') await http.setMemberTier(u.id, u.tier);
+    const clients = new Map(await Promise.all(users.map(async (u, i) => [u.id, new HttpClient(i % 2 ? urlB : sys.baseUrl, await sys.token('shopper', u.id))] as const)));
+    const buys = users.flatMap((u) => [0, 1].map((n) => ({ u, key: `${u.id}-${n}` })));
+    const results = await Promise.all(
+      buys.map(({ u, key }) =>
+        clients
+          .get(u.id)!
+          .buy(roomId, item.id, 1, key, 'gold-storm')
+          .then(
+            (r) => ({ u, r }),
+            (e: unknown) => ({ u, e }),
+          ),
+      ),
+    );
+    const held = results.flatMap((x) => ('r' in x && x.r.outcome === 'held' ? [x] : []));
+    const codes = new Map<string, number>();
+    for (const x of results) {
+      if (!('e' in x)) continue;
+      const code = x.e instanceof ApiError ? `${x.e.status} ${x.e.code}` : String(x.e);
+      codes.set(code, (codes.get(code) ?? 0) + 1);
+    }
+    for (const x of held) expect(x.u.tier).toBe('gold');
+    expect(held.length).toBe(budget);
+    for (const x of results) if ('e' in x) expect(x.e instanceof ApiError && x.e.code === (x.u.tier === 'gold' ? 'COUPON_EXHAUSTED' : 'COUPON_NOT_FOR_YOU')).toBe(true);
+    expect(codes.get('409 COUPON_NOT_FOR_YOU')).toBe(buys.filter((b) => b.u.tier !== 'gold').length);
+    const { flash, promotions } = sys.gateway.context;
+    expect(await promotions.campaign(item.id, 'gold-storm')).toMatchObject({ left: 0, issued: budget });
+    const view = (await flash.view(item.id))!;
+    expect([view.held, view.available + view.held + view.sold]).toEqual([budget, stock]);
+    console.log(`gateway coupon storm: ${buys.length} buys over two nodes for a gold-only campaign of ${budget} -> ${held.length} holds (all gold); ${[...codes].map(([c, n]) => `${n} × ${c}`).join(', ')}`);
   });
 });
 
