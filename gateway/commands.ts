@@ -34,6 +34,8 @@ export interface ExecContext {
 export interface Effect {
   readonly delta: Delta;
   readonly data?: Record<string, unknown>;
+  /** What the audit record keeps of the outcome besides the command (its payload's `result`): figures like a reminder's reach. */
+  readonly audit?: Record<string, unknown>;
   /** Runs after the delta is appended (activity events). */
   readonly after?: (r: CommandResult) => void;
 }
@@ -117,8 +119,8 @@ export class Commands {
     const { command, idempotencyKey, baseVersion, ...payload } = cmd;
     const { metrics } = this.#d;
     const end = metrics.commandLatency.startTimer({ command: `host.${command}` });
-    const auditJson = () =>
-      auditRecordJson({ roomId, actor: p.sub, role: p.role, command, idempotencyKey, baseVersion, payload, via, node: this.#d.config.nodeId, durationMs: performance.now() - started, at });
+    const auditJson = (result?: Record<string, unknown>) =>
+      auditRecordJson({ roomId, actor: p.sub, role: p.role, command, idempotencyKey, baseVersion, payload: result ? { ...payload, result } : payload, via, node: this.#d.config.nodeId, durationMs: performance.now() - started, at });
     let known = false;
     try {
       const room = await this.#d.hub.ensure(roomId);
@@ -165,7 +167,7 @@ export class Commands {
     return run;
   }
 
-  async #apply(p: Principal, roomId: string, cmd: Command, now: number, auditJson: () => string): Promise<CommandResult> {
+  async #apply(p: Principal, roomId: string, cmd: Command, now: number, auditJson: (result?: Record<string, unknown>) => string): Promise<CommandResult> {
     const { store } = this.#d;
     const idemField = `${p.role}:${p.sub} ${cmd.idempotencyKey}`;
     const fingerprint = commandFingerprint(cmd);
@@ -188,7 +190,7 @@ export class Commands {
         delta: effect.delta,
         doc: nextDoc(room.doc, effect.delta),
         ...(effect.data ? { data: effect.data } : {}),
-        audit: auditJson(),
+        audit: auditJson(effect.audit),
       });
       const result: CommandResult = { command: cmd.command, roomId, version: a.version, offset: a.offset, duplicate: a.duplicate, ...(a.data ? { data: a.data } : {}) };
       if (!a.duplicate) effect.after?.(result);

@@ -258,6 +258,35 @@ export class Fanout {
     if (dropped) this.#o.metrics.dropped.inc({ lane: 'ephemeral' }, dropped);
   }
 
+  /** The shoppers with a socket open in the room on this node (each once). */
+  shoppersIn(roomId: string): string[] {
+    const r = this.#rooms.get(roomId);
+    if (!r) return [];
+    const users = new Set<string>();
+    for (const ws of r.all) {
+      const ud = ws.getUserData();
+      if (!ud.closed && ud.principal.role === 'shopper') users.add(ud.principal.sub);
+    }
+    return [...users];
+  }
+
+  /**
+   * A frame for every socket of these shoppers in the room on this node (a reminder), written as
+   * a reply is (even to a socket that is behind). Returns the shoppers it was written to.
+   */
+  sendToShoppers(roomId: string, users: ReadonlySet<string>, frame: string): Set<string> {
+    const r = this.#rooms.get(roomId);
+    const sent = new Set<string>();
+    if (!r || users.size === 0) return sent;
+    for (const ws of [...r.all]) {
+      const ud = ws.getUserData();
+      if (ud.closed || ud.principal.role !== 'shopper' || !users.has(ud.principal.sub)) continue;
+      this.send(ws, frame, 'reminder');
+      if (!ud.closed) sent.add(ud.principal.sub);
+    }
+    return sent;
+  }
+
   /**
    * A frame for one socket (a reply, a snapshot on open). Written even while the socket is
    * behind (replies are few and small); a refused write closes the socket with a reason.

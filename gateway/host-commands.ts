@@ -17,6 +17,7 @@ import { maxAnnouncements, type CommandName, type CommandOf, type CommandResult,
 import type { ActivityPublisher } from './activity.ts';
 import type { ExecContext, HostCommands } from './commands.ts';
 import type { RoomHub } from './room-hub.ts';
+import type { Reminders } from './reminders.ts';
 import type { RunOfShowPush } from './run-of-show.ts';
 
 export interface HostCommandDeps {
@@ -32,6 +33,7 @@ export interface HostCommandDeps {
   teams: TeamBuy;
   bargains: Bargains;
   promotions: Promotions;
+  reminders: Reminders;
 }
 
 type CouponOffer = NonNullable<ItemOffers['coupons']>[number];
@@ -86,7 +88,7 @@ export function commandOpId(roomId: string, commandId: string): string {
  * with the key resumes at the step that is missing and names the same item.
  */
 export function hostCommands(deps: HostCommandDeps): HostCommands {
-  const { config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries, teams, bargains, promotions } = deps;
+  const { config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries, teams, bargains, promotions, reminders } = deps;
 
   const opId = (x: ExecContext) => commandOpId(x.roomId, x.opId);
   /** The catalog key of a create: the caller, the room, the command's key and its parameters. */
@@ -551,10 +553,16 @@ export function hostCommands(deps: HostCommandDeps): HostCommands {
 
     // ---- reminders
 
-    remind: { run: async () => pending('remind') },
+    // The audience's shoppers connected to the room get a reminder frame now (gateway/reminders.ts),
+    // each once: the reminder is the command's operation id, so a retry after a crash sends
+    // nothing again. The counts go in the reply and the audit record.
+    remind: {
+      run: async (x, c) => {
+        const it = itemOf(x, c.itemId);
+        const id = opId(x);
+        const counts = await reminders.send({ id, roomId: x.roomId, itemId: c.itemId, text: c.text ?? it.title, audience: c.audience, at: x.now });
+        return { delta: { t: 'reminder', item: c.itemId, audience: c.audience, at: x.now }, data: { reminder: id, ...counts }, audit: { ...counts } };
+      },
+    },
   };
-}
-
-function pending(name: string): never {
-  throw new LivesaleError('INVALID_ARGUMENT', `${name} is not available yet`);
 }

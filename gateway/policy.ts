@@ -135,6 +135,8 @@ export const policies = {
       if (p.role !== 'host' && p.role !== 'ops') throw forbidden('member tiers are set by a host or ops');
     },
   } satisfies Policy,
+  /** Recomputing every shopper's lifecycle stage from the ledger (a full scan of paid orders): ops only. */
+  'segment.refresh': only('ops'),
   /** An item's member-day rule and coupon campaigns. */
   'item.promotion.set': opsOrOwner<RoomRef>("the room's host, ops", 'promotions are set by a host or ops', (r) => `this host token is not for room ${r.id}`),
 

@@ -13,6 +13,7 @@ import type { Keys } from '../common/contracts/keys.ts';
 import type { Database } from '../common/contracts/ledger-schema.ts';
 import { FlashSale } from '../inventory/flash-sale.ts';
 import { Promotions } from '../inventory/promotions.ts';
+import { Reminders } from './reminders.ts';
 import { GroupBuy } from '../inventory/group-buy.ts';
 import { TeamBuy } from '../inventory/team-buy.ts';
 import { Bargains } from '../inventory/bargain.ts';
@@ -103,6 +104,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     },
   });
   const lastOnlineEvent = new Map<string, number>();
+  const reminders = new Reminders({ redis, keys, store, fanout, nodeId: config.nodeId, log: log.child({ component: 'reminders' }) });
   const hub: RoomHub = new RoomHub({
     redis,
     keys,
@@ -122,7 +124,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     onDelta: (roomId, m, raw) => fanout.push(roomId, m, raw),
     onResync: (room, why) => fanout.resyncAll(room.id, room.view.offset, room.view.version, why),
     // Live figures go to the room's ops and host sockets only: {"x":"stats",...} becomes {"type":"stats",...}.
+    // A reminder goes to the shoppers of its audience connected here (gateway/reminders.ts).
     ephemeral: (roomId, kind, raw) => {
+      if (kind === 'remind') return reminders.onPublished(roomId, raw);
       const comma = raw.indexOf(',');
       fanout.ephemeral(roomId, comma < 0 ? `{"type":"${kind}"}` : `{"type":"${kind}",${raw.slice(comma + 1)}`, true);
     },
@@ -156,7 +160,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     store,
     hub,
     metrics,
-    commands: hostCommands({ config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries, teams, bargains, promotions }),
+    commands: hostCommands({ config, db, catalog, flash, groups, hub, activity, runOfShow, lotteries, teams, bargains, promotions, reminders }),
   });
   const pipeline = createPipelineHealth({ redis, keys, kafka, config, registry: metrics.registry, log: log.child({ component: 'pipeline-health' }) });
   const services: GatewayServices = { config, log, redis, db, auth, scripts, metrics, store, activity, audit, auditDrainer, fanout, hub, flash, groups, teams, bargains, keys, promotions, payments, catalog, runOfShow, commands, lotteries, presence, pipeline };

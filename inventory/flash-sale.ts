@@ -6,7 +6,7 @@ import { couponFields, relayGroup, type ItemKeys } from '../common/contracts/key
 import { holdBreakdown, parseHoldCoupon } from './promotions.ts';
 import type { HoldView } from './item-ops.ts';
 import { checkIdem, checkInt, checkOpId, checkOrderId, checkQty, checkUser } from './validate.ts';
-import { baseBreakdown, memberTiers, parseBreakdown, type MemberTier, type PriceStep } from '../common/contracts/pricing.ts';
+import { baseBreakdown, lifecycleStages, memberTiers, parseBreakdown, type LifecycleStage, type MemberTier, type PriceStep } from '../common/contracts/pricing.ts';
 
 /**
  * Flash sales (秒杀): the typed wrappers over the flash-sale scripts, the only code that changes
@@ -14,8 +14,9 @@ import { baseBreakdown, memberTiers, parseBreakdown, type MemberTier, type Price
  * subscribe for a reminder) -> live -> ended.
  *
  *   createItem(spec)                                   -> boolean (false: existed, nothing changed)
- *   reserve(itemId, userId, qty, idempotencyKey, { tier?, coupon? }) -> Held | Refused | Duplicate
- *       (priced by common/contracts/pricing.ts; the coupon is reserved with the hold)
+ *   reserve(itemId, userId, qty, idempotencyKey, { tier?, stage?, coupon? }) -> Held | Refused | Duplicate
+ *       (priced by common/contracts/pricing.ts; the coupon is reserved with the hold, if the
+ *       shopper's tier and stage are in its audience)
  *   setPrice(itemId, price, { at? }, by, { opId? })    -> PriceSet { price, ver, scheduled? }
  *   applyDuePrice(itemId)                              -> PriceSet | undefined (nothing due)
  *   awardPrizes(itemId, lotteryId, winners, claimMs)   -> PrizesAwarded (zero-price holds by rank)
@@ -60,9 +61,11 @@ export interface Held {
   readonly breakdown: readonly PriceStep[];
 }
 
-/** Who buys and with what: the shopper's member tier and the coupon campaign to use. */
+/** Who buys and with what: the shopper's member tier and lifecycle stage, and the coupon campaign to use. */
 export interface BuyPromotion {
   readonly tier?: MemberTier | undefined;
+  /** The shopper's lifecycle stage (undefined: none): a coupon with a `stages` audience needs one of them. */
+  readonly stage?: LifecycleStage | undefined;
   readonly coupon?: string | undefined;
 }
 
@@ -130,7 +133,7 @@ export function decodeRefusal(code: number, fields: readonly unknown[]): Refused
 
 /** A reserve answer: held, or a refusal; any other code throws its typed error. */
 function decodeReserve({ code, fields: f }: ScriptAnswer): Held | Refused {
-  if (code === ScriptCode.COUPON_NOT_APPLICABLE || code === ScriptCode.COUPON_EXHAUSTED) throw scriptError(code, undefined, { reason: String(f[0]) });
+  if (code === ScriptCode.COUPON_NOT_APPLICABLE || code === ScriptCode.COUPON_EXHAUSTED || code === ScriptCode.COUPON_NOT_FOR_YOU) throw scriptError(code, undefined, { reason: String(f[0]) });
   if (code !== ScriptCode.OK) {
     const r = decodeRefusal(code, f);
     if (r.outcome === 'group_closed') throw scriptError(code);
@@ -198,13 +201,14 @@ export class FlashSale extends ItemOps {
    */
   async reserve(itemId: string, userId: string, qty: unknown, idempotencyKey: unknown, promo: BuyPromotion = {}): Promise<ReserveResult> {
     if (promo.tier !== undefined && !memberTiers.includes(promo.tier)) throw new LivesaleError('INVALID_ARGUMENT', 'tier is regular, silver or gold');
+    if (promo.stage !== undefined && !lifecycleStages.includes(promo.stage)) throw new LivesaleError('INVALID_ARGUMENT', 'stage is new, active, dormant or churned');
     if (promo.coupon !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(promo.coupon)) throw new LivesaleError('INVALID_ARGUMENT', 'a coupon is a campaign id: 1..64 letters, digits, - or _');
     checkQty(qty);
     checkIdem(idempotencyKey);
     if (userId === '') throw new LivesaleError('INVALID_ARGUMENT', 'user id is required');
     checkUser(userId);
     const k = this.keys.item(itemId);
-    const args = [userId, qty as number, idempotencyKey as string, randomUUID(), this.refusalTtlMs, promo.tier ?? '', promo.coupon ?? ''];
+    const args = [userId, qty as number, idempotencyKey as string, randomUUID(), this.refusalTtlMs, promo.tier ?? '', promo.coupon ?? '', promo.stage ?? ''];
     const a = decodeAnswer(await this.scripts.call('reserve', reserveKeys(k, userId, idempotencyKey as string), args));
     // Refusals are results (and recorded for repeats); other negative codes throw in decodeReserve.
     return a.duplicate ? { outcome: 'duplicate', first: decodeReserve(a) } : decodeReserve(a);

@@ -1,7 +1,7 @@
 import { LivesaleError } from '../common/platform/errors.ts';
 import { ScriptCode, expectOk } from '../common/contracts/script-codes.ts';
 import { couponFields } from '../common/contracts/keys.ts';
-import type { CouponCampaign, MemberDayRule, MemberTier, PriceStep } from '../common/contracts/pricing.ts';
+import { decodeAudience, encodeAudience, lifecycleStages, memberTiers, type CouponAudience, type CouponCampaign, type MemberDayRule, type MemberTier, type PriceStep } from '../common/contracts/pricing.ts';
 import { ItemOps } from './item-ops.ts';
 import { checkInt } from './validate.ts';
 
@@ -11,7 +11,9 @@ import { checkInt } from './validate.ts';
  * (inventory/lua/includes/coupon.lua). The price they make is common/contracts/pricing.ts.
  *
  *   setMemberDay(itemId, rule)             -> void (replaces the rule; later holds use it)
- *   addCampaign(itemId, campaign)          -> boolean (false: the same campaign was there)
+ *   addCampaign(itemId, campaign)          -> boolean (false: the same campaign was there); a
+ *                                             campaign's audience (tiers, stages) is kept with it
+ *                                             and enforced by the reserve script
  *   campaign(itemId, id)                   -> CampaignState | undefined
  *   holdCoupon(itemId, orderId)            -> the hold's coupon and discounts, or undefined
  */
@@ -24,6 +26,22 @@ export interface CampaignState {
   readonly issued: number;
   /** Coupons spent on a paid order, less those a refund restored. */
   readonly spent: number;
+  /** Who may use it (absent: anyone). */
+  readonly audience?: CouponAudience;
+}
+
+/**
+ * The audience as set-promotion-3.lua takes it: the tiers and the stages, each "|"-joined in the
+ * contracts' order (the same audience in another order is the same campaign), "" for any.
+ */
+function audienceArgs(a: CouponAudience | undefined): [string, string] {
+  if (a?.tiers?.length === 0 || a?.stages?.length === 0) throw new LivesaleError('INVALID_ARGUMENT', 'an audience list names at least one tier or stage (leave it out for everyone)');
+  for (const t of a?.tiers ?? []) if (!memberTiers.includes(t)) throw new LivesaleError('INVALID_ARGUMENT', 'audience tiers are regular, silver or gold');
+  for (const s of a?.stages ?? []) if (!lifecycleStages.includes(s)) throw new LivesaleError('INVALID_ARGUMENT', 'audience stages are new, active, dormant or churned');
+  const enc = encodeAudience(a);
+  if (enc === '') return ['', ''];
+  const [tiers, stages] = enc.split(',') as [string, string];
+  return [tiers === '*' ? '' : tiers, stages === '*' ? '' : stages];
 }
 
 export interface HoldCoupon {
@@ -83,6 +101,7 @@ export class Promotions extends ItemOps {
         checkInt(c.startsAt, 'startsAt', 0, 99_999_999_999_999),
         checkInt(c.endsAt, 'endsAt', 0, 99_999_999_999_999),
         checkInt(c.budget, 'budget', 1, 100_000_000),
+        ...audienceArgs(c.audience),
       ]),
     );
     return a.code === ScriptCode.OK;
@@ -92,7 +111,8 @@ export class Promotions extends ItemOps {
     const k = this.keys.item(itemId);
     const [cfg, left, issued, spent] = await this.redis.hmget(k.holds, couponFields.campaign(id), couponFields.left(id), couponFields.issued(id), couponFields.spent(id));
     if (cfg === null) return undefined;
-    return { id, left: Number(left ?? 0), issued: Number(issued ?? 0), spent: Number(spent ?? 0) };
+    const audience = decodeAudience(cfg ?? '');
+    return { id, left: Number(left ?? 0), issued: Number(issued ?? 0), spent: Number(spent ?? 0), ...(audience ? { audience } : {}) };
   }
 
   /** Coupons of the campaign the user holds or has spent now (what its per-user limit counts). */

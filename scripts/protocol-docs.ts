@@ -30,6 +30,7 @@ import {
   memberDayReplySchema,
   memberTierBody,
   memberTierReplySchema,
+  segmentRefreshReplySchema,
   buyResultSchema,
   cancelBody,
   cancelResultSchema,
@@ -210,13 +211,18 @@ export const endpointDocs: Record<string, EndpointDoc> = {
    
     body: buyBody,
     response: buyResultSchema,
-    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED', 'COUPON_NOT_APPLICABLE', 'COUPON_EXHAUSTED'],
+    errors: ['FORBIDDEN', 'ITEM_NOT_FOUND', 'ITEM_UNAVAILABLE', 'IDEMPOTENCY_KEY_REUSED', 'COUPON_NOT_APPLICABLE', 'COUPON_EXHAUSTED', 'COUPON_NOT_FOR_YOU'],
   },
   'members.tier': {
     summary: "Sets a shopper's member tier (regular, silver, gold): recorded in the ledger, priced on the shopper's next buys by each item's member-day rule.",
     body: memberTierBody,
     response: memberTierReplySchema,
     errors: ['FORBIDDEN', 'INVALID_ARGUMENT'],
+  },
+  'segments.refresh': {
+    summary: "Recomputes every shopper's lifecycle stage from the ledger and replaces the copy in Redis that coupon audiences and reminders read (the ledger writer also does it every SEGMENT_REFRESH_SECONDS). Ops only.",
+    response: segmentRefreshReplySchema,
+    errors: ['FORBIDDEN'],
   },
   'items.memberDay': {
     summary: "Sets a flash-sale item's member-day rule: each tier's amount off an order whose base (qty × unit price) reaches the threshold. Later holds are priced by it; every hold keeps its price. Runs the setMemberDay host command (audited, one at a time per room, viewers get the item with its offers): Idempotency-Key names the change (absent: a new one), If-Match the room version it is based on (absent: the current one).",

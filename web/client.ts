@@ -1,4 +1,5 @@
 import type {
+  Audience,
   AuditEntryReply,
   AuditReply,
   BargainResultFrame,
@@ -284,8 +285,8 @@ export class HttpClient {
   async addCoupon(
     roomId: string,
     itemId: string,
-    c: { id: string; kind: 'fixed' | 'percent' | 'spend'; amount?: number; percent?: number; minSpend?: number; budget: number; perUser?: number; startsAt: number; endsAt: number },
-  ): Promise<{ itemId: string; id: string; created: boolean; left: number; issued: number; spent: number }> {
+    c: { id: string; kind: 'fixed' | 'percent' | 'spend'; amount?: number; percent?: number; minSpend?: number; budget: number; perUser?: number; startsAt: number; endsAt: number; audience?: Audience },
+  ): Promise<{ itemId: string; id: string; created: boolean; left: number; issued: number; spent: number; audience?: Audience }> {
     return this.#ok('POST', `/rooms/${roomId}/items/${itemId}/coupons`, c);
   }
 

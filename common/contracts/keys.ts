@@ -175,6 +175,37 @@ export class Keys {
     return `${this.prefix}members:tiers`;
   }
 
+  /**
+   * Hash of shoppers' lifecycle stages (user -> new | active | dormant | churned; absent: no paid
+   * order, no stage), the serving copy of the segments the ledger gives (orders/segments.ts),
+   * replaced by each refresh. Read before a buy with the tier and passed to the reserve script,
+   * where a coupon's audience checks it; a reminder's audience reads it too.
+   */
+  get memberStages(): string {
+    return `${this.prefix}members:stages`;
+  }
+
+  /** String: when the stage copy was last refreshed (ms), and how many shoppers it had ("<ms>,<n>"). */
+  get memberStagesRefreshed(): string {
+    return `${this.prefix}members:stages:at`;
+  }
+
+  /**
+   * Set of the shoppers a reminder (the remind host command) was sent to, by the reminder's id
+   * (its command's operation id): a node sends a shopper the frame only if it adds them here
+   * first, so a reminder reaches each shopper once however many nodes and retries see it.
+   * Expires a day after the reminder.
+   */
+  reminderSent(reminderId: string): string {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(reminderId)) throw new Error(`invalid reminder id ${JSON.stringify(reminderId)}`);
+    return `${this.prefix}reminders:${reminderId}`;
+  }
+
+  /** Set of the gateway nodes that have sent a reminder to their sockets (the command waits for every node that heard it). */
+  reminderNodes(reminderId: string): string {
+    return `${this.reminderSent(reminderId)}:nodes`;
+  }
+
   /** Set of item ids whose outbox streams the relay drains. */
   get outboxRegistry(): string {
     return `${this.prefix}outboxes`;

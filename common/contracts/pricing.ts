@@ -10,7 +10,8 @@
  *   3. coupon    at most one coupon, on what the member step left: `fixed` takes its amount off
  *                (a 无门槛 coupon has minSpend 0), `spend` (满减) takes its amount off when the
  *                subtotal is at least minSpend, `percent` takes floor(subtotal × percent / 100)
- *                off when the subtotal is at least minSpend.
+ *                off when the subtotal is at least minSpend. A campaign with an audience
+ *                applies only to a shopper of its tiers and stages (else the buy is refused).
  * Every discount is capped at what is left, so the price is never below zero, and the steps'
  * amounts (the base positive, each discount negative) sum to the price.
  *
@@ -28,6 +29,56 @@
 
 export const memberTiers = ['regular', 'silver', 'gold'] as const;
 export type MemberTier = (typeof memberTiers)[number];
+
+/**
+ * Lifecycle stages of a shopper from the ledger (orders/segments.ts has the rules). The one list:
+ * the protocol's `lifecycleStageSchema`, the segment rules and the reserve script's audience
+ * check all use it. A shopper with no paid order has no stage.
+ */
+export const lifecycleStages = ['new', 'active', 'dormant', 'churned'] as const;
+export type LifecycleStage = (typeof lifecycleStages)[number];
+
+/**
+ * Who a coupon campaign (or a reminder) is for: a shopper must match every field given; an
+ * absent field admits everyone, so a campaign without an audience is for anyone. A `stages`
+ * audience never admits a shopper without a stage.
+ */
+export interface CouponAudience {
+  readonly tiers?: readonly MemberTier[] | undefined;
+  readonly stages?: readonly LifecycleStage[] | undefined;
+}
+
+/** Whether a shopper of `tier`, in `stage` (undefined: none), is in the audience. */
+export function inAudience(a: CouponAudience | undefined, tier: MemberTier, stage: LifecycleStage | undefined): boolean {
+  if (!a) return true;
+  if (a.tiers && !a.tiers.includes(tier)) return false;
+  if (a.stages && (stage === undefined || !a.stages.includes(stage))) return false;
+  return true;
+}
+
+/**
+ * The audience as the campaign's stored config ends (inventory/lua/includes/coupon.lua):
+ * "<tiers>,<stages>", each a "|"-joined list in the order of memberTiers / lifecycleStages, or "*"
+ * for any; "" for no audience (the config is then as it was before audiences existed, so an
+ * older campaign compares equal to itself).
+ */
+export function encodeAudience(a: CouponAudience | undefined): string {
+  const tiers = a?.tiers?.length ? memberTiers.filter((t) => a.tiers!.includes(t)) : undefined;
+  const stages = a?.stages?.length ? lifecycleStages.filter((s) => a.stages!.includes(s)) : undefined;
+  if (!tiers && !stages) return '';
+  return `${tiers ? tiers.join('|') : '*'},${stages ? stages.join('|') : '*'}`;
+}
+
+/** The audience of a stored campaign config (undefined: everyone). */
+export function decodeAudience(config: string): CouponAudience | undefined {
+  const f = config.split(',');
+  if (f.length < 10) return undefined;
+  const list = <T extends string>(s: string, all: readonly T[]): T[] | undefined => (s === '*' ? undefined : s.split('|').filter((x): x is T => (all as readonly string[]).includes(x)));
+  const tiers = list(f[8]!, memberTiers);
+  const stages = list(f[9]!, lifecycleStages);
+  if (!tiers && !stages) return undefined;
+  return { ...(tiers ? { tiers } : {}), ...(stages ? { stages } : {}) };
+}
 
 /** A member-day rule: `off[tier]` fen off an order whose base is at least `threshold` fen. */
 export interface MemberDayRule {
@@ -55,6 +106,8 @@ export interface CouponCampaign {
   /** Validity (Redis clock, ms): startsAt <= now < endsAt. */
   readonly startsAt: number;
   readonly endsAt: number;
+  /** Who may use it (absent: anyone); the reserve script refuses anyone else (COUPON_NOT_FOR_YOU). */
+  readonly audience?: CouponAudience | undefined;
 }
 
 export type PriceStepName = 'base' | 'member' | 'coupon';
@@ -71,12 +124,14 @@ export interface PriceInput {
   readonly unitPrice: number;
   readonly qty: number;
   readonly tier: MemberTier;
+  /** The shopper's lifecycle stage (undefined: none, no paid order); only a coupon's audience reads it. */
+  readonly stage?: LifecycleStage | undefined;
   readonly memberDay?: MemberDayRule | undefined;
   readonly coupon?: CouponCampaign | undefined;
   readonly now: number;
 }
 
-export type CouponRefusal = 'not_valid_now' | 'below_min_spend';
+export type CouponRefusal = 'not_for_you' | 'not_valid_now' | 'below_min_spend';
 
 export interface ResolvedPrice {
   readonly steps: readonly PriceStep[];
@@ -104,6 +159,7 @@ export function resolvePrice(input: PriceInput): ResolvedPrice {
   let couponOff = 0;
   const c = input.coupon;
   if (c) {
+    if (!inAudience(c.audience, input.tier, input.stage)) return { steps, amount: left, couponOff: 0, couponRefusal: 'not_for_you' };
     if (input.now < c.startsAt || input.now >= c.endsAt) return { steps, amount: left, couponOff: 0, couponRefusal: 'not_valid_now' };
     if (left < c.minSpend) return { steps, amount: left, couponOff: 0, couponRefusal: 'below_min_spend' };
     const raw = c.kind === 'percent' ? Math.floor((left * c.percent) / 100) : c.amount;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lifecycleStages } from './pricing.ts';
 
 /**
  * The wire protocol: every message the gateway accepts is validated with these schemas, every
@@ -64,7 +65,7 @@ export type Tier = z.infer<typeof tierSchema>;
 // host commands setTeamBuy, setBargain, setMemberDay, addCoupon and setCommission.
 
 export const memberTierSchema = z.enum(['regular', 'silver', 'gold']);
-export const lifecycleStageSchema = z.enum(['new', 'active', 'dormant', 'churned']).describe('Lifecycle stage from the ledger (orders/segments.ts)');
+export const lifecycleStageSchema = z.enum(lifecycleStages).describe('Lifecycle stage from the ledger (orders/segments.ts)');
 /** Who a coupon campaign or a reminder is for: absent fields admit everyone. */
 export const audienceSchema = z
   .strictObject({
@@ -250,6 +251,9 @@ export const deltaSchema = z
       .object({ t: z.literal('team'), item: idSchema, team: idSchema, state: z.enum(['open', 'formed', 'failed']), seats: count, paid: count, size: count, ver: z.number().int().min(0) })
       .describe("A team buy's team: seats taken and paid of its size, and its state (state, latest version wins; formed or failed at once)"),
     z.object({ t: z.literal('lotteryDrawn'), lottery: lotteryInfoSchema }).describe('A lottery was drawn: seed, entrant hash and winners (event)'),
+    z
+      .object({ t: z.literal('reminder'), item: idSchema, audience: audienceSchema, at: epochMs })
+      .describe('The host sent a reminder about an item to an audience (event; the shoppers of the audience connected to the room got a `reminder` frame)'),
   ])
   .describe('One ordered change of a room');
 export type Delta = z.infer<typeof deltaSchema>;
@@ -308,6 +312,7 @@ export function laneOf(d: Delta): Lane {
       return { lane: 'event', urgent: false };
     case 'item':
     case 'announce':
+    case 'reminder':
       return { lane: 'event', urgent: false };
   }
 }
@@ -459,7 +464,7 @@ export const auditEntrySchema = z.object({
   command: z.string(),
   idempotencyKey: z.string().optional(),
   baseVersion: z.number().int().optional(),
-  payload: z.unknown().describe('The command parameters (without the envelope)'),
+  payload: z.unknown().describe('The command parameters (without the envelope); `result`: what a command records of its outcome (remind: the shoppers targeted and reached)'),
   outcome: z.enum(['applied', 'duplicate', 'rejected']).describe('rejected only on rows written before refusals were counted instead'),
   version: versionSchema.optional().describe('The room version the command produced (or, for a duplicate, first produced)'),
   offset: offsetSchema.optional(),
@@ -796,6 +801,18 @@ export const settlementReplySchema = z.object({
 });
 export type SettlementReply = z.infer<typeof settlementReplySchema>;
 
+export const reminderFrameSchema = z
+  .object({
+    type: z.literal('reminder'),
+    id: z.string().describe('The reminder (one per remind command): a shopper gets each once'),
+    roomId: idSchema,
+    itemId: idSchema,
+    text: text({ max: 200 }).describe("What the host said, or the item's title"),
+    at: epochMs,
+  })
+  .describe("A reminder about an item, sent by the room's host to the shoppers of an audience (member tiers, lifecycle stages) connected to the room");
+export type ReminderFrame = z.infer<typeof reminderFrameSchema>;
+
 export type ServerFrame =
   | SnapshotFrame
   | ResumedFrame
@@ -816,7 +833,8 @@ export type ServerFrame =
   | OrdersResultFrame
   | TeamResultFrame
   | BargainResultFrame
-  | ReferralResultFrame;
+  | ReferralResultFrame
+  | ReminderFrame;
 
 /** Every frame schema by type (conformance tests validate every received frame with these). */
 export const serverFrameSchemas = {
@@ -840,6 +858,7 @@ export const serverFrameSchemas = {
   'team.result': teamResultFrameSchema,
   'bargain.result': bargainResultFrameSchema,
   'referral.result': referralResultFrameSchema,
+  reminder: reminderFrameSchema,
 } as const satisfies Record<ServerFrame['type'], z.ZodType>;
 
 /** WebSocket close codes the server uses, with their meaning. */
@@ -1179,6 +1198,17 @@ export const myCommissionsReplySchema = z.object({
 export type MyCommissionsReply = z.infer<typeof myCommissionsReplySchema>;
 /** The merchant sets a shopper's member tier (regular, silver, gold). */
 export const memberTierBody = z.strictObject({ tier: z.enum(['regular', 'silver', 'gold']) });
+export const segmentRefreshReplySchema = z
+  .object({
+    shoppers: count.describe('Shoppers with a stage now (a paid order in the ledger)'),
+    stages: z.object({ new: count, active: count, dormant: count, churned: count }).describe('Shoppers per lifecycle stage'),
+    changed: count.describe('Shoppers whose stage was written (new, or changed)'),
+    removed: count.describe('Shoppers taken out of the copy (no purchase any more)'),
+    at: epochMs.describe('The time the stages are of'),
+  })
+  .describe("The serving copy of the shoppers' lifecycle stages, refreshed from the ledger");
+export type SegmentRefreshReply = z.infer<typeof segmentRefreshReplySchema>;
+
 export const memberTierReplySchema = z.object({ userId: z.string(), tier: z.enum(['regular', 'silver', 'gold']) }).describe("The shopper's member tier now");
 
 /** The host sets an item's member-day rule: `off[tier]` fen off an order of at least `threshold` fen. */
@@ -1200,6 +1230,7 @@ export const couponCampaignBody = z
     perUser: z.number().int().min(1).max(1_000_000).default(1),
     startsAt: epochMs,
     endsAt: epochMs,
+    audience: audienceSchema.optional().describe('Only these shoppers may use it (absent: anyone); others are refused with COUPON_NOT_FOR_YOU'),
   })
   .refine((c) => c.endsAt > c.startsAt, { message: 'endsAt must be after startsAt' })
   .refine((c) => c.kind !== 'percent' || c.percent >= 1, { message: 'a percent coupon takes 1..99 percent off' });
@@ -1211,6 +1242,7 @@ export const couponCampaignReplySchema = z
     left: count.describe('Coupons neither reserved nor spent now'),
     issued: count.describe('Coupons ever reserved on a hold'),
     spent: count.describe('Coupons spent on paid orders, less those restored by refunds'),
+    audience: audienceSchema.optional().describe('Who may use it (absent: anyone)'),
   })
   .describe('The campaign and its coupons now');
 

@@ -50,6 +50,7 @@ export function nextDoc(doc: RoomDoc, d: Delta): RoomDoc {
     case 'group':
     case 'lotteryEntries':
     case 'team':
+    case 'reminder':
       return doc;
   }
 }

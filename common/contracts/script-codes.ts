@@ -71,6 +71,8 @@ export const scriptCodeTable = {
   // A buy's coupon (the reason follows: unknown, not_valid_now, below_min_spend / budget, user).
   COUPON_NOT_APPLICABLE: { code: -28, error: 'COUPON_NOT_APPLICABLE', meaning: 'the coupon does not apply to this buy' },
   COUPON_EXHAUSTED: { code: -29, error: 'COUPON_EXHAUSTED', meaning: 'the coupon campaign has none left (for this user)' },
+  // The campaign has an audience the buyer is not in (the reason follows: tier, stage).
+  COUPON_NOT_FOR_YOU: { code: -30, error: 'COUPON_NOT_FOR_YOU', meaning: "the buyer is not in the coupon campaign's audience" },
   TEAM_NOT_FOUND: { code: -40, error: 'TEAM_NOT_FOUND', meaning: 'no such team of this team buy' },
   TEAM_FULL: { code: -41, error: 'TEAM_FULL', meaning: 'every seat of the team is taken' },
   TEAM_CLOSED: { code: -42, error: 'TEAM_CLOSED', meaning: 'the team formed, failed or its window ended' },

@@ -171,6 +171,14 @@ export const settings = [
     doc: `development only (refused in production): the process kills itself (SIGKILL) at this step of a create, to prove a retry with the same idempotency key applies it once: ${faultPoints.map((f) => `\`${f}\``).join(', ')}`,
   }),
   setting({ name: 'STATS_PUSH_MS', key: 'statsPushMs', schema: int(10, 60_000), default: 250, fromEnv: num, doc: 'live figures go to a room\'s ops dashboards at most once per this many ms' }),
+  setting({
+    name: 'SEGMENT_REFRESH_SECONDS',
+    key: 'segmentRefreshSeconds',
+    schema: int(0, 86_400),
+    default: 300,
+    fromEnv: num,
+    doc: "the ledger writer recomputes every shopper's lifecycle stage from the ledger this often into the copy in Redis that buys (coupon audiences) and reminders read, and after each batch those of the shoppers it paid or refunded; 0: neither, only on demand (`POST /segments/refresh`)",
+  }),
 ] as const;
 
 type AnySetting = (typeof settings)[number];

@@ -55,6 +55,7 @@ export const errorTable = {
   COUPON_NOT_APPLICABLE: { status: 409, message: 'the coupon does not apply to this buy (unknown, not valid now, or below its minimum spend)' },
   COUPON_EXHAUSTED: { status: 409, message: 'the coupon campaign has no coupon left for you' },
   CAMPAIGN_EXISTS: { status: 409, message: 'the item has a coupon campaign with that id and other terms; use another id' },
+  COUPON_NOT_FOR_YOU: { status: 409, message: "the coupon campaign is for other shoppers (its audience's member tiers or lifecycle stages)" },
   // team buys (refusals: nothing changed)
   TEAM_NOT_FOUND: { status: 404, message: 'no such team' },
   TEAM_FULL: { status: 409, message: 'the team is full' },

@@ -29,6 +29,7 @@ import { registerMyOrderRoutes } from './my-orders.ts';
 import { registerOrderRoutes } from './orders.ts';
 import { registerReferralRoutes } from './referrals.ts';
 import { registerPromotionRoutes } from './promotions.ts';
+import { registerSegmentRoutes } from './segments.ts';
 import { registerRoomRoutes } from './rooms.ts';
 import { registerShowRoutes } from './shows.ts';
 import { registerStatsRoutes } from './stats.ts';
@@ -108,4 +109,5 @@ export function registerRoutes(router: Router, s: GatewayServices): void {
   registerTeamRoutes(router, { teams: s.teams, commands: s.commands, hub: s.hub, log: s.log });
   registerBargainRoutes(router, { bargains: s.bargains, commands: s.commands, hub: s.hub });
   registerWebRoutes(router, { log: s.log });
+  registerSegmentRoutes(router, { db: s.db, redis: s.redis, keys: s.keys });
 }

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Keys } from '../../common/contracts/keys.ts';
 import { memberTier } from '../../orders/members.ts';
+import { memberStage } from '../../orders/segments.ts';
 import { LivesaleError } from '../../common/platform/errors.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../common/contracts/ledger-schema.ts';
@@ -153,8 +154,9 @@ export function registerOrderRoutes(router: Router, deps: OrderRouteDeps): void 
     const p = await itemIn(call, roomId, itemId);
     return timed('buy', itemId, async () => {
       try {
-        const tier = await memberTier({ db, redis, keys }, p.sub);
-        const r = await flash.reserve(itemId, p.sub, qty, idempotencyKey, { tier, coupon });
+        // The serving copies (no Postgres on a buy); a coupon's audience checks both in the script.
+        const [tier, stage] = await Promise.all([memberTier({ db, redis, keys }, p.sub), coupon === undefined ? undefined : memberStage({ redis, keys }, p.sub)]);
+        const r = await flash.reserve(itemId, p.sub, qty, idempotencyKey, { tier, stage, coupon });
         metrics.reservations.inc({ outcome: r.outcome });
         if (r.outcome === 'held') hub.noteStock(roomId, itemId, r.available, r.ver);
         return buyReply(r);

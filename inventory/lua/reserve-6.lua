@@ -17,9 +17,11 @@
     ARGV[5] how long a refusal is kept for repeats of its key (ms; default ten minutes)
     ARGV[6] the shopper's member tier: regular | silver | gold (empty: regular)
     ARGV[7] the coupon campaign to use (empty: none)
+    ARGV[8] the shopper's lifecycle stage: new | active | dormant | churned (empty: none, no paid
+            order); only a campaign's audience reads it
   The price follows common/contracts/pricing.ts (includes/price.lua): base, the item's member-day
   rule for the tier, then the coupon, which is reserved in this call with the hold
-  (includes/coupon.lua).
+  (includes/coupon.lua) if the tier and stage are in the campaign's audience.
   Answers (the one format of common/contracts/script-codes.ts):
     { 1, orderId, qty, unitPrice, deadlineMs, avail, ver, amount, breakdown }   held (amount:
                              what the hold costs after its discounts; breakdown: the steps)
@@ -35,6 +37,7 @@
     { -17 }                  wrong kind (a group buy: join it instead)
     { -28, reason }          the coupon does not apply (unknown, not_valid_now, below_min_spend)
     { -29, reason }          the coupon is exhausted (budget, user)
+    { -30, reason }          the coupon's audience does not include the buyer (tier, stage)
     { -10 }                  item unavailable (no inventory in Redis: unknown item, or data lost)
     { -20, reason }          invalid argument (nothing changed, nothing recorded)
   Every answer except -5, -10, -17, -20 and -27 is recorded under the idempotency key, as text
@@ -62,6 +65,8 @@ if not tier or tier == '' then tier = 'regular' end
 if tier ~= 'regular' and tier ~= 'silver' and tier ~= 'gold' then return { -20, 'tier' } end
 local campaign = ARGV[7] or ''
 if campaign ~= '' and (#campaign > 64 or not string.match(campaign, '^[%w_-]+$')) then return { -20, 'coupon' } end
+local stage = ARGV[8] or ''
+if stage ~= '' and stage ~= 'new' and stage ~= 'active' and stage ~= 'dormant' and stage ~= 'churned' then return { -20, 'stage' } end
 
 local item = redis.call('HMGET', itemKey, 'avail', 'held', 'price', 'limit', 'start', 'end', 'hold_ms', 'ver', 'ej', 'kind', 'np', 'nat', 'retired')
 if not item[1] then return { -10 } end
@@ -81,7 +86,7 @@ end
 local already, avail = tonumber(mine[1] or '0'), tonumber(item[1])
 local refused = saleRefusal(answer, now, tonumber(item[5]), tonumber(item[6]), already, tonumber(item[4]), avail, qty)
 if refused then return refused end
-local p = resolvePrice(holdsKey, price, qty, tier, campaign, userId, now)
+local p = resolvePrice(holdsKey, price, qty, tier, stage, campaign, userId, now)
 if p.refuse then return answer(p.refuse) end
 
 avail = avail - qty

@@ -12,7 +12,9 @@
     ARGV[1] what: md | campaign
     md:       ARGV[2..5] threshold, regularOff, silverOff, goldOff (fen)
     campaign: ARGV[2] id, ARGV[3] kind (fixed | percent | spend), ARGV[4] amount, ARGV[5] percent,
-              ARGV[6] minSpend, ARGV[7] perUser, ARGV[8] startsMs, ARGV[9] endsMs, ARGV[10] budget
+              ARGV[6] minSpend, ARGV[7] perUser, ARGV[8] startsMs, ARGV[9] endsMs, ARGV[10] budget,
+              ARGV[11] the audience's tiers, ARGV[12] its stages: "|"-joined lists (empty: any);
+              a campaign with neither keeps the config it had before audiences existed
   Answers (the one format of common/contracts/script-codes.ts):
     { 1 } set now    { 2 } the same campaign was there already    { -27 } another campaign has that id
     { -10 } item unavailable    { -17 } not a flash sale    { -20, reason } invalid argument
@@ -56,6 +58,22 @@ local perUser, s, e, budget = parseInt(ARGV[7], 1, 1000000), parseInt(ARGV[8], 0
 if not amount or not percent or not minSpend or not perUser or not s or not e or not budget or e <= s then return { -20, 'campaign' } end
 if ck == 'percent' and percent < 1 then return { -20, 'percent' } end
 local cfg = table.concat({ ck, amount, percent, minSpend, perUser, s, e, budget }, ',')
+-- The audience: each name checked against its list (common/contracts/pricing.ts), at most once.
+local function audienceList(raw, allowed)
+  local list = '*'
+  if raw == nil or raw == '' then return list end
+  local seen = {}
+  for x in string.gmatch(raw .. '|', '([^|]*)|') do
+    if not allowed[x] or seen[x] then return nil end
+    seen[x] = true
+  end
+  list = raw
+  return list
+end
+local tiers = audienceList(ARGV[11], { regular = true, silver = true, gold = true })
+local stages = audienceList(ARGV[12], { new = true, active = true, dormant = true, churned = true })
+if not tiers or not stages then return { -20, 'audience' } end
+if tiers ~= '*' or stages ~= '*' then cfg = cfg .. ',' .. tiers .. ',' .. stages end
 local prior = redis.call('HGET', holdsKey, '~ c ' .. id)
 if prior then
   if prior == cfg then return { 2 } end

@@ -58,6 +58,7 @@ const badValues: Record<string, string> = {
   SWEEPER_METRICS_PORT: '65536',
   RELAY_CLAIM_IDLE_MS: '1',
   STATS_PUSH_MS: '1',
+  SEGMENT_REFRESH_SECONDS: '-1',
   FAULT_POINT: 'somewhere',
   ITEM_RETENTION_SECONDS: '-1',
   ITEM_RETIRE_GRACE_SECONDS: 'a while',

@@ -5,6 +5,8 @@
   does (readers of the holds skip them, as they skip "<order id> p"):
     "~ md"                      member-day rule   threshold,regularOff,silverOff,goldOff
     "~ c <campaign>"            campaign          kind,amount,percent,minSpend,perUser,startsMs,endsMs,budget
+                                                  [,tiers,stages]: the audience, each a "|"-joined
+                                                  list or "*" (any); absent: anyone
     "~ b <campaign>"            coupons left      budget minus coupons reserved or spent now
     "~ n <campaign>"            coupons issued    reserved on a hold, ever
     "~ s <campaign>"            coupons spent     on a paid order, less those restored by a refund
@@ -19,6 +21,17 @@
 ]]
 
 local couponField = function(orderId) return orderId .. ' c' end
+
+-- Whether a campaign's audience list ("gold|silver", "*" or absent: any) admits the value (a
+-- shopper's tier, or stage: "" for none, which no list admits).
+local function inAudience(list, value)
+  if list == nil or list == '*' then return true end
+  if value == '' then return false end
+  for x in string.gmatch(list, '[^|]+') do
+    if x == value then return true end
+  end
+  return false
+end
 
 local function parseCoupon(s)
   if not s then return nil end

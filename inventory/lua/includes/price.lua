@@ -6,6 +6,9 @@
   { refuse = answer }:
     { -28, reason }  the coupon does not apply: unknown, not_valid_now, below_min_spend
     { -29, reason }  the coupon is exhausted: budget (none left), user (the per-user limit)
+    { -30, reason }  the campaign's audience does not include the buyer: tier, stage (a shopper
+                     with no stage is in no `stages` audience); checked before validity and
+                     budget, so a shopper outside the audience learns nothing of them
   The breakdown is text without commas: "b.<base>;m.<tier>.<off>;c.<campaign>.<off>".
 ]]
 --- @include "coupon"
@@ -18,7 +21,7 @@ local function numbers(s)
   return out
 end
 
-local function resolvePrice(holdsKey, unitPrice, qty, tier, campaign, userId, now)
+local function resolvePrice(holdsKey, unitPrice, qty, tier, stage, campaign, userId, now)
   local base = unitPrice * qty
   local left = base
   local moff = 0
@@ -39,6 +42,8 @@ local function resolvePrice(holdsKey, unitPrice, qty, tier, campaign, userId, no
   local cfg = redis.call('HGET', holdsKey, '~ c ' .. campaign)
   if not cfg then return { refuse = { -28, 'unknown' } } end
   local c = numbers(cfg)
+  if not inAudience(c[9], tier) then return { refuse = { -30, 'tier' } } end
+  if not inAudience(c[10], stage) then return { refuse = { -30, 'stage' } } end
   if now < c[6] or now >= c[7] then return { refuse = { -28, 'not_valid_now' } } end
   if left < c[4] then return { refuse = { -28, 'below_min_spend' } } end
   if tonumber(redis.call('HGET', holdsKey, '~ b ' .. campaign) or '0') <= 0 then return { refuse = { -29, 'budget' } } end
