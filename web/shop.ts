@@ -39,6 +39,8 @@ let orders: MyOrder[] = [];
 const intents = new Map<string, string>();
 const busy = new Set<string>();
 const reminded = new Set<string>();
+/** The host's latest reminder to this shopper, per item (a `reminder` frame: sent to an audience). */
+const hostReminders = new Map<string, string>();
 const entrants = new Map<string, number>();
 const entered = new Set<string>();
 
@@ -620,6 +622,7 @@ function itemCard(v: RoomView, it: ItemInfo, onAir: boolean) {
     ${tierBar(v, it)}
     ${offersBlock(it, phase)}
     ${refusals.has(it.id) ? html`<p class="refusal" role="alert">⚠ ${refusals.get(it.id)}</p>` : ''}
+    ${hostReminders.has(it.id) ? html`<p class="host-reminder">${t('shop.hostReminder', { text: hostReminders.get(it.id)! })}</p>` : ''}
     ${
       opened.has(it.id)
         ? html`<div class="details muted">${t('shop.details', { limit: it.limit, from: time(it.startsAt), to: time(it.endsAt) })}${it.tiers ? html`<br>${it.tiers.map((x) => t('tier.step', { n: x.threshold, price: yuan(x.price) })).join(' · ')}` : ''}</div>`
@@ -757,6 +760,10 @@ async function main(): Promise<void> {
     track(f);
     if (f?.type === 'snapshot' || f === undefined) void refreshOrders();
     if (f?.type === 'delta' && f.d.t === 'lotteryDrawn') toast(f.d.lottery.drawn?.winners.includes(user) ? t('lottery.won') : t('lottery.drawnNow'));
+    if (f?.type === 'reminder') {
+      hostReminders.set(f.itemId, f.text);
+      toast(t('shop.hostReminder', { text: f.text }));
+    }
     draw();
   });
   await live.start();

@@ -273,6 +273,11 @@ describe('the shopper page: team buy, bargain, coupons, member day and referrals
     await hers.getByRole('button', { name: '立即抢购' }).click();
     await sees(hold(erin, '车厘子 2kg').getByText('原价 ¥99.00 · 会员日（金卡）−¥10.00'));
     await sees(hold(erin, '车厘子 2kg').getByRole('button', { name: '支付 ¥89.00' }));
+    // The host reminds the gold members about the item: both gold shoppers' cards say so.
+    const r = await hostHttp.command(roomId, { command: 'remind', itemId: item.cherries, audience: { tiers: ['gold'] }, text: '车厘子最后 10 分钟' });
+    expect(r.data).toMatchObject({ reached: 2 });
+    await sees(card(dave, item.cherries).getByText('🔔 主播提醒：车厘子最后 10 分钟'));
+    await sees(hers.getByText('🔔 主播提醒：车厘子最后 10 分钟'));
     for (const c of contexts.splice(0)) await c.close();
   });
 

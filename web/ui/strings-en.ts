@@ -508,4 +508,5 @@ export const en: Record<StringKey, string> = {
   'err.BARGAIN_AT_FLOOR': 'The price is at its floor already',
   'err.NOT_NEW_USER': 'Only new users may help this bargain',
   'err.SELF_REFERRAL': 'You cannot be referred by your own share link',
+  'shop.hostReminder': '🔔 From the host: {text}',
 };

@@ -508,6 +508,7 @@ export const zh = {
   'err.BARGAIN_AT_FLOOR': '已经砍到最低价了',
   'err.NOT_NEW_USER': '这个砍价只限新用户助力',
   'err.SELF_REFERRAL': '不能通过自己的分享链接下单',
+  'shop.hostReminder': '🔔 主播提醒：{text}',
 } as const;
 
 export type StringKey = keyof typeof zh;
