@@ -39,7 +39,7 @@ it('a sold-out and a tier crossing whose appends fail are retried until they are
   const offsetBefore = Number(await admin.hget(roomKeys.room, 'offset'));
 
   await admin.acl('LOG', 'RESET');
-  await admin.acl('SETUSER', 'default', 'resetkeys', '%R~*', '~*{i:*', '~*outboxes*', '~*hostrate*');
+  await admin.acl('SETUSER', 'default', 'resetkeys', '%R~*', '~*{i:*', '~*outboxes*', '~*hostrate*', '~*members:*');
   try {
     const shopper = sys.http(await sys.token('shopper', 'retry-buyer'));
     const held = await shopper.buy(roomId, item.id, 2, 'retry-buy-1');
@@ -54,7 +54,9 @@ it('a sold-out and a tier crossing whose appends fail are retried until they are
       return count >= 4;
     });
     expect(Number(await admin.hget(roomKeys.room, 'offset'))).toBe(offsetBefore);
-    expect(envelopes(seen.frames)).toEqual([]);
+    // Nothing past the log's offset before the refusals (a catch-up of the group's own delta,
+    // o <= offsetBefore, may still arrive after the snapshot: the view folds it once).
+    expect(envelopes(seen.frames).filter((m) => m.o > offsetBefore)).toEqual([]);
   } finally {
     await admin.acl('SETUSER', 'default', 'resetkeys', '~*');
   }
