@@ -9,16 +9,15 @@
  * sets a shopper's tier and reads the marketing figures and segment sizes. Assertions are what a
  * person sees; a screenshot of each step goes to test-results/screenshots/marketing-*.
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ItemOffers } from '../../common/contracts/protocol.ts';
 import type { HttpClient, RoomSocket } from '../../web/client.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const chromiumPath = '/usr/bin/chromium';
 const shots = 'test-results/screenshots';
 const wait = 45_000;
 
@@ -68,14 +67,9 @@ const shopper = async (sub: string) => sys.http(await sys.token('shopper', sub))
 
 describe('the marketing tools on the host console and the ops dashboard, in Chromium', { timeout: 300_000 }, () => {
   beforeAll(async () => {
-    if (!existsSync(chromiumPath)) throw new Error(`Chromium is not installed at ${chromiumPath}: install it with "apt-get install -y chromium" (.ci/run does so when it is missing)`);
     await mkdir(shots, { recursive: true });
     sys = await startSystem({}, { liveStats: true });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -9,18 +9,17 @@
  * the commission. Assertions are what a person sees; a screenshot of each step goes to
  * test-results/screenshots-marketing-shop/.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoomPublisher } from '../../gateway/room-publisher.ts';
 import { RoomStore } from '../../gateway/room-store.ts';
 import { Sweeper } from '../../inventory/sweeper.ts';
 import type { HttpClient } from '../../web/client.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const chromiumPath = '/usr/bin/chromium';
 const shots = 'test-results/screenshots-marketing-shop';
 const wait = 45_000;
 const phone = { width: 390, height: 844 };
@@ -65,15 +64,10 @@ async function shareLinkOf(scope: Locator): Promise<string> {
 
 describe('the shopper page: team buy, bargain, coupons, member day and referrals in Chromium', { timeout: 300_000 }, () => {
   beforeAll(async () => {
-    if (!existsSync(chromiumPath)) throw new Error(`Chromium is not installed at ${chromiumPath}: install it with "apt-get install -y chromium" (.ci/run does so when it is missing)`);
     await rm(shots, { recursive: true, force: true });
     await mkdir(shots, { recursive: true });
     sys = await startSystem({ hostCommandRate: 100 });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -6,14 +6,13 @@
  * enter the lottery; ops sees GMV and the chart move and downloads the CSV. Assertions are what a
  * person sees (text, enabled state); a screenshot of each step goes to test-results/screenshots/.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page, type WebSocketRoute } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpClient } from '../../web/client.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { startSystem, type System } from '../helpers/system.ts';
 
-const chromiumPath = '/usr/bin/chromium';
 const shots = 'test-results/screenshots';
 const wait = 45_000;
 
@@ -62,15 +61,10 @@ const row = (p: Page, id: string) => p.locator(`li[data-item="${id}"]`);
 
 describe('the pages in Chromium: a mini-show with host, two shoppers and ops', { timeout: 240_000 }, () => {
   beforeAll(async () => {
-    if (!existsSync(chromiumPath)) throw new Error(`Chromium is not installed at ${chromiumPath}: install it with "apt-get install -y chromium" (.ci/run does so when it is missing)`);
     await rm(shots, { recursive: true, force: true });
     await mkdir(shots, { recursive: true });
     sys = await startSystem({}, { liveStats: true });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
